@@ -1,0 +1,305 @@
+"""The one HTTP layer under both clients: auth headers, time-outs, retries and error mapping.
+
+Retry rules (DESIGN.md section 6):
+
+* idempotent requests (GETs, cancels, finalize…) are retried on 429, 5xx, time-outs and connection
+  errors, with capped exponential back-off and jitter, honouring `Retry-After`;
+* job-creating POSTs are retried only when the request provably never reached the service: a
+  connection that could not be opened, or a 429 (the service refused it before doing anything).
+  A job-creating POST that timed out or lost its connection after it was sent raises
+  `OutcomeUnknownError` — the caller reconciles instead of sending it again.
+
+The back-off sleeps through `RetryPolicy.sleep`, so tests pass a recorder and never sleep.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import anyio
+import httpx2
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from .. import __version__
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    InvalidResponseError,
+    MissingKeyError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    Service,
+    error_class_for,
+)
+
+log = logging.getLogger("mosaic_mcp.http")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+Retry = Literal["idempotent", "create"]
+Sleep = Callable[[float], Awaitable[None]]
+
+USER_AGENT = f"mosaic-mcp/{__version__}"
+DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to back off; `sleep` is the test seam."""
+
+    attempts: int = 4
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    jitter: float = 0.25
+    sleep: Sleep = anyio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def backoff(self, retry_number: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry `retry_number` (1-based); the server's advice wins."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        base = min(self.initial_delay * (2 ** (retry_number - 1)), self.max_delay)
+        return base * (1 + self.jitter * (2 * self.rng.random() - 1))
+
+
+class RecordingSleep:
+    """A `RetryPolicy.sleep` that records the delays instead of sleeping (for tests)."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), else None."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def error_detail(body: Any) -> tuple[str, str | None]:
+    """Pull a readable message and an error code out of either service's error body."""
+    if not isinstance(body, Mapping):
+        return (str(body)[:500] if body else "", None)
+    code = body.get("code") or body.get("error")
+    parts: list[str] = []
+    for key in ("message", "detail"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            parts.append(value)
+        elif isinstance(value, list):  # FastAPI-style validation list
+            parts.extend(_describe_issue(item) for item in value)
+    for item in body.get("details") or []:  # Motion's zod-style issues
+        parts.append(_describe_issue(item))
+    if not parts and isinstance(body.get("error"), str):
+        parts.append(body["error"])
+    return ("; ".join(p for p in parts if p)[:1000], code if isinstance(code, str) else None)
+
+
+def _describe_issue(item: Any) -> str:
+    if not isinstance(item, Mapping):
+        return str(item)
+    where = item.get("path") or item.get("loc") or []
+    place = ".".join(str(p) for p in where if p != "body") if isinstance(where, list) else str(where)
+    message = str(item.get("message") or item.get("msg") or "")
+    return f"{place}: {message}" if place else message
+
+
+class HTTPCore:
+    """An authenticated JSON-over-HTTP session with one service."""
+
+    def __init__(
+        self,
+        *,
+        service: Service,
+        base_url: str,
+        api_key: SecretStr | None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.service: Service = service
+        self._api_key = api_key
+        self.retry = retry or RetryPolicy()
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(extra_headers or {})}
+        self._client = httpx2.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The service root every path is relative to."""
+        return str(self._client.base_url).rstrip("/")
+
+    @property
+    def has_key(self) -> bool:
+        """Whether a key is configured."""
+        return self._api_key is not None
+
+    @property
+    def client(self) -> httpx2.AsyncClient:
+        """The underlying client, for unauthenticated transfers (signed upload/download URLs)."""
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def request_model(
+        self,
+        model: type[ModelT],
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        retry: Retry = "idempotent",
+    ) -> ModelT:
+        """Send a request and parse its JSON body into `model`."""
+        data = await self.request_json(method, path, json=json, params=params, retry=retry)
+        return self.parse(model, data, method, path)
+
+    def parse(self, model: type[ModelT], data: Any, method: str, path: str) -> ModelT:
+        """Validate a decoded body, turning a shape mismatch into InvalidResponseError."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                for e in exc.errors(include_input=False, include_url=False)[:5]
+            )
+            raise InvalidResponseError(
+                f"{self.service}'s answer to {method} {path} did not have the documented shape ({problems}); "
+                "the API may have changed — please report it",
+                service=self.service,
+            ) from None
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        retry: Retry = "idempotent",
+    ) -> Any:
+        """Send a request with retries; return the decoded JSON body (None for an empty body)."""
+        if self._api_key is None:
+            raise MissingKeyError(self.service)
+        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        headers = {"Authorization": f"Bearer {self._api_key.get_secret_value()}"}
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._client.request(
+                    method, path, json=json, params=clean_params, headers=headers
+                )
+            except httpx2.TransportError as exc:
+                failure = self._transport_failure(exc, method, path, retry)
+                if attempt < self.retry.attempts and _retryable_transport(exc, retry):
+                    await self._back_off(attempt, None, method, path, type(exc).__name__)
+                    continue
+                raise failure from None
+            if response.is_success:
+                return self._decode(response, method, path)
+            error = self._status_error(response, method, path)
+            if attempt < self.retry.attempts and _retryable_status(response.status_code, retry):
+                retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+                await self._back_off(attempt, retry_after, method, path, str(response.status_code))
+                continue
+            raise error
+
+    async def _back_off(
+        self, attempt: int, retry_after: float | None, method: str, path: str, reason: str
+    ) -> None:
+        delay = self.retry.backoff(attempt, retry_after)
+        log.info("retrying %s %s after %s in %.2fs (attempt %d)", method, path, reason, delay, attempt + 1)
+        await self.retry.sleep(delay)
+
+    def _decode(self, response: httpx2.Response, method: str, path: str) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise InvalidResponseError(
+                f"{self.service} answered {method} {path} with a body that is not valid JSON "
+                f"(status {response.status_code}); try again, and report it if it persists",
+                service=self.service,
+            ) from None
+
+    def _status_error(self, response: httpx2.Response, method: str, path: str) -> APIStatusError:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text[:500]
+        detail, code = error_detail(body)
+        cls = error_class_for(response.status_code)
+        error = cls(
+            service=self.service,
+            status_code=response.status_code,
+            detail=detail,
+            method=method,
+            path=path,
+            code=code,
+            body=body,
+        )
+        if isinstance(error, RateLimitedError):
+            error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        log.info("%s %s -> %d %s", method, path, response.status_code, code or "")
+        return error
+
+    def _transport_failure(
+        self, exc: httpx2.TransportError, method: str, path: str, retry: Retry
+    ) -> Exception:
+        sent = not _never_sent(exc)
+        if retry == "create" and sent:
+            return OutcomeUnknownError(
+                f"{method} {path} was sent to {self.service} but no answer came back "
+                f"({type(exc).__name__}); it may or may not have been carried out",
+                service=self.service,
+            )
+        if isinstance(exc, httpx2.TimeoutException):
+            return APITimeoutError(
+                f"{self.service} did not answer {method} {path} in time; try again in a moment",
+                service=self.service,
+            )
+        return APIConnectionError(
+            f"Could not talk to {self.service} at {self.base_url} ({type(exc).__name__}); "
+            "check the network or the base URL setting and try again",
+            service=self.service,
+        )
+
+
+def _never_sent(exc: httpx2.TransportError) -> bool:
+    """True when the request provably never left this machine."""
+    return isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
+
+
+def _retryable_transport(exc: httpx2.TransportError, retry: Retry) -> bool:
+    return retry == "idempotent" or _never_sent(exc)
+
+
+def _retryable_status(status: int, retry: Retry) -> bool:
+    if status == 429:
+        return True  # refused before any work was done: safe even for job-creating POSTs
+    return retry == "idempotent" and status >= 500

@@ -1,0 +1,215 @@
+"""Settings read from the environment (and `mosaic-mcp serve` flags).
+
+Settings are built by the caller (`Settings()` in the CLI, `Settings(**overrides)` in tests), never
+at import time. API keys are `SecretStr`: they never appear in a `repr`, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_MOSAIC_BASE_URL = "https://api.mosaic.so"
+DEFAULT_MOTION_BASE_URL = "https://api.motion.so/api/motion"
+
+TOOLSETS = ("core", "agents", "runs", "assets", "avatars", "triggers", "social", "account")
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot work; the message says which variable and how to fix it."""
+
+
+def user_data_dir() -> Path:
+    """The platform's per-user data folder for mosaic-mcp (no third-party dependency)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "mosaic-mcp"
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a comma-separated string as a list (also ';' on Windows, where ':' is in paths)."""
+    if isinstance(value, str):
+        separators = ",;" if os.name == "nt" else ","
+        parts = [value]
+        for sep in separators:
+            parts = [piece for part in parts for piece in part.split(sep)]
+        return [p.strip() for p in parts if p.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything mosaic-mcp can be configured with; each field names its environment variable."""
+
+    # No populate_by_name: it would also read fields from variables named like them (HOME!).
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    mosaic_api_key: SecretStr | None = Field(
+        default=None, validation_alias="MOSAIC_API_KEY", description="Mosaic API key (mk_…)."
+    )
+    motion_api_key: SecretStr | None = Field(
+        default=None, validation_alias="MOTION_API_KEY", description="Mosaic Motion API key (motion_…)."
+    )
+    mosaic_api_base_url: str = Field(
+        default=DEFAULT_MOSAIC_BASE_URL, validation_alias="MOSAIC_API_BASE_URL", description="Mosaic API root."
+    )
+    motion_api_base_url: str = Field(
+        default=DEFAULT_MOTION_BASE_URL, validation_alias="MOTION_API_BASE_URL", description="Motion API root."
+    )
+    workspace_id: str | None = Field(
+        default=None,
+        validation_alias="MOSAIC_WORKSPACE_ID",
+        description="Optional X-Workspace-Id narrowing Mosaic requests to one workspace.",
+    )
+    sandbox: bool = Field(
+        default=False,
+        validation_alias="MOSAIC_MCP_SANDBOX",
+        description="Serve both APIs from the built-in offline emulator on loopback.",
+    )
+    home: Path = Field(
+        default_factory=user_data_dir,
+        validation_alias="MOSAIC_MCP_HOME",
+        description="Folder of the job journal; the default download folder lives below it.",
+    )
+    download_dir: Path | None = Field(
+        default=None,
+        validation_alias="MOSAIC_MCP_DOWNLOAD_DIR",
+        description="Where outputs are saved (default ~/Downloads/Mosaic, else $MOSAIC_MCP_HOME/downloads).",
+    )
+    allowed_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="MOSAIC_MCP_ALLOWED_DIRS",
+        description="Comma-separated folders files may be read from / written to (plus the download dir "
+        "and the client's MCP roots).",
+    )
+    toolsets: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["core"],
+        validation_alias="MOSAIC_MCP_TOOLSETS",
+        description="Comma list of tool groups, or 'all'.",
+    )
+    read_only: bool = Field(
+        default=False, validation_alias="MOSAIC_MCP_READ_ONLY", description="Expose only tools that change nothing."
+    )
+    max_wait_seconds: float = Field(
+        default=45.0,
+        gt=0,
+        le=3600,
+        validation_alias="MOSAIC_MCP_MAX_WAIT_SECONDS",
+        description="Longest wait inside one tool call (hosts cut calls at ~60 s).",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="MOSAIC_WEBHOOK_SECRET",
+        description="Expected X-Mosaic-Signature on incoming webhooks.",
+    )
+    http_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="MOSAIC_MCP_HTTP_TOKEN",
+        description="Bearer token required by `serve --http` off loopback.",
+    )
+
+    @field_validator("mosaic_api_key", "motion_api_key", "webhook_secret", "http_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # Hosts often template an empty string for an unset secret; treat it as absent.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("allowed_dirs", "toolsets", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("toolsets")
+    @classmethod
+    def _known_toolsets(cls, value: list[str]) -> list[str]:
+        names = [v.lower() for v in value] or ["core"]
+        unknown = [n for n in names if n != "all" and n not in TOOLSETS]
+        if unknown:
+            raise ValueError(
+                f"MOSAIC_MCP_TOOLSETS: unknown toolset(s) {', '.join(unknown)}; "
+                f"choose from {', '.join(TOOLSETS)} or 'all'"
+            )
+        return names
+
+    @model_validator(mode="after")
+    def _check_key_prefixes(self) -> Settings:
+        for variable, secret, prefix in (
+            ("MOSAIC_API_KEY", self.mosaic_api_key, "mk_"),
+            ("MOTION_API_KEY", self.motion_api_key, "motion_"),
+        ):
+            if secret is not None and not secret.get_secret_value().startswith(prefix):
+                raise ValueError(
+                    f"{variable} does not look like a {prefix}… key (it must start with '{prefix}'). "
+                    + (
+                        "It looks like a Motion key: put it in MOTION_API_KEY."
+                        if prefix == "mk_" and secret.get_secret_value().startswith("motion_")
+                        else "It looks like a Mosaic key: put it in MOSAIC_API_KEY."
+                        if prefix == "motion_" and secret.get_secret_value().startswith("mk_")
+                        else "Copy the key again from the dashboard."
+                    )
+                )
+        return self
+
+    @property
+    def enabled_toolsets(self) -> frozenset[str]:
+        """The toolsets to register, with 'all' expanded; 'core' is always included."""
+        if "all" in self.toolsets:
+            return frozenset(TOOLSETS)
+        return frozenset(self.toolsets) | {"core"}
+
+    @property
+    def resolved_download_dir(self) -> Path:
+        """The download folder: the configured one, else ~/Downloads/Mosaic, else below home."""
+        if self.download_dir is not None:
+            return self.download_dir.expanduser()
+        downloads = Path.home() / "Downloads"
+        if downloads.is_dir():
+            return downloads / "Mosaic"
+        return self.home.expanduser() / "downloads"
+
+    @property
+    def journal_path(self) -> Path:
+        """The SQLite job journal inside home."""
+        return self.home.expanduser() / "jobs.sqlite3"
+
+
+def key_fingerprint(secret: SecretStr | None) -> str:
+    """A short SHA-256 fingerprint of a key, to keep one key's jobs apart without storing it."""
+    if secret is None:
+        return "none"
+    return hashlib.sha256(secret.get_secret_value().encode()).hexdigest()[:12]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from the environment plus overrides (by field name), or raise ConfigurationError.
+
+    The error text is secret-free: it names variables and rules, never values.
+    """
+    by_alias = {_env_name(name): value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**by_alias)
+    except ValidationError as exc:
+        # Never str(exc): pydantic echoes the raw input, which would print the API keys.
+        lines = []
+        for error in exc.errors(include_input=False, include_url=False):
+            field = ".".join(str(part) for part in error["loc"]) or "settings"
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(message if field == "settings" else f"{_env_name(field)}: {message}")
+        raise ConfigurationError("; ".join(lines)) from None
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    return alias if isinstance(alias, str) else field

@@ -1,0 +1,1 @@
+"""MCP tools of mosaic-mcp, one module per domain. Tools are thin: validate, call, shape."""
