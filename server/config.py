@@ -60,10 +60,14 @@ class Settings(BaseSettings):
         default=None, validation_alias="MOTION_API_KEY", description="Mosaic Motion API key (motion_…)."
     )
     mosaic_api_base_url: str = Field(
-        default=DEFAULT_MOSAIC_BASE_URL, validation_alias="MOSAIC_API_BASE_URL", description="Mosaic API root."
+        default=DEFAULT_MOSAIC_BASE_URL,
+        validation_alias="MOSAIC_API_BASE_URL",
+        description="Mosaic API root.",
     )
     motion_api_base_url: str = Field(
-        default=DEFAULT_MOTION_BASE_URL, validation_alias="MOTION_API_BASE_URL", description="Motion API root."
+        default=DEFAULT_MOTION_BASE_URL,
+        validation_alias="MOTION_API_BASE_URL",
+        description="Motion API root.",
     )
     workspace_id: str | None = Field(
         default=None,
@@ -97,7 +101,9 @@ class Settings(BaseSettings):
         description="Comma list of tool groups, or 'all'.",
     )
     read_only: bool = Field(
-        default=False, validation_alias="MOSAIC_MCP_READ_ONLY", description="Expose only tools that change nothing."
+        default=False,
+        validation_alias="MOSAIC_MCP_READ_ONLY",
+        description="Expose only tools that change nothing.",
     )
     max_wait_seconds: float = Field(
         default=45.0,

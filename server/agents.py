@@ -1,0 +1,88 @@
+"""What a model needs to know about an agent to run it: a compact view of its graph.
+
+The live API returns the graph but no parameter schemas (reference section 2.3), so the view
+shows each tile's current parameters, its docs link and — for tiles whose parameters the docs
+list (`tiles.py`) — the documented parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .api.models import AgentDetail
+from .api.requests import VIDEO_INPUT_NODE_TYPE_ID
+
+InputMode = Literal["single_input", "multi_input", "generation_only"]
+
+
+class NodeView(BaseModel):
+    """One tile of an agent."""
+
+    agent_node_id: str = Field(description="Use as key in update_params / ignore_nodes / video_inputs.")
+    tile: str | None = Field(description="The tile's name, e.g. 'Captions'.")
+    node_type_id: str
+    is_video_input: bool
+    params: dict[str, Any] = Field(description="The tile's current parameters.")
+    docs_url: str | None = Field(default=None, description="Where the tile's parameters are documented.")
+
+
+class AgentView(BaseModel):
+    """An agent's graph, compact, with what run_agent needs."""
+
+    agent_id: str
+    name: str | None
+    description: str | None = None
+    input_mode: InputMode
+    video_input_node_ids: list[str]
+    nodes: list[NodeView]
+    connections: list[tuple[str, str]] = Field(description="(from agent_node_id, to agent_node_id) edges.")
+    how_to_run: str
+
+
+def video_input_ids(agent: AgentDetail) -> list[str]:
+    """The agent's Video Input tiles, in graph order."""
+    return [n.agent_node_id for n in agent.agent_nodes if n.node_type.node_type_id == VIDEO_INPUT_NODE_TYPE_ID]
+
+
+def input_mode(agent: AgentDetail) -> InputMode:
+    """How the agent takes its inputs (reference section 2.4)."""
+    count = len(video_input_ids(agent))
+    return "generation_only" if count == 0 else "single_input" if count == 1 else "multi_input"
+
+
+def agent_view(agent: AgentDetail) -> AgentView:
+    """The compact view of an agent's graph."""
+    mode = input_mode(agent)
+    inputs = video_input_ids(agent)
+    nodes = [
+        NodeView(
+            agent_node_id=n.agent_node_id,
+            tile=n.node_type.node_type_name,
+            node_type_id=n.node_type.node_type_id,
+            is_video_input=n.node_type.node_type_id == VIDEO_INPUT_NODE_TYPE_ID,
+            params=n.params_used,
+            docs_url=n.node_type.params_docs_url or n.node_type.docs_url,
+        )
+        for n in agent.agent_nodes
+    ]
+    if mode == "generation_only":
+        how = "Generation-only: call run_agent with no video inputs (use update_params to set e.g. the prompt)."
+    elif mode == "single_input":
+        how = "One Video Input tile: pass video_urls, video_ids (uploads) or node_render_ids (earlier outputs)."
+    else:
+        how = (
+            f"{len(inputs)} Video Input tiles: pass video_inputs with one entry per tile "
+            f"(agent_node_id = one of {', '.join(inputs)}), not top-level video_urls."
+        )
+    return AgentView(
+        agent_id=agent.agent.id,
+        name=agent.agent.name,
+        description=agent.agent.description or None,
+        input_mode=mode,
+        video_input_node_ids=inputs,
+        nodes=nodes,
+        connections=[(c.source_agent_node_id, c.target_agent_node_id) for c in agent.connections],
+        how_to_run=how,
+    )

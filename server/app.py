@@ -1,0 +1,225 @@
+"""`create_server(settings)`: the MCP server, its lifespan and its job resources.
+
+The lifespan owns everything with a life of its own: the API clients, the journal, the poller
+task and, in sandbox mode, the in-process emulator. Tools reach it as the typed lifespan context.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.types import Resource
+from pydantic import SecretStr
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from . import __version__
+from .api.mosaic import MosaicClient
+from .api.motion import MotionClient
+from .config import Settings, key_fingerprint
+from .jobs.journal import JobRecord, Journal
+from .jobs.notify import Notifier
+from .jobs.poller import Poller, PollTiming
+from .jobs.service import JobService
+from .jobs.snapshot import JOBS_INDEX_URI, JobKind
+
+log = logging.getLogger("mosaic_mcp")
+
+SANDBOX_MOSAIC_KEY = "mk_sandbox_local"
+SANDBOX_MOTION_KEY = "motion_sandbox_local"
+
+INSTRUCTIONS = """\
+Make and edit videos with Mosaic. Mosaic agents are saved graphs of tiles (captions, reframe, clips,
+avatars, generation…) run on input videos: list_agents → get_agent (see its Video Input tiles and
+parameters) → run_agent. Mosaic Motion makes a video from a prompt: create_video_session, then
+followup_video_session for revisions. Jobs take minutes: every job-starting tool returns a job_id
+at once; follow it with poll_job(job_id, wait_seconds=30) (repeat while it is not settled), or read
+the resource mosaic://runs/{id} / motion://sessions/{id}. Starting jobs spends credits; check_credits
+shows the balance."""
+
+
+@dataclass
+class Runtime:
+    """What the tools share for the life of a connection (stdio) or of the app (HTTP)."""
+
+    settings: Settings
+    mosaic: MosaicClient
+    motion: MotionClient
+    jobs: JobService
+    notifier: Notifier
+    sandbox_url: str | None = None
+
+
+class MosaicServer(MCPServer[Runtime]):
+    """MCPServer whose `resources/list` also lists the tracked jobs, newest first."""
+
+    runtime: Runtime | None = None
+    list_limit = 100
+
+    async def list_resources(self) -> list[Resource]:
+        """Static resources plus one resource per tracked job."""
+        static = await super().list_resources()
+        runtime = self.runtime
+        if runtime is None:
+            return static
+        return static + [_job_resource(r) for r in await runtime.jobs.recent(limit=self.list_limit)]
+
+
+def _job_resource(record: JobRecord) -> Resource:
+    snap = record.snapshot
+    what = "Mosaic run" if record.kind == "mosaic_run" else "Motion session"
+    return Resource(
+        uri=snap.resource_uri,
+        name=f"{record.kind}-{record.job_id}",
+        title=f"{what} {record.job_id[:8]} ({snap.status})",
+        description=f"{what} started through mosaic-mcp; JSON snapshot like poll_job returns.",
+        mime_type="application/json",
+    )
+
+
+def create_server(settings: Settings, *, poll_timing: PollTiming | None = None) -> MosaicServer:
+    """Build the MCP server for these settings (nothing starts until it runs)."""
+    notifier = Notifier()
+
+    @asynccontextmanager
+    async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        async with AsyncExitStack() as stack:
+            effective, sandbox_url = await _effective_settings(settings, stack)
+            mosaic = MosaicClient.from_settings(effective)
+            stack.push_async_callback(mosaic.aclose)
+            motion = MotionClient.from_settings(effective)
+            stack.push_async_callback(motion.aclose)
+            journal = Journal(effective.journal_path)
+            stack.push_async_callback(journal.close)
+
+            async def on_change(record: JobRecord) -> None:
+                await notifier.updated(record.snapshot.resource_uri)
+                await notifier.updated(JOBS_INDEX_URI)
+
+            poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=poll_timing)
+            fingerprints: dict[JobKind, str] = {
+                "mosaic_run": key_fingerprint(effective.mosaic_api_key),
+                "motion_session": key_fingerprint(effective.motion_api_key),
+            }
+            jobs = JobService(journal, poller, notifier, fingerprints)
+            runtime = Runtime(effective, mosaic, motion, jobs, notifier, sandbox_url)
+            task_group = await stack.enter_async_context(anyio.create_task_group())
+            await task_group.start(poller.run)
+            app.runtime = runtime
+            try:
+                yield runtime
+            finally:
+                task_group.cancel_scope.cancel()  # stop polling before the clients close
+                app.runtime = None
+
+    app = MosaicServer(
+        "mosaic-mcp",
+        title="Mosaic video editing",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        subscriptions=notifier.bus,
+        log_level="WARNING",
+    )
+    notifier.install(app)
+    _register_resources(app)
+    _register_webhook(app, settings)
+
+    from ..tools import register_tools  # tools import the server package; import them last
+
+    register_tools(app, settings)
+    return app
+
+
+async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tuple[Settings, str | None]:
+    """In sandbox mode, start the emulator and point both clients (with sandbox keys) at it."""
+    if not settings.sandbox:
+        return settings, None
+    from .sandbox import serve_sandbox  # heavy and only needed here: keep it off the stdio path
+
+    running = await stack.enter_async_context(serve_sandbox())
+    log.warning("sandbox mode: both APIs are emulated at %s (no real credits are used)", running.mosaic_base_url)
+    effective = settings.model_copy(
+        update={
+            "mosaic_api_base_url": running.mosaic_base_url,
+            "motion_api_base_url": running.motion_base_url,
+            "mosaic_api_key": SecretStr(SANDBOX_MOSAIC_KEY),
+            "motion_api_key": SecretStr(SANDBOX_MOTION_KEY),
+        }
+    )
+    return effective, running.mosaic_base_url
+
+
+def _register_resources(app: MosaicServer) -> None:
+    async def read_job(job_id: str) -> str:
+        runtime = app.runtime
+        record = await runtime.jobs.journal.get(job_id) if runtime else None
+        if record is None:
+            raise ResourceNotFoundError(f"no tracked job {job_id}")
+        return record.snapshot.model_dump_json(indent=2)
+
+    @app.resource(
+        "mosaic://runs/{run_id}",
+        name="mosaic-run",
+        title="Mosaic run",
+        description="A Mosaic agent run tracked by this server: status, progress, outputs (JSON).",
+        mime_type="application/json",
+    )
+    async def run_resource(run_id: str) -> str:
+        return await read_job(run_id)
+
+    @app.resource(
+        "motion://sessions/{job_id}",
+        name="motion-session",
+        title="Motion session",
+        description="A Motion prompt-to-video session tracked by this server: status and download (JSON).",
+        mime_type="application/json",
+    )
+    async def session_resource(job_id: str) -> str:
+        return await read_job(job_id)
+
+    @app.resource(
+        JOBS_INDEX_URI,
+        name="jobs",
+        title="Tracked jobs",
+        description="Every job this server tracks for the configured keys, newest first (JSON).",
+        mime_type="application/json",
+    )
+    async def jobs_index() -> str:
+        runtime = app.runtime
+        records = await runtime.jobs.recent(limit=app.list_limit) if runtime else []
+        return json.dumps([r.snapshot.model_dump(mode="json") for r in records], indent=2)
+
+
+def _register_webhook(app: MosaicServer, settings: Settings) -> None:
+    """`POST /webhooks/mosaic` (HTTP mode): a delivery makes the poller look at that run now.
+
+    The payload is never trusted as state — the run is re-read from the API — so a forged call
+    can cost at most one GET. With MOSAIC_WEBHOOK_SECRET set, deliveries without the matching
+    X-Mosaic-Signature (compared in constant time) are refused.
+    """
+
+    @app.custom_route("/webhooks/mosaic", methods=["POST"])
+    async def mosaic_webhook(request: Request) -> Response:
+        secret = settings.webhook_secret
+        if secret is not None:
+            given = request.headers.get("X-Mosaic-Signature", "")
+            if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+                return JSONResponse({"detail": "bad signature"}, status_code=401)
+        try:
+            payload = await request.json()
+            run_id = str(payload["run_id"])
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"detail": "expected a JSON body with run_id"}, status_code=400)
+        runtime = app.runtime
+        if runtime is not None and await runtime.jobs.journal.get(run_id) is not None:
+            runtime.jobs.poller.wake(run_id)
+        return JSONResponse({"ok": True})

@@ -1,0 +1,125 @@
+"""`mosaic-mcp`: serve (stdio or Streamable HTTP), demo, doctor, sandbox.
+
+stdout is the protocol channel on stdio: everything this module says goes to stderr, except the
+human-facing output of `demo` and `doctor`, which never run a protocol on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .config import ConfigurationError, Settings, load_settings
+
+log = logging.getLogger("mosaic_mcp")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `mosaic-mcp` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    command = args.command or "serve"
+    try:
+        if command == "serve":
+            return _serve(args)
+        if command == "demo":
+            from .demo import run_demo
+
+            return run_demo(speed=args.speed)
+        if command == "doctor":
+            from .doctor import run_doctor
+
+            return run_doctor(_settings(args))
+        if command == "sandbox":
+            from .sandbox import run_sandbox
+
+            run_sandbox(host=args.host, port=args.port)
+            return 0
+    except ConfigurationError as exc:
+        print(f"mosaic-mcp: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {command}")
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mosaic-mcp", description="MCP server for the Mosaic and Mosaic Motion video APIs."
+    )
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the MCP server (default; stdio unless --http)")
+    _serve_flags(serve)
+    _serve_flags(parser)  # bare `mosaic-mcp` = `mosaic-mcp serve`
+    demo = sub.add_parser("demo", help="run a scripted session against the built-in sandbox (no keys)")
+    demo.add_argument("--speed", type=float, default=30.0, help="sandbox clock speed (default 30x)")
+    doctor = sub.add_parser("doctor", help="check configuration and keys, and say how to fix problems")
+    _serve_flags(doctor)
+    sandbox = sub.add_parser("sandbox", help="serve the offline API emulator on loopback")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    return parser
+
+
+def _serve_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--http", action="store_true", help="serve Streamable HTTP instead of stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default loopback)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    parser.add_argument("--sandbox", action="store_true", default=None, help="use the built-in API emulator")
+    parser.add_argument("--toolsets", help="comma list of toolsets, or 'all' (MOSAIC_MCP_TOOLSETS)")
+    parser.add_argument("--read-only", action="store_true", default=None, help="only tools that change nothing")
+    parser.add_argument("--home", help="folder of the job journal (MOSAIC_MCP_HOME)")
+    parser.add_argument("--download-dir", help="where outputs are saved (MOSAIC_MCP_DOWNLOAD_DIR)")
+    parser.add_argument("--allowed-dirs", help="comma list of readable/writable folders (MOSAIC_MCP_ALLOWED_DIRS)")
+    parser.add_argument("--max-wait-seconds", type=float, help="longest wait in one tool call")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        "sandbox": args.sandbox,
+        "toolsets": args.toolsets,
+        "read_only": args.read_only,
+        "home": args.home,
+        "download_dir": args.download_dir,
+        "allowed_dirs": args.allowed_dirs,
+        "max_wait_seconds": args.max_wait_seconds,
+    }
+    return load_settings(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from .app import create_server
+
+    server = create_server(settings)
+    if not args.http:
+        server.run()
+        return 0
+    from .http import serve_http
+
+    return serve_http(server, settings, host=args.host, port=args.port)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

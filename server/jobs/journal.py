@@ -1,0 +1,169 @@
+"""The job journal: one SQLite row per job, so nothing is lost across restarts.
+
+SQLite in WAL mode lets two server processes (two host windows) share one home: each write is a
+short transaction and readers never block writers. Calls run on a worker thread so the event
+loop never waits on the disk. Keys are never stored, only a short fingerprint per job.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import anyio.to_thread
+
+from .snapshot import JobKind, JobSnapshot
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id          TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    created_at      REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    viewed_at       REAL NOT NULL,
+    request_summary TEXT NOT NULL,
+    snapshot        TEXT NOT NULL,
+    terminal        INTEGER NOT NULL DEFAULT 0,
+    parent_job_id   TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_live ON jobs (terminal, kind);
+"""
+
+SELECT = (
+    "SELECT job_id, kind, key_fingerprint, created_at, updated_at, viewed_at, request_summary, "
+    "snapshot, parent_job_id FROM jobs"
+)
+
+
+@dataclass
+class JobRecord:
+    """One journaled job."""
+
+    job_id: str
+    kind: JobKind
+    key_fingerprint: str
+    snapshot: JobSnapshot
+    request_summary: dict[str, Any] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    viewed_at: float = field(default_factory=time.time)
+    parent_job_id: str | None = None
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the job is settled (no more polling)."""
+        return self.snapshot.settled
+
+
+class Journal:
+    """Async access to the SQLite job journal at `path`."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # One connection, used from worker threads one call at a time (the lock).
+        self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            with self._lock:
+                return fn(self._db)
+
+        return await anyio.to_thread.run_sync(call)
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self._run(lambda db: db.close())
+
+    async def add(self, record: JobRecord) -> bool:
+        """Insert a job; False when it was already journaled (e.g. by another process)."""
+        row = (
+            record.job_id,
+            record.kind,
+            record.key_fingerprint,
+            record.created_at,
+            record.updated_at,
+            record.viewed_at,
+            json.dumps(record.request_summary),
+            record.snapshot.model_dump_json(),
+            int(record.terminal),
+            record.parent_job_id,
+        )
+
+        def insert(db: sqlite3.Connection) -> bool:
+            cursor = db.execute("INSERT OR IGNORE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+            return cursor.rowcount == 1
+
+        return await self._run(insert)
+
+    async def save_snapshot(self, job_id: str, snapshot: JobSnapshot) -> None:
+        """Store a job's newest snapshot (and whether it is settled)."""
+        data = snapshot.model_dump_json()
+        now = time.time()
+        await self._run(
+            lambda db: db.execute(
+                "UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?",
+                (data, int(snapshot.settled), now, job_id),
+            )
+        )
+
+    async def touch(self, job_id: str) -> None:
+        """Note that someone asked about the job (keeps its polling brisk)."""
+        now = time.time()
+        await self._run(lambda db: db.execute("UPDATE jobs SET viewed_at=? WHERE job_id=?", (now, job_id)))
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        """One job, or None."""
+        rows = await self._select("WHERE job_id=?", (job_id,))
+        return rows[0] if rows else None
+
+    async def recent(self, *, limit: int = 50, fingerprints: Sequence[str] | None = None) -> list[JobRecord]:
+        """Jobs newest first, optionally only those started with the given key fingerprints."""
+        if fingerprints is None:
+            return await self._select("ORDER BY created_at DESC LIMIT ?", (limit,))
+        marks = ",".join("?" * len(fingerprints))
+        return await self._select(
+            f"WHERE key_fingerprint IN ({marks}) ORDER BY created_at DESC LIMIT ?",
+            (*fingerprints, limit),
+        )
+
+    async def live(self) -> list[JobRecord]:
+        """Jobs that are not settled yet, oldest first."""
+        return await self._select("WHERE terminal=0 ORDER BY created_at", ())
+
+    async def _select(self, where: str, args: Sequence[object]) -> list[JobRecord]:
+        query = f"{SELECT} {where}"  # `where` is always ours; values are bound parameters
+        rows = await self._run(lambda db: db.execute(query, tuple(args)).fetchall())
+        return [_record(row) for row in rows]
+
+
+def _record(row: Sequence[Any]) -> JobRecord:
+    return JobRecord(
+        job_id=row[0],
+        kind=cast(JobKind, row[1]),
+        key_fingerprint=row[2],
+        created_at=row[3],
+        updated_at=row[4],
+        viewed_at=row[5],
+        request_summary=json.loads(row[6]),
+        snapshot=JobSnapshot.model_validate_json(row[7]),
+        parent_job_id=row[8],
+    )

@@ -1,0 +1,145 @@
+"""Jobs as the tools see them: start tracking, look up, refresh, wait, list.
+
+This is where a job's life is decided once, below the tools: every started run or session is
+journaled before anything else happens, then followed by the poller and announced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from ..api.errors import MissingKeyError, NotFoundError
+from .journal import JobRecord, Journal
+from .notify import Notifier
+from .poller import Poller
+from .snapshot import JobKind, JobSnapshot, pending_snapshot
+
+Progress = Callable[[JobSnapshot, float], Awaitable[None]]
+
+HEARTBEAT_SECONDS = 5.0  # progress at least this often while waiting: some hosts reset time-outs on it
+
+
+class JobError(Exception):
+    """A job-level request that cannot be served; the message says why and what to do."""
+
+
+class UnknownJobError(JobError):
+    """No tracked job (nor any run or session the keys can see) has this id."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(
+            f"job_id: no job '{job_id}' is known; use list_jobs to see tracked jobs "
+            "(ids come from run_agent or create_video_session)"
+        )
+
+
+class NotCancellableError(JobError):
+    """Motion sessions have no cancel endpoint."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(
+            f"job_id: '{job_id}' is a Motion session, and the Motion API offers no way to cancel one; "
+            "it will finish on its own (poll_job shows when)"
+        )
+
+
+class JobService:
+    """Journal + poller + notifier behind one small interface."""
+
+    def __init__(self, journal: Journal, poller: Poller, notifier: Notifier, fingerprints: dict[JobKind, str]) -> None:
+        self.journal = journal
+        self.poller = poller
+        self.notifier = notifier
+        self.fingerprints = fingerprints
+
+    async def started(
+        self,
+        kind: JobKind,
+        job_id: str,
+        *,
+        status: str,
+        summary: dict[str, Any],
+        parent_job_id: str | None = None,
+    ) -> JobRecord:
+        """Journal a job that was just created upstream, follow it, and announce it."""
+        record = JobRecord(
+            job_id=job_id,
+            kind=kind,
+            key_fingerprint=self.fingerprints[kind],
+            snapshot=pending_snapshot(kind, job_id, status),
+            request_summary=summary,
+            parent_job_id=parent_job_id,
+        )
+        if not await self.journal.add(record):
+            # Already journaled: a follow-up that reuses its parent's id makes the job live again.
+            await self.journal.save_snapshot(job_id, record.snapshot)
+        self.poller.track(record)
+        await self.notifier.list_changed()
+        return record
+
+    async def get(self, job_id: str) -> JobRecord:
+        """A tracked job; a run or session the keys can see but we never tracked is adopted."""
+        record = await self.journal.get(job_id)
+        if record is not None:
+            return record
+        for kind in ("mosaic_run", "motion_session"):
+            probe = JobRecord(job_id, kind, self.fingerprints[kind], pending_snapshot(kind, job_id, "unknown"))
+            try:
+                snapshot = await self.poller.fetch(probe)
+            except (NotFoundError, MissingKeyError):
+                continue
+            probe.snapshot = snapshot
+            probe.request_summary = {"adopted": True}
+            await self.journal.add(probe)
+            self.poller.track(probe)
+            await self.notifier.list_changed()
+            return probe
+        raise UnknownJobError(job_id)
+
+    async def refresh(self, job_id: str) -> JobRecord:
+        """Read the job from its service now (settled jobs are served from the journal)."""
+        record = await self.get(job_id)
+        await self.journal.touch(job_id)
+        if record.snapshot.settled:
+            return record
+        snapshot = await self.poller.fetch(record)
+        return await self.poller.apply(record, snapshot)
+
+    async def wait(self, job_id: str, seconds: float, on_progress: Progress | None = None) -> JobRecord:
+        """Refresh, then wait up to `seconds` for the job to settle, reporting each change."""
+        record = await self.refresh(job_id)
+        deadline = anyio.current_time() + seconds
+        if on_progress is not None:
+            await on_progress(record.snapshot, 0.0)
+        while not record.snapshot.settled:
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                break
+            self.poller.track(record)
+            await self.poller.wait_for_change(job_id, min(remaining, HEARTBEAT_SECONDS))
+            record = await self.get(job_id)
+            if on_progress is not None:
+                await on_progress(record.snapshot, seconds - max(deadline - anyio.current_time(), 0.0))
+        return record
+
+    async def cancel(self, job_id: str) -> JobRecord:
+        """Cancel a Mosaic run and return its refreshed state."""
+        record = await self.get(job_id)
+        if record.kind != "mosaic_run":
+            raise NotCancellableError(job_id)
+        if record.snapshot.settled:
+            return record
+        mosaic = self.poller.mosaic
+        if mosaic is None:
+            raise MissingKeyError("Mosaic")
+        await mosaic.cancel_run(job_id)
+        return await self.refresh(job_id)
+
+    async def recent(self, limit: int = 50) -> list[JobRecord]:
+        """Tracked jobs of the configured keys, newest first."""
+        return await self.journal.recent(limit=limit, fingerprints=sorted(set(self.fingerprints.values())))

@@ -1,0 +1,104 @@
+"""How tools are declared: toolset, truthful annotations, and one error translation for all.
+
+Every tool is declared through `Registrar.tool`, which registers it only when its toolset is
+enabled (and, in read-only mode, only when it changes nothing), records it in the catalogue the
+README's table is checked against, and turns our errors into `ToolError` messages the model can
+act on — never a traceback, never a secret.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+
+from ..server.api.errors import MosaicMCPError
+from ..server.app import MosaicServer, Runtime
+from ..server.config import Settings
+from ..server.jobs.service import JobError
+
+log = logging.getLogger("mosaic_mcp.tools")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+"""Reads from a service; changes nothing."""
+LOCAL_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+"""Reads this server's own journal only."""
+SPEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+"""Creates something upstream (a job, an upload…) and may spend credits."""
+CHANGE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+"""Changes settings upstream; repeating it changes nothing more."""
+DESTROY = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+"""Stops or deletes something upstream."""
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """One tool as the catalogue lists it."""
+
+    name: str
+    toolset: str
+    spends_credits: bool
+    read_only: bool
+    registered: bool
+
+
+class Registrar:
+    """Registers tools on a server according to the settings' toolsets and read-only mode."""
+
+    def __init__(self, server: MosaicServer, settings: Settings) -> None:
+        self.server = server
+        self.settings = settings
+        self.catalogue: list[ToolInfo] = []
+
+    def tool(
+        self,
+        *,
+        toolset: str,
+        annotations: ToolAnnotations,
+        title: str,
+        spends_credits: bool = False,
+    ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+        """Declare a tool; its docstring is the description the model reads."""
+
+        def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+            read_only = bool(annotations.read_only_hint)
+            enabled = toolset in self.settings.enabled_toolsets and (read_only or not self.settings.read_only)
+            self.catalogue.append(ToolInfo(fn.__name__, toolset, spends_credits, read_only, enabled))
+            wrapped = translate_errors(fn)
+            if enabled:
+                self.server.add_tool(wrapped, title=title, annotations=annotations)
+            return wrapped
+
+        return decorate
+
+
+def translate_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Turn our exceptions into ToolError text; anything else stays a masked internal error."""
+
+    @functools.wraps(fn)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except ToolError:
+            raise
+        except (MosaicMCPError, JobError) as exc:
+            raise ToolError(str(exc)) from None
+        except Exception:
+            log.exception("tool %s failed unexpectedly", fn.__name__)
+            raise
+
+    return call
+
+
+def runtime(ctx: Context[Runtime, Any]) -> Runtime:
+    """The lifespan's runtime for this request."""
+    return ctx.request_context.lifespan_context

@@ -1,0 +1,31 @@
+"""The job handle every job-starting tool returns."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..server.jobs.journal import JobRecord
+
+
+class JobHandle(BaseModel):
+    """A started job: follow it with poll_job or by reading its resource."""
+
+    job_id: str
+    kind: Literal["mosaic_run", "motion_session"]
+    status: str
+    resource_uri: str
+    next_step: str
+    warnings: list[str] = Field(default_factory=list, description="Things the user should know (e.g. low balance).")
+
+    @classmethod
+    def of(cls, record: JobRecord, warnings: list[str] | None = None) -> "JobHandle":
+        """The handle of a journaled job."""
+        what = "the run" if record.kind == "mosaic_run" else "the video"
+        return cls(
+            job_id=record.job_id,
+            kind=record.kind,
+            status=record.snapshot.status,
+            resource_uri=record.snapshot.resource_uri,
+            next_step=f"Call poll_job('{record.job_id}', wait_seconds=30) to follow {what} until it is settled.",
+            warnings=warnings or [],
+        )

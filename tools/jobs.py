@@ -1,0 +1,81 @@
+"""Core tools for following jobs: poll_job, list_jobs, cancel_job."""
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from ..server.app import Runtime
+from ..server.jobs.snapshot import JobSnapshot
+from ._registry import DESTROY, LOCAL_READ, READ, Registrar, runtime
+
+JobId = Annotated[str, Field(min_length=1, max_length=200, description="job_id from a job-starting tool.")]
+
+
+class JobList(BaseModel):
+    """Tracked jobs, newest first."""
+
+    jobs: list[JobSnapshot]
+    count: int
+
+
+def register(tools: Registrar) -> None:
+    """Register the job tools."""
+
+    @tools.tool(toolset="core", annotations=READ, title="Check or wait for a job")
+    async def poll_job(
+        job_id: JobId,
+        ctx: Context[Runtime, Any],
+        wait_seconds: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=3600,
+                description="Wait up to this long for the job to finish (capped by the server, 45 s by "
+                "default); 0 returns the current state at once.",
+            ),
+        ] = 0,
+    ) -> JobSnapshot:
+        """Get the status, progress and outputs of a Mosaic run or Motion session; free (spends no
+        credits). Use wait_seconds (e.g. 30) to wait for it to finish; if `settled` is still false
+        afterwards, call again. Outputs carry video/thumbnail URLs and render ids for chaining."""
+        rt = runtime(ctx)
+        wait = min(wait_seconds, rt.settings.max_wait_seconds)
+
+        async def report(snapshot: JobSnapshot, elapsed: float) -> None:
+            await ctx.report_progress(elapsed, wait or None, _progress_message(snapshot))
+
+        record = await rt.jobs.wait(job_id, wait, report if wait > 0 else None)
+        snapshot = record.snapshot
+        if not snapshot.settled and snapshot.next_poll_after_seconds is None:
+            snapshot.next_poll_after_seconds = rt.jobs.poller.next_poll_after(job_id) or 5.0
+        return snapshot
+
+    @tools.tool(toolset="core", annotations=LOCAL_READ, title="List tracked jobs")
+    async def list_jobs(
+        ctx: Context[Runtime, Any],
+        active_only: Annotated[bool, Field(description="Only jobs that are still running.")] = False,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many jobs at most.")] = 20,
+    ) -> JobList:
+        """List the jobs this server has started or followed (runs and Motion sessions), newest
+        first, with their last known state; free. Use poll_job for a fresh reading of one."""
+        records = await runtime(ctx).jobs.recent(limit=100 if active_only else limit)
+        snaps = [r.snapshot for r in records if not (active_only and r.snapshot.settled)][:limit]
+        return JobList(jobs=snaps, count=len(snaps))
+
+    @tools.tool(toolset="core", annotations=DESTROY, title="Cancel a Mosaic run")
+    async def cancel_job(job_id: JobId, ctx: Context[Runtime, Any]) -> JobSnapshot:
+        """Stop a running Mosaic run (tiles not yet finished are not charged). Motion sessions
+        cannot be cancelled through the API. Returns the job's state after the cancel."""
+        record = await runtime(ctx).jobs.cancel(job_id)
+        return record.snapshot
+
+
+def _progress_message(snapshot: JobSnapshot) -> str:
+    if snapshot.progress is not None:
+        p = snapshot.progress
+        total = p.completed + p.in_progress + p.failed
+        return f"{snapshot.status}: {p.completed}/{total} tiles done" + (f", {p.failed} failed" if p.failed else "")
+    if snapshot.kind == "motion_session" and snapshot.status == "completed" and not snapshot.download_ready:
+        return "completed: rendering the MP4"
+    return snapshot.status
