@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from . import __version__
+from .api.http import RetryPolicy
 from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
 from .config import Settings, key_fingerprint
@@ -85,17 +86,22 @@ def _job_resource(record: JobRecord) -> Resource:
     )
 
 
-def create_server(settings: Settings, *, poll_timing: PollTiming | None = None) -> MosaicServer:
-    """Build the MCP server for these settings (nothing starts until it runs)."""
+def create_server(
+    settings: Settings, *, poll_timing: PollTiming | None = None, retry: RetryPolicy | None = None
+) -> MosaicServer:
+    """Build the MCP server for these settings (nothing starts until it runs).
+
+    `poll_timing` and `retry` are the test switches: faster polling, back-off without sleeping.
+    """
     notifier = Notifier()
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         async with AsyncExitStack() as stack:
             effective, sandbox_url = await _effective_settings(settings, stack)
-            mosaic = MosaicClient.from_settings(effective)
+            mosaic = MosaicClient.from_settings(effective, retry=retry)
             stack.push_async_callback(mosaic.aclose)
-            motion = MotionClient.from_settings(effective)
+            motion = MotionClient.from_settings(effective, retry=retry)
             stack.push_async_callback(motion.aclose)
             journal = Journal(effective.journal_path)
             stack.push_async_callback(journal.close)
@@ -104,7 +110,8 @@ def create_server(settings: Settings, *, poll_timing: PollTiming | None = None) 
                 await notifier.updated(record.snapshot.resource_uri)
                 await notifier.updated(JOBS_INDEX_URI)
 
-            poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=poll_timing)
+            timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
+            poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing)
             fingerprints: dict[JobKind, str] = {
                 "mosaic_run": key_fingerprint(effective.mosaic_api_key),
                 "motion_session": key_fingerprint(effective.motion_api_key),
@@ -131,7 +138,7 @@ def create_server(settings: Settings, *, poll_timing: PollTiming | None = None) 
     )
     notifier.install(app)
     _register_resources(app)
-    _register_webhook(app, settings)
+    _register_http_routes(app, settings)
 
     from ..tools import register_tools  # tools import the server package; import them last
 
@@ -199,13 +206,17 @@ def _register_resources(app: MosaicServer) -> None:
         return json.dumps([r.snapshot.model_dump(mode="json") for r in records], indent=2)
 
 
-def _register_webhook(app: MosaicServer, settings: Settings) -> None:
-    """`POST /webhooks/mosaic` (HTTP mode): a delivery makes the poller look at that run now.
+def _register_http_routes(app: MosaicServer, settings: Settings) -> None:
+    """HTTP mode extras: `GET /healthz`, and `POST /webhooks/mosaic`, which makes the poller look at that run now.
 
     The payload is never trusted as state — the run is re-read from the API — so a forged call
     can cost at most one GET. With MOSAIC_WEBHOOK_SECRET set, deliveries without the matching
     X-Mosaic-Signature (compared in constant time) are refused.
     """
+
+    @app.custom_route("/healthz", methods=["GET"])
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ok": True, "version": __version__})
 
     @app.custom_route("/webhooks/mosaic", methods=["POST"])
     async def mosaic_webhook(request: Request) -> Response:

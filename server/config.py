@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         validation_alias="MOSAIC_MCP_MAX_WAIT_SECONDS",
         description="Longest wait inside one tool call (hosts cut calls at ~60 s).",
     )
+    poll_interval_seconds: float = Field(
+        default=2.0,
+        ge=0.01,
+        le=60,
+        validation_alias="MOSAIC_MCP_POLL_INTERVAL",
+        description="First interval between status polls of a job (grows while nothing changes, up to 30 s).",
+    )
     webhook_secret: SecretStr | None = Field(
         default=None,
         validation_alias="MOSAIC_WEBHOOK_SECRET",

@@ -2,14 +2,18 @@
 
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, Resolve
+from mcp.types import ListRootsResult
 from pydantic import BaseModel, Field
 
 from ..server.agents import AgentView, agent_view
 from ..server.api.models import NodeType
 from ..server.api.requests import RunRequest, VideoInput
-from ..server.api.validation import validate_run_against_graph
 from ..server.app import Runtime
+from ..server.credits import low_balance_warnings
+from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
+from ..server.preflight import check_run, start_run
+from ..server.transfer import RunFiles
 from ._registry import READ, SPEND, Registrar, runtime
 from .handles import JobHandle
 
@@ -47,6 +51,17 @@ class VideoInputArg(BaseModel):
     node_render_ids: list[str] = Field(default_factory=list, description="Render ids of earlier outputs.")
     input_clip_start_ms: int | None = Field(default=None, ge=0, description="Use the source from here (ms).")
     input_clip_end_ms: int | None = Field(default=None, ge=0, description="Use the source up to here (ms).")
+    files: list[str] = Field(
+        default_factory=list, description="Video files on this computer for this tile (uploaded first; no credits)."
+    )
+
+
+async def _roots_for_run(
+    ctx: Context[Any, Any], files: list[str] | None = None, video_inputs: list[VideoInputArg] | None = None
+) -> RootsAnswer:
+    """The client's roots, asked for only when local files are given."""
+    wanted = bool(files) or any(v.files for v in video_inputs or [])
+    return await client_roots(ctx) if wanted else NO_ROOTS
 
 
 def register(tools: Registrar) -> None:
@@ -70,8 +85,8 @@ def register(tools: Registrar) -> None:
     @tools.tool(toolset="core", annotations=READ, title="Show an agent's tiles and inputs")
     async def get_agent(agent_id: AgentId, ctx: Context[Runtime, Any]) -> AgentView:
         """Show an agent's graph compactly: its tiles, which are Video Input tiles (what run_agent
-        must be given), each tile's current parameters and docs link; free. Read it before
-        run_agent to fill video inputs and update_params correctly."""
+        must be given), each tile's current parameters, its documented parameters where known, and
+        its docs link; free. Read it before run_agent to fill video inputs and update_params correctly."""
         return agent_view(await runtime(ctx).mosaic.get_agent(agent_id))
 
     @tools.tool(toolset="core", annotations=READ, title="List tile types")
@@ -83,11 +98,16 @@ def register(tools: Registrar) -> None:
     async def run_agent(
         agent_id: AgentId,
         ctx: Context[Runtime, Any],
+        roots: Annotated[ListRootsResult, Resolve(_roots_for_run)],
         video_urls: Annotated[
             list[str] | None,
             Field(description="YouTube or http(s) video URLs (agents with one Video Input)."),
         ] = None,
         video_ids: Annotated[list[str] | None, Field(description="Uploaded video ids (one Video Input).")] = None,
+        files: Annotated[
+            list[str] | None,
+            Field(description="Video files on this computer, e.g. ~/Videos/launch.mov (one Video Input)."),
+        ] = None,
         node_render_ids: Annotated[
             list[str] | None,
             Field(description="Render ids of earlier outputs, to chain runs (one Video Input)."),
@@ -111,19 +131,26 @@ def register(tools: Registrar) -> None:
         checked against the agent's graph first, so a mistake costs nothing. Returns at once with a
         job_id; runs take minutes — follow with poll_job. Generation-only agents take no inputs."""
         rt = runtime(ctx)
+        local = RunFiles.check(file_roots(rt.settings, roots), files or [], [v.files for v in video_inputs or []])
         request = RunRequest(
             video_urls=video_urls or [],
-            video_ids=video_ids or [],
+            video_ids=local.video_ids(video_ids or []),
             node_render_ids=node_render_ids or [],
-            video_inputs=[VideoInput(**v.model_dump()) for v in video_inputs or []],
+            video_inputs=[
+                local.video_input(i, VideoInput(**v.model_dump(exclude={"files"})))
+                for i, v in enumerate(video_inputs or [])
+            ],
             update_params=update_params or {},
             ignore_nodes=ignore_nodes or [],
             callback_url=callback_url,
         )
         agent = await rt.mosaic.get_agent(agent_id)
-        validate_run_against_graph(request, agent)
-        created = await rt.mosaic.run_agent(agent_id, request)
+        check_run(request, agent)
+        if local:  # uploaded only now, once the run's pre-flight passed
+            request = await local.upload(rt.mosaic, request, ctx.report_progress)
+        created = await start_run(rt.mosaic, agent, request)
         summary = {"agent_id": agent_id, "agent_name": agent.agent.name}
-        record = await rt.jobs.started("mosaic_run", created.run_id, status="running", summary=summary)
-        rt.notifier.remember(ctx.session)
-        return JobHandle.of(record)
+        record = await rt.jobs.started(
+            "mosaic_run", created.run_id, status="running", summary=summary, session=ctx.session
+        )
+        return JobHandle.of(record, await low_balance_warnings(rt.mosaic))

@@ -2,26 +2,70 @@
 
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver import Context, Resolve
+from mcp.types import ListRootsResult
+from pydantic import BaseModel, Field, model_validator
 
+from ..server.api.errors import MissingKeyError
 from ..server.api.requests import Attachment, DesignMd, FollowupRequest, MotionSessionRequest
 from ..server.app import Runtime
+from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
+from ..server.transfer import attachment_from_path
 from ._registry import SPEND, Registrar, runtime
 from .handles import JobHandle
 
 
 class AttachmentInput(BaseModel):
-    """A file the video may use: a public URL."""
+    """A file the video may use: a public URL, or a local path (uploaded to Mosaic for a link)."""
 
-    url: str = Field(max_length=4096, description="Publicly reachable (signed) URL of the file.")
+    url: str | None = Field(default=None, max_length=4096, description="Publicly reachable (signed) URL of the file.")
+    path: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="Or a file on this computer (inside the allowed folders); needs MOSAIC_API_KEY.",
+    )
     name: str | None = Field(default=None, max_length=240, description="Display name.")
     type: Literal["image", "video", "audio", "file"] | None = None
     content_type: str | None = Field(default=None, description="MIME type hint, e.g. image/png.")
 
-    def to_request(self) -> Attachment:
-        """The API's attachment object."""
-        return Attachment(url=self.url, name=self.name, type=self.type, content_type=self.content_type)
+    @model_validator(mode="after")
+    def _url_or_path(self) -> "AttachmentInput":
+        if (self.url is None) == (self.path is None):
+            raise ValueError("give exactly one of url or path")
+        return self
+
+    def to_request(self, url: str | None = None) -> Attachment:
+        """The API's attachment object (with `url` standing in for a local file's link)."""
+        link = url or self.url
+        assert link is not None
+        return Attachment(url=link, name=self.name, type=self.type, content_type=self.content_type)
+
+
+async def _roots_for(ctx: Context[Any, Any], attachments: list[AttachmentInput] | None = None) -> RootsAnswer:
+    """The client's roots, asked for only when an attachment is a local path."""
+    return await client_roots(ctx) if any(a.path for a in attachments or []) else NO_ROOTS
+
+
+async def _attachments(
+    rt: Runtime, roots: ListRootsResult, items: list[AttachmentInput] | None, ctx: Context[Runtime, Any]
+) -> list[Attachment]:
+    """The request's attachments; local files are checked first, then uploaded for a link."""
+    items = items or []
+    allowed = file_roots(rt.settings, roots)
+    local = [allowed.readable_file(a.path, f"attachments[{i}].path") if a.path else None for i, a in enumerate(items)]
+    if any(local) and not rt.motion.has_key:
+        raise MissingKeyError("Motion")
+    result = []
+    for item, found in zip(items, local, strict=True):
+        if found is None:
+            result.append(item.to_request())
+        else:
+            made = await attachment_from_path(rt.mosaic, found, name=item.name, progress=ctx.report_progress)
+            result.append(made.model_copy(update={"type": item.type or made.type}))
+    return result
+
+
+RootsArg = Annotated[ListRootsResult, Resolve(_roots_for)]
 
 
 Prompt = Annotated[str, Field(min_length=1, max_length=12_000, description="What the video should show.")]
@@ -42,6 +86,7 @@ def register(tools: Registrar) -> None:
     async def create_video_session(
         prompt: Prompt,
         ctx: Context[Runtime, Any],
+        roots: RootsArg,
         style_reference_url: StyleUrl = None,
         attachments: Attachments = None,
         aspect_ratio: Literal["16:9", "9:16", "1:1", "4:5", "21:9"] | None = None,
@@ -61,7 +106,7 @@ def register(tools: Registrar) -> None:
         request = MotionSessionRequest(
             prompt=prompt,
             style_reference_url=style_reference_url,
-            attachments=[a.to_request() for a in attachments or []],
+            attachments=await _attachments(rt, roots, attachments, ctx),
             aspect_ratio=aspect_ratio,
             duration=duration,
             mode=mode,
@@ -70,8 +115,9 @@ def register(tools: Registrar) -> None:
         )
         accepted = await rt.motion.create_session(request)
         summary = {"prompt": prompt[:300], "attachments": len(request.attachments), "mode": mode}
-        record = await rt.jobs.started("motion_session", accepted.job_id, status=accepted.status, summary=summary)
-        rt.notifier.remember(ctx.session)
+        record = await rt.jobs.started(
+            "motion_session", accepted.job_id, status=accepted.status, summary=summary, session=ctx.session
+        )
         return JobHandle.of(record)
 
     @tools.tool(toolset="core", annotations=SPEND, title="Revise a finished video", spends_credits=True)
@@ -79,6 +125,7 @@ def register(tools: Registrar) -> None:
         job_id: Annotated[str, Field(min_length=1, description="job_id of a completed Motion session.")],
         prompt: Annotated[str, Field(min_length=1, max_length=12_000, description="What to change.")],
         ctx: Context[Runtime, Any],
+        roots: RootsArg,
         attachments: Attachments = None,
         style_reference_url: StyleUrl = None,
         mode: Mode = None,
@@ -89,14 +136,18 @@ def register(tools: Registrar) -> None:
         rt = runtime(ctx)
         request = FollowupRequest(
             prompt=prompt,
-            attachments=[a.to_request() for a in attachments or []],
+            attachments=await _attachments(rt, roots, attachments, ctx),
             style_reference_url=style_reference_url,
             mode=mode,
         )
         accepted = await rt.motion.create_followup(job_id, request)
         summary = {"followup_of": job_id, "prompt": prompt[:300]}
         record = await rt.jobs.started(
-            "motion_session", accepted.job_id, status=accepted.status, summary=summary, parent_job_id=job_id
+            "motion_session",
+            accepted.job_id,
+            status=accepted.status,
+            summary=summary,
+            parent_job_id=job_id,
+            session=ctx.session,
         )
-        rt.notifier.remember(ctx.session)
         return JobHandle.of(record)

@@ -32,7 +32,7 @@ from typing import Literal
 Service = Literal["Mosaic", "Motion"]
 
 KEY_HELP: dict[Service, str] = {
-    "Mosaic": "set MOSAIC_API_KEY to a key starting with mk_ (create one at edit.mosaic.so, API key settings)",
+    "Mosaic": ("set MOSAIC_API_KEY to a key starting with mk_ (create one at edit.mosaic.so, API key settings)"),
     "Motion": "set MOTION_API_KEY to a key starting with motion_ (Motion web app: Settings → API)",
 }
 
@@ -82,6 +82,7 @@ class APIStatusError(APIError):
         code: str | None = None,
         body: object = None,
     ) -> None:
+        self.service = service  # advice() may need it before APIError.__init__ runs
         self.body = body
         self.status_code = status_code
         self.detail = detail

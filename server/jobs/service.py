@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+from mcp.server.session import ServerSession
 
 from ..api.errors import MissingKeyError, NotFoundError
 from .journal import JobRecord, Journal
@@ -65,8 +66,14 @@ class JobService:
         status: str,
         summary: dict[str, Any],
         parent_job_id: str | None = None,
+        session: ServerSession | None = None,
     ) -> JobRecord:
-        """Journal a job that was just created upstream, follow it, and announce it."""
+        """Journal a job that was just created upstream, follow it, and announce it.
+
+        `session` is the caller's connection: 2025-era clients hear about later jobs through it.
+        """
+        if session is not None:
+            self.notifier.remember(session)
         record = JobRecord(
             job_id=job_id,
             kind=kind,
@@ -101,11 +108,12 @@ class JobService:
             return probe
         raise UnknownJobError(job_id)
 
-    async def refresh(self, job_id: str) -> JobRecord:
-        """Read the job from its service now (settled jobs are served from the journal)."""
+    async def refresh(self, job_id: str, *, force: bool = False) -> JobRecord:
+        """Read the job from its service now (settled jobs are served from the journal unless `force`,
+        which re-reads them too — e.g. for freshly signed output URLs)."""
         record = await self.get(job_id)
         await self.journal.touch(job_id)
-        if record.snapshot.settled:
+        if record.snapshot.settled and not force:
             return record
         snapshot = await self.poller.fetch(record)
         return await self.poller.apply(record, snapshot)

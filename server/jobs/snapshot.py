@@ -138,8 +138,11 @@ def from_run(run_id: str, run: Run | RunSummary, *, needs_credits: bool | None =
 def _run_next_step(s: JobSnapshot) -> str:
     if s.needs_credits:
         return (
-            "The run is blocked for credits: check the plan (check_credits), upgrade or buy credits with the "
-            "user's consent, then resume the run (resume_run)."
+            "The run stopped for lack of credits (needs_credits); finished tiles are kept. To continue: "
+            "1) check_credits for the balance and auto top-up; 2) get_plan, and if there is no paid plan, "
+            "list_plans then upgrade_plan — otherwise buy_credits (both ask the user, account toolset); "
+            "optionally update_credit_settings to turn on auto top-up; "
+            f"3) resume_run('{s.job_id}') (runs toolset) re-queues only the unfinished tiles."
         )
     if not s.settled:
         return f"Still running; call poll_job('{s.job_id}', wait_seconds=30) to wait for it."

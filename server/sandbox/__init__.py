@@ -1,0 +1,66 @@
+"""Offline emulator of the Mosaic API and the Mosaic Motion API (DESIGN section 7).
+
+One Starlette app serves Mosaic at ``/`` and Motion at ``/api/motion``, following
+``reference/mosaic-api.md``; it mints signed, expiring URLs to bytes it serves itself under
+``/_sandbox``. State advances on a virtual clock (``SandboxClock``), lazily on each request and in a
+background task that also delivers run webhooks.
+
+Usage in tests::
+
+    sandbox = Sandbox(SandboxConfig(speed=0))          # frozen clock: time moves only by advance()
+    async with serve_sandbox(sandbox) as running:
+        ...  # HTTP to running.mosaic_base_url / running.motion_base_url
+        sandbox.advance(120)
+        sandbox.faults.inject("rate_limit", method="GET", path="/agent_run/*", retry_after=2)
+        assert sandbox.count("POST", "/agent/{agent_id}/run") == 1
+
+Environment variables (read by ``config_from_env`` / ``run_sandbox``; ``SandboxConfig`` fields):
+
+- ``MOSAIC_SANDBOX_SPEED`` (1.0): virtual seconds per real second; 0 freezes the clock.
+- ``MOSAIC_SANDBOX_SEED`` (0): seed for ids, durations and random faults.
+- ``MOSAIC_SANDBOX_LATENCY_MS`` (0): delay added to every API request.
+- ``MOSAIC_SANDBOX_ERROR_RATE`` (0): share of API requests answered 500.
+- ``MOSAIC_SANDBOX_RATE_LIMIT_RATE`` (0): share answered 429 with ``Retry-After``.
+- ``MOSAIC_SANDBOX_RETRY_AFTER`` (1): seconds in that ``Retry-After``.
+- ``MOSAIC_SANDBOX_MALFORMED_RATE`` (0): share answered 200 with a non-JSON body.
+- ``MOSAIC_SANDBOX_DROP_RATE`` (0): share whose connection is cut mid-response.
+- ``MOSAIC_SANDBOX_CREDITS`` (5000): the Mosaic organisation's starting balance.
+- ``MOSAIC_SANDBOX_MOTION_CREDITS`` (2000): each Motion key's starting balance.
+- ``MOSAIC_SANDBOX_WEBHOOK_SECRET`` (unset): sent as ``X-Mosaic-Signature`` on webhooks.
+- ``MOSAIC_SANDBOX_URL_TTL_SECONDS`` (604800): virtual lifetime of signed output URLs.
+- ``MOSAIC_SANDBOX_UPLOAD_MAX_BYTES`` (unset): overrides ``max_file_size_bytes`` of every type.
+- ``MOSAIC_SANDBOX_PLAN`` (creator): plan id, or ``none`` for an organisation without a paid plan.
+
+Importing this package pulls in Starlette and uvicorn; the MCP server's stdio path must not.
+"""
+
+from __future__ import annotations
+
+from . import catalog, seed
+from .clock import SandboxClock
+from .config import SandboxConfig, config_from_env
+from .faults import FAULT_KINDS, Fault, FaultInjector, FaultKind
+from .requestlog import RequestLog, RequestRecord
+from .sandbox import Sandbox
+
+from .app import create_app  # isort: skip  (needs the modules above)
+from .serve import RunningSandbox, run_sandbox, serve_sandbox  # isort: skip
+
+__all__ = [
+    "FAULT_KINDS",
+    "Fault",
+    "FaultInjector",
+    "FaultKind",
+    "RequestLog",
+    "RequestRecord",
+    "RunningSandbox",
+    "Sandbox",
+    "SandboxClock",
+    "SandboxConfig",
+    "catalog",
+    "config_from_env",
+    "create_app",
+    "run_sandbox",
+    "seed",
+    "serve_sandbox",
+]

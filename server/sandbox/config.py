@@ -1,0 +1,132 @@
+"""Sandbox configuration: a plain dataclass, optionally read from ``MOSAIC_SANDBOX_*`` variables.
+
+The variables are listed in the package docstring (``mosaic_mcp.server.sandbox``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+DAY = 86400.0
+
+
+@dataclass
+class SandboxConfig:
+    """Everything that shapes one sandbox; defaults give a well-behaved emulator."""
+
+    speed: float = 1.0
+    """Virtual seconds per real second; 0 freezes the clock (tests then call ``advance``)."""
+    seed: int = 0
+    """Seed for ids, durations and random faults: same seed + same requests = same behaviour."""
+    latency_ms: int = 0
+    """Extra real delay added to every API request."""
+    error_rate: float = 0.0
+    """Probability that an API request answers 500."""
+    rate_limit_rate: float = 0.0
+    """Probability that an API request answers 429 with ``Retry-After``."""
+    retry_after: int = 1
+    """Seconds sent in ``Retry-After`` on 429s."""
+    malformed_rate: float = 0.0
+    """Probability that an API request answers 200 with a body that is not JSON."""
+    drop_rate: float = 0.0
+    """Probability that an API request's connection is cut mid-response."""
+    credits: int = 5000
+    """The Mosaic organisation's starting credit balance."""
+    motion_credits: int = 2000
+    """Starting Motion credit balance of each ``motion_`` key."""
+    webhook_secret: str | None = None
+    """When set, sent verbatim as ``X-Mosaic-Signature`` on webhook deliveries."""
+    file_url_ttl_seconds: float = 7 * DAY
+    """Lifetime (virtual) of signed output URLs (documented: 7 days)."""
+    view_url_ttl_seconds: float = 3600.0
+    """Lifetime (virtual) of ``get_view_url`` and avatar preview URLs (undocumented; 1 h)."""
+    motion_url_ttl_seconds: float = DAY
+    """Lifetime (virtual) of Motion ``download_url`` (undocumented; 24 h)."""
+    upload_url_ttl_seconds: float = 3600.0
+    """Lifetime (virtual) of an upload slot before the bytes arrive (older docs: 1 h)."""
+    upload_max_bytes: int | None = None
+    """Overrides every asset type's ``max_file_size_bytes`` (tests use a small value)."""
+    plan_id: str | None = "creator"
+    """The organisation's plan; ``None`` means no paid plan (buy/settings need checkout / 403)."""
+    webhook_retries: int = 3
+    """Retries after a failed webhook delivery (older docs: 3, exponential back-off)."""
+    webhook_backoff_seconds: float = 0.2
+    """First real back-off between webhook retries, doubled each time."""
+    tick_interval_seconds: float = 0.05
+    """Real seconds between background advances of the simulation (and webhook sends)."""
+
+
+_ENV_PREFIX = "MOSAIC_SANDBOX_"
+_ENV_NAMES: dict[str, str] = {
+    "SPEED": "speed",
+    "SEED": "seed",
+    "LATENCY_MS": "latency_ms",
+    "ERROR_RATE": "error_rate",
+    "RATE_LIMIT_RATE": "rate_limit_rate",
+    "RETRY_AFTER": "retry_after",
+    "MALFORMED_RATE": "malformed_rate",
+    "DROP_RATE": "drop_rate",
+    "CREDITS": "credits",
+    "MOTION_CREDITS": "motion_credits",
+    "WEBHOOK_SECRET": "webhook_secret",
+    "URL_TTL_SECONDS": "file_url_ttl_seconds",
+    "UPLOAD_MAX_BYTES": "upload_max_bytes",
+    "PLAN": "plan_id",
+}
+_RATES = {"error_rate", "rate_limit_rate", "malformed_rate", "drop_rate"}
+
+
+def _converter(name: str) -> Callable[[str], Any]:
+    types = {f.name: f.type for f in fields(SandboxConfig)}
+    kind = str(types[name])
+    if kind.startswith("float"):
+        return float
+    if kind.startswith("int"):
+        return int
+    return str
+
+
+def config_from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> SandboxConfig:
+    """A config from ``MOSAIC_SANDBOX_*`` variables (then ``overrides``); bad values raise ValueError."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for suffix, name in _ENV_NAMES.items():
+        raw = env.get(_ENV_PREFIX + suffix)
+        if raw is None or raw.strip() == "":
+            continue
+        if name == "plan_id" and raw.strip().lower() in {"none", "free"}:
+            values[name] = None
+            continue
+        try:
+            values[name] = _converter(name)(raw.strip())
+        except ValueError:
+            raise ValueError(f"{_ENV_PREFIX}{suffix}={raw!r} is not a valid {name}") from None
+    values.update(overrides)
+    config = SandboxConfig(**values)
+    validate_config(config)
+    return config
+
+
+def validate_config(config: SandboxConfig) -> None:
+    """Reject values that cannot work (negative speed, a rate outside 0..1)."""
+    if config.speed < 0:
+        raise ValueError("speed must be >= 0")
+    for name in _RATES:
+        value = getattr(config, name)
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    if config.plan_id is not None and config.plan_id not in PLAN_FAMILIES:
+        raise ValueError(f"plan_id must be one of {sorted(PLAN_FAMILIES)} or None")
+
+
+# Concrete plan id -> family (reference 2.10).
+PLAN_FAMILIES: dict[str, str] = {
+    "creator": "creator",
+    "creator_annual": "creator",
+    "professional": "professional",
+    "professional_annual": "professional",
+    "pro": "pro",
+}

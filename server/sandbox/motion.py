@@ -1,0 +1,308 @@
+"""Mosaic Motion sessions (reference section 4): validation, per-key credits, status on the clock.
+
+A session moves ``queued`` -> ``created`` -> ``running`` -> ``completed`` (or ``failed``) at
+seeded virtual times. ``output`` is null until ``completed``; then ``output.status`` goes
+``pending`` -> ``queued`` -> ``processing`` -> ``completed``, and ``download_url`` is never in the
+first poll that sees the job ``completed`` - clients must keep polling, as the docs say.
+
+A follow-up creates a **new** job (new ``job_id``, owned by the same key, linked internally to its
+parent); the parent stays ``completed``. Creating a session or follow-up needs at least
+``MIN_KICKOFF_CREDITS`` on the key's balance (else 402) and debits the mode's cost at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import iso
+from .errors import ApiError, motion_error
+from .ids import IdFactory
+from .run_inputs import is_http_url, is_youtube_url
+
+MIN_KICKOFF_CREDITS = 300
+MODE_COST = {"light": 150, "medium": 250, "high": 400}
+MODE_SECONDS = {"light": (30.0, 45.0), "medium": (45.0, 70.0), "high": (60.0, 90.0)}
+ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:5", "21:9")
+DURATIONS = ("<10s", "10-30s", "30s-1min", "1-5min")
+MODES = ("light", "medium", "high")
+ATTACHMENT_TYPES = ("image", "video", "audio", "file")
+DESIGN_SYSTEMS = (
+    "mosaic",
+    "apple",
+    "claude",
+    "cursor",
+    "linear",
+    "vercel",
+    "stripe",
+    "figma",
+    "notion",
+    "spotify",
+    "supabase",
+    "raycast",
+    "framer",
+    "resend",
+    "mintlify",
+    "sentry",
+    "tesla",
+    "nike",
+    "shopify",
+    "airbnb",
+    "posthog",
+)
+# Seconds after completion at which output.status reaches each stage.
+OUTPUT_STAGES = ((0.0, "pending"), (3.0, "queued"), (6.0, "processing"), (12.0, "completed"))
+
+
+def _issue(code: str, path: list[str | int], message: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, **extra, "message": message, "path": path}
+
+
+def _string_issues(value: Any, path: list[str | int], low: int, high: int, required: bool) -> list[dict[str, Any]]:
+    if value is None:
+        if required:
+            return [_issue("invalid_type", path, "Required", expected="string", received="undefined")]
+        return []
+    if not isinstance(value, str):
+        return [_issue("invalid_type", path, "Expected string", expected="string", received=type(value).__name__)]
+    if len(value) < low:
+        return [
+            _issue(
+                "too_small",
+                path,
+                f"String must contain at least {low} character(s)",
+                minimum=low,
+                type="string",
+                inclusive=True,
+                exact=False,
+            )
+        ]
+    if len(value) > high:
+        return [
+            _issue(
+                "too_big",
+                path,
+                f"String must contain at most {high} character(s)",
+                maximum=high,
+                type="string",
+                inclusive=True,
+                exact=False,
+            )
+        ]
+    return []
+
+
+def _enum_issues(value: Any, path: list[str | int], options: tuple[str, ...]) -> list[dict[str, Any]]:
+    if value is None or value in options:
+        return []
+    return [
+        _issue(
+            "invalid_enum_value",
+            path,
+            f"Invalid enum value. Expected {' | '.join(options)}, received {value!r}",
+            options=list(options),
+            received=value,
+        )
+    ]
+
+
+def _attachment_issues(items: Any) -> list[dict[str, Any]]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        return [
+            _issue("invalid_type", ["attachments"], "Expected array", expected="array", received=type(items).__name__)
+        ]
+    if len(items) > 10:
+        return [
+            _issue(
+                "too_big",
+                ["attachments"],
+                "Array must contain at most 10 element(s)",
+                maximum=10,
+                type="array",
+                inclusive=True,
+                exact=False,
+            )
+        ]
+    issues: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        path: list[str | int] = ["attachments", index]
+        if not isinstance(item, dict):
+            issues.append(
+                _issue("invalid_type", path, "Expected object", expected="object", received=type(item).__name__)
+            )
+            continue
+        url_issues = _string_issues(item.get("url"), [*path, "url"], 1, 4096, True)
+        if not url_issues and not is_http_url(item["url"]):
+            url_issues = [_issue("invalid_string", [*path, "url"], "Invalid url", validation="url")]
+        issues += url_issues
+        issues += _string_issues(item.get("name"), [*path, "name"], 0, 240, False)
+        issues += _enum_issues(item.get("type"), [*path, "type"], ATTACHMENT_TYPES)
+        issues += _string_issues(item.get("content_type"), [*path, "content_type"], 1, 255, False)
+    return issues
+
+
+def validate_request(body: Any) -> list[dict[str, Any]]:
+    """Zod-style issues for a create / follow-up body (empty when valid)."""
+    if not isinstance(body, dict):
+        return [_issue("invalid_type", [], "Expected object", expected="object", received=type(body).__name__)]
+    issues = _string_issues(body.get("prompt"), ["prompt"], 1, 12_000, True)
+    style = body.get("style_reference_url")
+    if style is not None and not is_youtube_url(style):
+        issues.append(_issue("custom", ["style_reference_url"], "style_reference_url must be a YouTube URL"))
+    issues += _attachment_issues(body.get("attachments"))
+    issues += _enum_issues(body.get("aspect_ratio"), ["aspect_ratio"], ASPECT_RATIOS)
+    issues += _enum_issues(body.get("duration"), ["duration"], DURATIONS)
+    issues += _enum_issues(body.get("mode"), ["mode"], MODES)
+    issues += _enum_issues(body.get("design_system_id"), ["design_system_id"], DESIGN_SYSTEMS)
+    design = body.get("design_md")
+    if isinstance(design, dict):
+        issues += _string_issues(design.get("content"), ["design_md", "content"], 1, 200_000, True)
+    elif design is not None:
+        issues += _string_issues(design, ["design_md"], 1, 200_000, True)
+    return issues
+
+
+@dataclass
+class MotionSession:
+    """One Motion job and its seeded timeline."""
+
+    job_id: str
+    owner: str
+    request: dict[str, Any]
+    created_at: float
+    stage_times: tuple[float, float, float]  # created, running, done
+    failure: str | None = None
+    parent_job_id: str | None = None
+    seen_completed: bool = False
+    download_ready: bool = False
+
+    def status(self, now: float) -> str:
+        """The job status at virtual time ``now``."""
+        t_created, t_running, t_done = self.stage_times
+        if now >= t_done:
+            return "failed" if self.failure else "completed"
+        if now >= t_running:
+            return "running"
+        return "created" if now >= t_created else "queued"
+
+
+@dataclass
+class _Scripted:
+    message: str
+    remaining: int
+
+
+@dataclass
+class MotionStore:
+    """Sessions, per-key balances and scripted failures."""
+
+    ids: IdFactory
+    initial_credits: int
+    sessions: dict[str, MotionSession] = field(default_factory=dict)
+    balances: dict[str, int] = field(default_factory=dict)
+    _failures: list[_Scripted] = field(default_factory=list)
+
+    def balance(self, owner: str) -> int:
+        """The key's balance (every key starts with ``initial_credits``)."""
+        return self.balances.setdefault(owner, self.initial_credits)
+
+    def fail_next(self, times: int = 1, message: str = "Video generation failed") -> None:
+        """Make the next ``times`` sessions end ``failed``."""
+        self._failures.append(_Scripted(message, times))
+
+    def create(self, owner: str, body: Any, now: float, parent: MotionSession | None = None) -> MotionSession:
+        """Validate, charge and schedule a session (400 / 402 as documented)."""
+        issues = validate_request(body)
+        if issues:
+            raise ApiError(400, {"error": "Invalid request", "details": issues})
+        balance = self.balance(owner)
+        if balance < MIN_KICKOFF_CREDITS:
+            raise motion_error(
+                402,
+                "insufficient_credits",
+                f"A new session needs at least {MIN_KICKOFF_CREDITS} credits; the balance is {balance}.",
+                code="insufficient_credits_minimum_kickoff_balance",
+                minimum_required_credits=MIN_KICKOFF_CREDITS,
+                current_balance=balance,
+            )
+        mode = body.get("mode") or (parent.request.get("mode") if parent else None) or "medium"
+        self.balances[owner] = balance - MODE_COST[mode]
+        job_id = self.ids.new()
+        rng = self.ids.rng("motion", job_id)
+        total = rng.uniform(*MODE_SECONDS[mode])
+        t_created = now + rng.uniform(2.0, 5.0)
+        t_running = t_created + rng.uniform(3.0, 8.0)
+        session = MotionSession(job_id, owner, dict(body), now, (t_created, t_running, max(now + total, t_running + 5)))
+        session.parent_job_id = parent.job_id if parent else None
+        for scripted in self._failures:
+            if scripted.remaining > 0:
+                scripted.remaining -= 1
+                session.failure = scripted.message
+                break
+        self.sessions[job_id] = session
+        return session
+
+    def get(self, owner: str, job_id: str) -> MotionSession:
+        """The key's session, or 404 (also for another key's session)."""
+        session = self.sessions.get(job_id)
+        if session is None or session.owner != owner:
+            raise motion_error(404, "not_found", f"Job {job_id} not found")
+        return session
+
+    def followup(self, owner: str, job_id: str, body: Any, now: float) -> MotionSession:
+        """A revision of a completed job: 400 bad body, 404 unknown, 409 not completed, 402 credits."""
+        issues = validate_request(body)
+        if issues:
+            raise ApiError(400, {"error": "Invalid request", "details": issues})
+        parent = self.get(owner, job_id)
+        status = parent.status(now)
+        if status != "completed":
+            raise motion_error(
+                409,
+                "followup_requires_completed_job",
+                f"Follow-ups need a completed job; job {job_id} is {status}.",
+                status=status,
+            )
+        return self.create(owner, body, now, parent)
+
+
+def accepted_body(session: MotionSession) -> dict[str, Any]:
+    """The 202 body of create / follow-up (``status_url`` relative to the host, as documented)."""
+    return {"job_id": session.job_id, "status": "queued", "status_url": f"/api/motion/sessions/{session.job_id}"}
+
+
+def poll_body(session: MotionSession, now: float, download_url: str | None, expires_at: float | None) -> dict[str, Any]:
+    """The GET body. ``download_url`` / ``expires_at`` are used only once the output is ready."""
+    status = session.status(now)
+    t_created, t_running, t_done = session.stage_times
+    transitions = [session.created_at, t_created, t_running, t_done]
+    updated = max(t for t in transitions if t <= now)
+    output: dict[str, Any] | None = None
+    if status == "completed":
+        stage = [name for offset, name in OUTPUT_STAGES if now >= t_done + offset][-1]
+        if not session.seen_completed:
+            # The first poll that sees "completed" never carries the URL.
+            session.seen_completed = True
+            stage = "processing" if stage == "completed" else stage
+        elif stage == "completed":
+            session.download_ready = True
+        ready = session.download_ready
+        output = {
+            "status": "completed" if ready else stage,
+            "download_url": download_url if ready else None,
+            "expires_at": iso(expires_at) if ready and expires_at is not None else None,
+        }
+        updated = max(updated, min(now, t_done + OUTPUT_STAGES[-1][0]))
+    return {
+        "job_id": session.job_id,
+        "status": status,
+        "created_at": iso(session.created_at),
+        "updated_at": iso(updated),
+        "completed_at": iso(t_done) if status in ("completed", "failed") else None,
+        "error": session.failure if status == "failed" else None,
+        "pending_user_input": False,
+        "output": output,
+        "sources": [],
+    }

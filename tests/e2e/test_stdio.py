@@ -1,0 +1,48 @@
+"""The real `mosaic-mcp` command over stdio, as a desktop host runs it."""
+
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.types import ResourceUpdatedNotification, TextResourceContents
+
+from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
+
+from .conftest import mosaic_mcp_command
+from .flow import run_full_flow
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_stdio_full_flow(server_env: dict[str, str], mode: str) -> None:
+    """Start a run and a Motion session, wait with progress, and read the finished resources over stdio."""
+    command = mosaic_mcp_command()
+    params = StdioServerParameters(command=command[0], args=[*command[1:], "serve"], env=server_env)
+    with anyio.fail_after(60):
+        async with Client(params, mode=mode) as client:  # type: ignore[arg-type]
+            await run_full_flow(client)
+
+
+async def test_stdio_subscription_notifies(server_env: dict[str, str]) -> None:
+    """A 2025-era host subscribed to a job gets notifications/resources/updated over stdio."""
+    command = mosaic_mcp_command()
+    params = StdioServerParameters(command=command[0], args=[*command[1:], "serve"], env=server_env)
+    updated = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.set()
+
+    with anyio.fail_after(60):
+        async with Client(params, mode="legacy", message_handler=on_message) as client:
+            result = await client.call_tool(
+                "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}
+            )
+            assert result.structured_content is not None
+            uri = result.structured_content["resource_uri"]
+            await client.subscribe_resource(uri)
+            await updated.wait()
+            body = (await client.read_resource(uri)).contents[0]
+            assert isinstance(body, TextResourceContents)

@@ -1,0 +1,109 @@
+"""The job journal: durable, ordered, shared safely between processes."""
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mosaic_mcp.server.jobs.journal import JobRecord, Journal
+from mosaic_mcp.server.jobs.snapshot import pending_snapshot
+
+pytestmark = pytest.mark.anyio
+
+
+def record(job_id: str, *, created: float = 0.0, fingerprint: str = "fp1") -> JobRecord:
+    return JobRecord(
+        job_id=job_id,
+        kind="mosaic_run",
+        key_fingerprint=fingerprint,
+        snapshot=pending_snapshot("mosaic_run", job_id, "running"),
+        request_summary={"agent_id": "a1"},
+        created_at=created,
+    )
+
+
+async def test_add_then_get_round_trips(tmp_path: Path) -> None:
+    """A journaled job comes back with its snapshot and request summary."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    assert await journal.add(record("r1"))
+    got = await journal.get("r1")
+    assert got is not None
+    assert got.snapshot.status == "running"
+    assert got.request_summary == {"agent_id": "a1"}
+    await journal.close()
+
+
+async def test_add_twice_keeps_the_first(tmp_path: Path) -> None:
+    """Adding a known job id reports False and changes nothing."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    assert await journal.add(record("r1"))
+    assert not await journal.add(record("r1", created=99.0))
+    got = await journal.get("r1")
+    assert got is not None and got.created_at == 0.0
+    await journal.close()
+
+
+async def test_recent_is_newest_first_and_filtered_by_key(tmp_path: Path) -> None:
+    """recent() orders by creation, newest first, and keeps other keys' jobs out."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    for i, fp in enumerate(["fp1", "fp2", "fp1"]):
+        await journal.add(record(f"r{i}", created=float(i), fingerprint=fp))
+    assert [r.job_id for r in await journal.recent()] == ["r2", "r1", "r0"]
+    assert [r.job_id for r in await journal.recent(fingerprints=["fp1"])] == ["r2", "r0"]
+    assert [r.job_id for r in await journal.recent(limit=1)] == ["r2"]
+    await journal.close()
+
+
+async def test_settled_jobs_leave_the_live_set(tmp_path: Path) -> None:
+    """A snapshot marked settled takes the job out of live()."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    await journal.add(record("r1"))
+    await journal.add(record("r2"))
+    done = pending_snapshot("mosaic_run", "r1", "completed").model_copy(update={"settled": True})
+    await journal.save_snapshot("r1", done)
+    assert [r.job_id for r in await journal.live()] == ["r2"]
+    await journal.close()
+
+
+async def test_survives_reopening(tmp_path: Path) -> None:
+    """A second Journal on the same file (a restarted server) sees every job."""
+    first = Journal(tmp_path / "jobs.sqlite3")
+    await first.add(record("r1"))
+    await first.close()
+    second = Journal(tmp_path / "jobs.sqlite3")
+    assert [r.job_id for r in await second.live()] == ["r1"]
+    await second.close()
+
+
+async def test_two_processes_share_one_home(tmp_path: Path) -> None:
+    """Two processes writing at once (two host windows) lose nothing and corrupt nothing."""
+    path = tmp_path / "jobs.sqlite3"
+    journal = Journal(path)
+    writer = textwrap.dedent(
+        f"""
+        import anyio
+        from pathlib import Path
+        from mosaic_mcp.server.jobs.journal import JobRecord, Journal
+        from mosaic_mcp.server.jobs.snapshot import pending_snapshot
+        async def main():
+            j = Journal(Path({str(path)!r}))
+            for i in range(150):
+                snap = pending_snapshot("motion_session", f"other-{{i}}", "queued")
+                await j.add(JobRecord(f"other-{{i}}", "motion_session", "fp2", snap))
+                await j.save_snapshot(f"other-{{i}}", snap)
+            await j.close()
+        anyio.run(main)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", writer])
+    for i in range(150):
+        await journal.add(record(f"mine-{i}", created=float(i)))
+        await journal.touch(f"mine-{i}")
+    assert proc.wait(timeout=60) == 0
+    assert len(await journal.recent(limit=1000)) == 300
+    await journal.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -1,0 +1,180 @@
+"""The core tools, end to end in memory, in both protocol generations, against the sandbox."""
+
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult, TextContent
+
+from mosaic_mcp.server.sandbox import RunningSandbox
+from mosaic_mcp.server.sandbox.seed import (
+    CAPTIONS_AGENT_CAPTIONS_NODE_ID,
+    CAPTIONS_AGENT_ID,
+    GENERATOR_AGENT_ID,
+    PIP_AGENT_ID,
+)
+
+from .conftest import MOSAIC_KEY, MOTION_KEY
+
+pytestmark = pytest.mark.anyio
+
+VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+
+
+def text_of(result: CallToolResult) -> str:
+    return " ".join(c.text for c in result.content if isinstance(c, TextContent))
+
+
+async def call_ok(client: Client, name: str, args: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    result = await client.call_tool(name, args, **kw)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def call_error(client: Client, name: str, args: dict[str, Any]) -> str:
+    result = await client.call_tool(name, args)
+    assert result.is_error, result.structured_content
+    message = text_of(result)
+    assert "Traceback" not in message
+    assert MOSAIC_KEY not in message and MOTION_KEY not in message
+    return message
+
+
+async def follow(client: Client, job_id: str, **kw: Any) -> dict[str, Any]:
+    with anyio.fail_after(30):
+        while True:
+            snap = await call_ok(client, "poll_job", {"job_id": job_id, "wait_seconds": 5}, **kw)
+            if snap["settled"]:
+                return snap
+
+
+async def test_run_agent_completes_with_outputs_and_progress(client: Client) -> None:
+    """run_agent returns a handle at once; poll_job waits with progress until the run completes."""
+    handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    assert handle["kind"] == "mosaic_run"
+    assert handle["resource_uri"] == f"mosaic://runs/{handle['job_id']}"
+    assert "poll_job" in handle["next_step"]
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    final = await follow(client, handle["job_id"], progress_callback=on_progress)
+    assert final["status"] == "completed"
+    assert final["outputs"] and final["outputs"][0]["video_url"].startswith("http")
+    assert final["outputs"][0]["render_id"]
+    assert final["next_poll_after_seconds"] is None
+    assert any("tiles done" in m for m in messages)
+
+
+async def test_motion_session_settles_only_when_download_is_ready(client: Client) -> None:
+    """A Motion session is settled once completed AND its download URL exists."""
+    handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video", "mode": "light"})
+    assert handle["kind"] == "motion_session"
+    final = await follow(client, handle["job_id"])
+    assert final["status"] == "completed"
+    assert final["download_ready"] is True
+    assert final["outputs"][0]["output_id"] == "video"
+
+
+async def test_followup_before_completion_is_a_clear_error(client: Client, sandbox: RunningSandbox) -> None:
+    """A follow-up on a running session says it must complete first."""
+    sandbox.sandbox.clock.speed = 0
+    handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
+    message = await call_error(client, "followup_video_session", {"job_id": handle["job_id"], "prompt": "shorter"})
+    assert "followup_requires_completed_job" in message and "completed" in message
+
+
+async def test_followup_after_completion_starts_a_tracked_job(client: Client) -> None:
+    """A follow-up on a completed session returns a new job handle that completes too."""
+    handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
+    await follow(client, handle["job_id"])
+    revision = await call_ok(client, "followup_video_session", {"job_id": handle["job_id"], "prompt": "shorter"})
+    assert (await follow(client, revision["job_id"]))["status"] == "completed"
+
+
+async def test_bad_motion_input_names_the_field_and_sends_nothing(client: Client, sandbox: RunningSandbox) -> None:
+    """A non-YouTube style reference is refused before any request."""
+    message = await call_error(
+        client, "create_video_session", {"prompt": "x", "style_reference_url": "https://vimeo.com/1"}
+    )
+    assert "style_reference_url" in message and "YouTube" in message
+    assert sandbox.sandbox.count("POST", "/api/motion/sessions") == 0
+
+
+async def test_schema_violations_are_tool_errors(client: Client) -> None:
+    """An out-of-range argument is rejected by the tool's schema with the field named."""
+    message = await call_error(client, "create_video_session", {"prompt": ""})
+    assert "prompt" in message
+
+
+async def test_unknown_update_param_node_spends_nothing(client: Client, sandbox: RunningSandbox) -> None:
+    """update_params for a node the agent does not have is refused before the run is created."""
+    message = await call_error(
+        client,
+        "run_agent",
+        {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO], "update_params": {"not-a-node": {"x": 1}}},
+    )
+    assert "not-a-node" in message
+    assert sandbox.sandbox.count("POST", "/agent/{agent_id}/run") == 0
+
+
+async def test_multi_input_agent_needs_video_inputs(client: Client, sandbox: RunningSandbox) -> None:
+    """Top-level video_urls for an agent with two Video Input tiles are refused, no run created."""
+    message = await call_error(client, "run_agent", {"agent_id": PIP_AGENT_ID, "video_urls": [VIDEO]})
+    assert "video_inputs" in message
+    assert sandbox.sandbox.count("POST", "/agent/{agent_id}/run") == 0
+
+
+async def test_generation_only_agent_runs_without_inputs(client: Client) -> None:
+    """A generation-only agent runs with no video inputs."""
+    handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID})
+    assert (await follow(client, handle["job_id"]))["settled"]
+
+
+async def test_upstream_failure_is_actionable(client: Client, sandbox: RunningSandbox) -> None:
+    """Persistent 500s become a message that says what happened and what to do, without secrets."""
+    sandbox.sandbox.faults.inject(method="GET", path="/agents", kind="server_error", times=10)
+    message = await call_error(client, "list_agents", {})
+    assert "500" in message and "try again" in message
+
+
+async def test_rejected_key_points_at_the_variable(client: Client, sandbox: RunningSandbox) -> None:
+    """A 401 tells the user which variable holds the key and what it must look like."""
+    sandbox.sandbox.faults.inject(method="GET", path="/credits", kind="status", status=401, times=1)
+    message = await call_error(client, "check_credits", {})
+    assert "MOSAIC_API_KEY" in message and "mk_" in message
+
+
+async def test_catalogue_tools_return_parsed_data(client: Client) -> None:
+    """list_agents, get_agent, list_node_types and check_credits answer from the API."""
+    agents = await call_ok(client, "list_agents", {"limit": 10})
+    assert any(a["agent_id"] == CAPTIONS_AGENT_ID for a in agents["agents"])
+    view = await call_ok(client, "get_agent", {"agent_id": CAPTIONS_AGENT_ID})
+    assert view["input_mode"] == "single_input"
+    assert CAPTIONS_AGENT_CAPTIONS_NODE_ID in [n["agent_node_id"] for n in view["nodes"]]
+    types = await call_ok(client, "list_node_types", {})
+    assert any(t["node_type_name"] == "Captions" for t in types["node_types"])
+    credits = await call_ok(client, "check_credits", {})
+    assert credits["balance"] > 0
+
+
+async def test_list_and_cancel_jobs(client: Client, sandbox: RunningSandbox) -> None:
+    """list_jobs shows started jobs newest first; cancel_job stops a run; Motion cannot be cancelled."""
+    sandbox.sandbox.clock.speed = 0  # keep the run running until we cancel it
+    run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    session = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
+    listed = await call_ok(client, "list_jobs", {})
+    assert [j["job_id"] for j in listed["jobs"]][:2] == [session["job_id"], run["job_id"]]
+    cancelled = await call_ok(client, "cancel_job", {"job_id": run["job_id"]})
+    assert cancelled["status"] == "cancelled" and cancelled["settled"]
+    message = await call_error(client, "cancel_job", {"job_id": session["job_id"]})
+    assert "Motion" in message
+
+
+async def test_unknown_job_is_a_clear_error(client: Client) -> None:
+    """poll_job on an id nobody knows says so and points at list_jobs."""
+    message = await call_error(client, "poll_job", {"job_id": "00000000-0000-4000-8000-000000000000"})
+    assert "list_jobs" in message
