@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .api.models import AgentDetail
+from .api.models import AgentDetail, AgentNode
 from .api.requests import VIDEO_INPUT_NODE_TYPE_ID
+from .tiles import ParamDoc, docs_link, tile_doc
 
 InputMode = Literal["single_input", "multi_input", "generation_only"]
 
@@ -26,6 +27,12 @@ class NodeView(BaseModel):
     is_video_input: bool
     params: dict[str, Any] = Field(description="The tile's current parameters.")
     docs_url: str | None = Field(default=None, description="Where the tile's parameters are documented.")
+    documented_params: list[ParamDoc] | None = Field(
+        default=None, description="The parameters the docs list for this tile (null: undocumented, read docs_url)."
+    )
+    all_params_documented: bool = Field(
+        default=False, description="True when documented_params is the tile's full list (others are refused)."
+    )
 
 
 class AgentView(BaseModel):
@@ -52,21 +59,26 @@ def input_mode(agent: AgentDetail) -> InputMode:
     return "generation_only" if count == 0 else "single_input" if count == 1 else "multi_input"
 
 
+def node_view(node: AgentNode) -> NodeView:
+    """One tile, with its documented parameters where the docs list them (`tiles.py`)."""
+    doc = tile_doc(node.node_type)
+    return NodeView(
+        agent_node_id=node.agent_node_id,
+        tile=node.node_type.node_type_name or (doc.name if doc else None),
+        node_type_id=node.node_type.node_type_id,
+        is_video_input=node.node_type.node_type_id == VIDEO_INPUT_NODE_TYPE_ID,
+        params=node.params_used,
+        docs_url=docs_link(node.node_type),
+        documented_params=list(doc.params) if doc else None,
+        all_params_documented=doc.complete if doc else False,
+    )
+
+
 def agent_view(agent: AgentDetail) -> AgentView:
     """The compact view of an agent's graph."""
     mode = input_mode(agent)
     inputs = video_input_ids(agent)
-    nodes = [
-        NodeView(
-            agent_node_id=n.agent_node_id,
-            tile=n.node_type.node_type_name,
-            node_type_id=n.node_type.node_type_id,
-            is_video_input=n.node_type.node_type_id == VIDEO_INPUT_NODE_TYPE_ID,
-            params=n.params_used,
-            docs_url=n.node_type.params_docs_url or n.node_type.docs_url,
-        )
-        for n in agent.agent_nodes
-    ]
+    nodes = [node_view(n) for n in agent.agent_nodes]
     if mode == "generation_only":
         how = "Generation-only: call run_agent with no video inputs (use update_params to set e.g. the prompt)."
     elif mode == "single_input":

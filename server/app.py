@@ -214,11 +214,9 @@ def _register_http_routes(app: MosaicServer, settings: Settings) -> None:
     X-Mosaic-Signature (compared in constant time) are refused.
     """
 
-    @app.custom_route("/healthz", methods=["GET"])
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True, "version": __version__})
 
-    @app.custom_route("/webhooks/mosaic", methods=["POST"])
     async def mosaic_webhook(request: Request) -> Response:
         secret = settings.webhook_secret
         if secret is not None:
@@ -234,3 +232,7 @@ def _register_http_routes(app: MosaicServer, settings: Settings) -> None:
         if runtime is not None and await runtime.jobs.journal.get(run_id) is not None:
             runtime.jobs.poller.wake(run_id)
         return JSONResponse({"ok": True})
+
+    # Called, not used as decorators: the SDK's decorator is untyped.
+    app.custom_route("/healthz", methods=["GET"])(healthz)
+    app.custom_route("/webhooks/mosaic", methods=["POST"])(mosaic_webhook)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .api.errors import APIError
+from .api.errors import APIError, MosaicMCPError
 from .api.models import Credits
 from .api.mosaic import MosaicClient
 from .jobs.service import JobService
@@ -21,6 +22,11 @@ LOW_BALANCE = 200
 MOTION_NOTE = (
     "The Motion API does not report a balance; a new Motion session needs at least 300 Motion credits "
     "(top up in the Motion web app). Motion credits are separate from Mosaic credits."
+)
+
+ATTRIBUTION_NOTE = (
+    "Mosaic reports usage by tile and day, not per run: the usage figures are the whole organization's; "
+    "the jobs_* figures are what this server started."
 )
 
 
@@ -50,7 +56,15 @@ class CreditsReport(BaseModel):
     auto_topup: AutoTopUpState | None
     used_last_30_days: float | None = Field(description="Credits the organization used (usage endpoint).")
     top_tiles_last_30_days: list[TileSpend] = Field(default_factory=list)
+    used_last_7_days: float | None = Field(default=None, description="Credits the organization used in 7 days.")
     jobs_started_here_last_7_days: int = Field(description="Runs and sessions this server started.")
+    jobs_here_by_status: dict[str, int] = Field(
+        default_factory=dict, description="Those jobs by their last known status."
+    )
+    jobs_blocked_for_credits: list[str] = Field(
+        default_factory=list, description="Job ids stopped for credits: top up, then resume_run."
+    )
+    attribution: str = ATTRIBUTION_NOTE
     motion: str = MOTION_NOTE
 
 
@@ -58,10 +72,12 @@ async def credits_report(mosaic: MosaicClient, jobs: JobService) -> CreditsRepor
     """Balance and plan (required), plus usage (best effort: a failure there is left out)."""
     credits = await mosaic.get_credits()
     used: float | None = None
+    used_week: float | None = None
     tiles: list[TileSpend] = []
     try:
         usage = await mosaic.get_credit_usage(start_date=(datetime.now(UTC) - timedelta(days=30)).date().isoformat())
         used = float(usage.summary.total_credits_used) if usage.summary else None
+        used_week = _last_days(usage.breakdown.get("by_date", []), 7)
         for row in usage.breakdown.get("by_tile", [])[:5]:
             tiles.append(
                 TileSpend(
@@ -72,7 +88,10 @@ async def credits_report(mosaic: MosaicClient, jobs: JobService) -> CreditsRepor
     except APIError as exc:
         log.info("credit usage unavailable: %s", exc)
     week_ago = time.time() - 7 * 86400
-    started = sum(1 for r in await jobs.recent(limit=500) if r.created_at >= week_ago)
+    here = [r for r in await jobs.recent(limit=500) if r.created_at >= week_ago]
+    by_status: dict[str, int] = {}
+    for record in here:
+        by_status[record.snapshot.status] = by_status.get(record.snapshot.status, 0) + 1
     return CreditsReport(
         balance=float(credits.balance),
         low_balance=credits.balance < LOW_BALANCE,
@@ -81,8 +100,42 @@ async def credits_report(mosaic: MosaicClient, jobs: JobService) -> CreditsRepor
         auto_topup=_auto_topup(credits),
         used_last_30_days=used,
         top_tiles_last_30_days=tiles,
-        jobs_started_here_last_7_days=started,
+        used_last_7_days=used_week,
+        jobs_started_here_last_7_days=len(here),
+        jobs_here_by_status=by_status,
+        jobs_blocked_for_credits=[r.job_id for r in here if r.snapshot.needs_credits],
     )
+
+
+def _last_days(by_date: list[dict[str, Any]], days: int) -> float | None:
+    """Credits used on the last `days` dates of a by-date breakdown (None when it has no dates)."""
+    since = (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
+    rows = [r for r in by_date if isinstance(r.get("date"), str)]
+    if not rows:
+        return None
+    return sum(float(r.get("credits_used") or 0) for r in rows if str(r["date"])[:10] > since)
+
+
+async def low_balance_warnings(mosaic: MosaicClient) -> list[str]:
+    """One cheap GET /credits: a warning when the balance is low; nothing if the check itself fails."""
+    try:
+        credits = await mosaic.get_credits()
+    except MosaicMCPError as exc:
+        log.info("balance check after a run start failed: %s", type(exc).__name__)
+        return []
+    if credits.balance >= LOW_BALANCE:
+        return []
+    topup = credits.auto_topup
+    refill = (
+        "auto top-up is on, so credits should be bought automatically"
+        if topup is not None and topup.enabled
+        else "auto top-up is off"
+    )
+    return [
+        f"Low Mosaic balance: {float(credits.balance):g} credits ({refill}). The run may stop with "
+        "needs_credits; if it does, see check_credits, then upgrade_plan or buy_credits (with the user's "
+        "consent) and resume_run."
+    ]
 
 
 def _auto_topup(credits: Credits) -> AutoTopUpState | None:

@@ -139,4 +139,4 @@ async def _call(client: Client, name: str, arguments: dict[str, Any], progress: 
         raise DemoError(f"{name} failed: {text}")
     if result.structured_content is None:
         raise DemoError(f"{name} returned no structured content")
-    return result.structured_content
+    return dict(result.structured_content)

@@ -1,7 +1,5 @@
 """Shared fixtures: a clean environment and the anyio backend."""
 
-from collections.abc import Iterator
-
 import pytest
 
 
@@ -12,11 +10,10 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the developer's own keys and settings out of every test."""
     import os
 
     for name in list(os.environ):
         if name.startswith(("MOSAIC_", "MOTION_")):
             monkeypatch.delenv(name)
-    yield

@@ -2,7 +2,7 @@
 
 from ..server.app import MosaicServer
 from ..server.config import Settings
-from . import account, agents, jobs, motion
+from . import account, account_admin, agent_admin, agents, assets, avatars, files, jobs, motion, runs, social, triggers
 from ._registry import Registrar, ToolInfo
 
 __all__ = ["ToolInfo", "register_tools"]
@@ -11,6 +11,7 @@ __all__ = ["ToolInfo", "register_tools"]
 def register_tools(server: MosaicServer, settings: Settings) -> list[ToolInfo]:
     """Register every enabled tool on `server`; returns the whole catalogue (enabled or not)."""
     registrar = Registrar(server, settings)
-    for module in (motion, agents, jobs, account):
+    core = (motion, agents, jobs, files, account)
+    for module in (*core, agent_admin, runs, assets, avatars, triggers, social, account_admin):
         module.register(registrar)
     return registrar.catalogue

@@ -3,10 +3,12 @@
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, ContentBlock, TextContent
 from pydantic import BaseModel, Field
 
 from ..server.app import Runtime
 from ..server.jobs.snapshot import JobSnapshot
+from ..server.transfer import thumbnail_preview
 from ._registry import DESTROY, LOCAL_READ, READ, Registrar, runtime
 
 JobId = Annotated[str, Field(min_length=1, max_length=200, description="job_id from a job-starting tool.")]
@@ -35,10 +37,14 @@ def register(tools: Registrar) -> None:
                 "default); 0 returns the current state at once.",
             ),
         ] = 0,
-    ) -> JobSnapshot:
+        include_thumbnail: Annotated[
+            bool, Field(description="Also return the first output's thumbnail as a small image you can look at.")
+        ] = False,
+    ) -> Annotated[CallToolResult, JobSnapshot]:
         """Get the status, progress and outputs of a Mosaic run or Motion session; free (spends no
         credits). Use wait_seconds (e.g. 30) to wait for it to finish; if `settled` is still false
-        afterwards, call again. Outputs carry video/thumbnail URLs and render ids for chaining."""
+        afterwards, call again. Outputs carry video/thumbnail URLs and render ids for chaining;
+        include_thumbnail=true shows you a small preview image of the result."""
         rt = runtime(ctx)
         wait = min(wait_seconds, rt.settings.max_wait_seconds)
 
@@ -49,7 +55,11 @@ def register(tools: Registrar) -> None:
         snapshot = record.snapshot
         if not snapshot.settled and snapshot.next_poll_after_seconds is None:
             snapshot.next_poll_after_seconds = rt.jobs.poller.next_poll_after(job_id) or 5.0
-        return snapshot
+        content: list[ContentBlock] = [TextContent(type="text", text=snapshot.model_dump_json(indent=2))]
+        if include_thumbnail:
+            thumb = await thumbnail_preview(rt.jobs, rt.mosaic.http.client, snapshot)
+            content.append(thumb.image or TextContent(type="text", text=f"Thumbnail: {thumb.note}"))
+        return CallToolResult(content=content, structured_content=snapshot.model_dump(mode="json"))
 
     @tools.tool(toolset="core", annotations=LOCAL_READ, title="List tracked jobs")
     async def list_jobs(

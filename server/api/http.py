@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -65,7 +66,7 @@ class RetryPolicy:
         """Seconds to wait before retry `retry_number` (1-based); the server's advice wins."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
-        base = min(self.initial_delay * (2 ** (retry_number - 1)), self.max_delay)
+        base = min(self.initial_delay * 2.0 ** (retry_number - 1), self.max_delay)
         return base * (1 + self.jitter * (2 * self.rng.random() - 1))
 
 
@@ -84,9 +85,11 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -210,9 +213,7 @@ class HTTPCore:
         while True:
             attempt += 1
             try:
-                response = await self._client.request(
-                    method, path, json=json, params=clean_params, headers=headers
-                )
+                response = await self._client.request(method, path, json=json, params=clean_params, headers=headers)
             except httpx2.TransportError as exc:
                 failure = self._transport_failure(exc, method, path, retry)
                 if attempt < self.retry.attempts and _retryable_transport(exc, retry):
@@ -223,14 +224,13 @@ class HTTPCore:
                 return self._decode(response, method, path)
             error = self._status_error(response, method, path)
             if attempt < self.retry.attempts and _retryable_status(response.status_code, retry):
-                retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+                # Honoured on 503s too, not only 429s: both mean "come back later".
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 await self._back_off(attempt, retry_after, method, path, str(response.status_code))
                 continue
             raise error
 
-    async def _back_off(
-        self, attempt: int, retry_after: float | None, method: str, path: str, reason: str
-    ) -> None:
+    async def _back_off(self, attempt: int, retry_after: float | None, method: str, path: str, reason: str) -> None:
         delay = self.retry.backoff(attempt, retry_after)
         log.info("retrying %s %s after %s in %.2fs (attempt %d)", method, path, reason, delay, attempt + 1)
         await self.retry.sleep(delay)
@@ -268,9 +268,7 @@ class HTTPCore:
         log.info("%s %s -> %d %s", method, path, response.status_code, code or "")
         return error
 
-    def _transport_failure(
-        self, exc: httpx2.TransportError, method: str, path: str, retry: Retry
-    ) -> Exception:
+    def _transport_failure(self, exc: httpx2.TransportError, method: str, path: str, retry: Retry) -> Exception:
         sent = not _never_sent(exc)
         if retry == "create" and sent:
             return OutcomeUnknownError(

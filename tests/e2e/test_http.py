@@ -57,7 +57,7 @@ async def test_http_token_is_required_when_set(server_env: dict[str, str]) -> No
 def test_refuses_open_http_without_token(tmp_path: Path) -> None:
     """Binding a non-loopback address without a token is refused before anything listens."""
     proc = subprocess.run(
-        [*mosaic_mcp_command(), "serve", "--http", "--host", "0.0.0.0", "--port", str(free_port())],  # noqa: S104
+        [*mosaic_mcp_command(), "serve", "--http", "--host", "0.0.0.0", "--port", str(free_port())],
         env={**os.environ, "MOSAIC_MCP_HOME": str(tmp_path)},
         capture_output=True,
         timeout=30,

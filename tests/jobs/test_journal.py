@@ -1,11 +1,11 @@
 """The job journal: durable, ordered, shared safely between processes."""
 
 import sqlite3
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import anyio
 import pytest
 
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal
@@ -98,11 +98,12 @@ async def test_two_processes_share_one_home(tmp_path: Path) -> None:
         anyio.run(main)
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", writer])
+    proc = await anyio.open_process([sys.executable, "-c", writer], stdout=None, stderr=None)
     for i in range(150):
         await journal.add(record(f"mine-{i}", created=float(i)))
         await journal.touch(f"mine-{i}")
-    assert proc.wait(timeout=60) == 0
+    with anyio.fail_after(60):
+        assert await proc.wait() == 0
     assert len(await journal.recent(limit=1000)) == 300
     await journal.close()
     with sqlite3.connect(path) as db:

@@ -1,0 +1,79 @@
+"""What every client shares: the HTTP core, lifetime management and small request helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+from pydantic import BaseModel
+
+from .http import HTTPCore, Retry
+from .validation import check_id
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ClientBase:
+    """Owns one `HTTPCore`; usable as `async with client:`."""
+
+    _http: HTTPCore
+
+    def __init__(self, http: HTTPCore) -> None:
+        self._http = http
+
+    @property
+    def http(self) -> HTTPCore:
+        """The HTTP layer (auth, retries, error mapping)."""
+        return self._http
+
+    @property
+    def base_url(self) -> str:
+        """The service root."""
+        return self._http.base_url
+
+    @property
+    def has_key(self) -> bool:
+        """Whether an API key is configured."""
+        return self._http.has_key
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    @staticmethod
+    def _path(template: str, **ids: str) -> str:
+        """Fill `{name}` slots with checked, percent-encoded ids (an id can never change the route)."""
+        for name, value in ids.items():
+            check_id(name, value)
+        return template.format(**{name: quote(value, safe="") for name, value in ids.items()})
+
+    async def _get(self, model: type[ModelT], path: str, params: Mapping[str, Any] | None = None) -> ModelT:
+        return await self._http.request_model(model, "GET", path, params=params, retry="idempotent")
+
+    async def _send(
+        self,
+        model: type[ModelT],
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        retry: Retry,
+    ) -> ModelT:
+        return await self._http.request_model(model, method, path, json=json, params=params, retry=retry)
+
+
+def page_params(limit: int | None, cursor: str | None, **filters: Any) -> dict[str, Any]:
+    """Query parameters of a list call, without the ones left unset."""
+    params: dict[str, Any] = {"limit": limit, "cursor": cursor, **filters}
+    return {key: value for key, value in params.items() if value is not None}

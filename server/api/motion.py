@@ -1,0 +1,116 @@
+"""The typed async client of the Mosaic Motion API (reference section 4): create, poll, follow up."""
+
+from __future__ import annotations
+
+import httpx2
+from pydantic import SecretStr
+
+from ..config import DEFAULT_MOTION_BASE_URL, Settings
+from ._base import ClientBase
+from .errors import ConflictError, OutcomeUnknownError
+from .http import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
+from .models import MotionJobAccepted, MotionSession
+from .requests import FollowupRequest, MotionSessionRequest
+from .validation import validate_followup, validate_motion_session
+
+_CHECK_HINT = (
+    "Motion has no list endpoint: check the sessions in the Motion web app before trying again, "
+    "so the job is not started (and charged) twice"
+)
+
+
+class MotionClient(ClientBase):
+    """Async client of https://api.motion.so/api/motion; use as `async with MotionClient(...)`."""
+
+    def __init__(
+        self,
+        *,
+        api_key: SecretStr | None,
+        base_url: str = DEFAULT_MOTION_BASE_URL,
+        timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            HTTPCore(
+                service="Motion",
+                base_url=base_url,
+                api_key=api_key,
+                timeout=timeout,
+                retry=retry,
+                transport=transport,
+            )
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> MotionClient:
+        """A client configured from `Settings` (key, base URL)."""
+        return cls(
+            api_key=settings.motion_api_key, base_url=settings.motion_api_base_url, retry=retry, transport=transport
+        )
+
+    async def create_session(self, request: MotionSessionRequest) -> MotionJobAccepted:
+        """POST /sessions: start a prompt-to-video job (202; spends credits)."""
+        validate_motion_session(request)
+        try:
+            return await self._send(MotionJobAccepted, "POST", "/sessions", json=request.to_body(), retry="create")
+        except OutcomeUnknownError:
+            raise OutcomeUnknownError(
+                "The request to start a Motion session was sent but no answer came back. A session may exist "
+                f"and may be charged. {_CHECK_HINT}.",
+                service="Motion",
+            ) from None
+
+    async def get_session(self, job_id: str) -> MotionSession:
+        """GET /sessions/{job_id}: status, and the output once it is rendered."""
+        return await self._get(MotionSession, self._path("/sessions/{job_id}", job_id=job_id))
+
+    async def create_followup(self, job_id: str, request: FollowupRequest) -> MotionJobAccepted:
+        """POST /sessions/{job_id}/followups: revise a completed job (spends credits).
+
+        The response shape is undocumented: the returned `job_id` is the one to track, and falls
+        back to the parent id when the body has none.
+        """
+        path = self._path("/sessions/{job_id}/followups", job_id=job_id)
+        validate_followup(request)
+        try:
+            data = await self._http.request_json("POST", path, json=request.to_body(), retry="create")
+        except ConflictError as exc:
+            raise _followup_conflict(exc, job_id) from None
+        except OutcomeUnknownError:
+            raise OutcomeUnknownError(
+                f"The follow-up for Motion session {job_id} was sent but no answer came back. It may have started "
+                f"and may be charged: {_CHECK_HINT}.",
+                service="Motion",
+            ) from None
+        body = dict(data) if isinstance(data, dict) else {}
+        body.setdefault("job_id", job_id)
+        if body["job_id"] is None:
+            body["job_id"] = job_id
+        return self._http.parse(MotionJobAccepted, body, "POST", path)
+
+
+def _followup_conflict(exc: ConflictError, job_id: str) -> ConflictError:
+    """409 on a follow-up: say plainly that the session must be completed first."""
+    status = exc.body.get("status") if isinstance(exc.body, dict) else None
+    current = f" (it is {status} now)" if status else ""
+    error = ConflictError(
+        service="Motion",
+        status_code=exc.status_code,
+        detail=exc.detail,
+        method=exc.method,
+        path=exc.path,
+        code=exc.code or "followup_requires_completed_job",
+        body=exc.body,
+    )
+    error.args = (
+        f"Motion refused the follow-up ({exc.code or 'conflict'}): session {job_id} must be completed first"
+        f"{current}. Poll it with get_session until its status is completed, then send the follow-up again.",
+    )
+    return error

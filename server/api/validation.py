@@ -1,0 +1,448 @@
+"""Documented input rules, checked before any request is sent (DESIGN.md section 6).
+
+Every check raises `InvalidInputError(field, rule)`: the message names the field and the rule and
+never echoes the offending value (it may be long, or private). Graph-aware run checks need the
+agent's graph, so they live in `validate_run_against_graph`, which the caller runs when it has
+fetched the agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from .errors import InvalidInputError
+from .models import ASSET_KINDS, AgentDetail
+from .requests import (
+    VIDEO_INPUT_NODE_TYPE_ID,
+    Attachment,
+    CreateConnectionOp,
+    CreateNodeOp,
+    DeleteConnectionOp,
+    FollowupRequest,
+    GraphOperation,
+    MotionSessionRequest,
+    RunRequest,
+    UpdateNodeOp,
+    VideoInput,
+)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:5", "21:9")
+DURATIONS = ("<10s", "10-30s", "30s-1min", "1-5min")
+MOTION_MODES = ("light", "medium", "high")
+ATTACHMENT_TYPES = ("image", "video", "audio", "file")
+DESIGN_SYSTEM_IDS = (
+    "mosaic", "apple", "claude", "cursor", "linear", "vercel", "stripe", "figma", "notion", "spotify",
+    "supabase", "raycast", "framer", "resend", "mintlify", "sentry", "tesla", "nike", "shopify",
+    "airbnb", "posthog",
+)  # fmt: skip
+PLAN_IDS = ("creator", "creator_annual", "professional", "professional_annual", "pro")
+SOCIAL_PLATFORMS = ("x", "linkedin", "instagram", "facebook", "tiktok", "youtube")
+SOCIAL_POST_STATUSES = (
+    "scheduled", "pending_approval", "processing", "posted", "partial_failure", "failed", "rejected",
+)  # fmt: skip
+VISIBILITIES = ("public", "private")
+YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"})
+
+MAX_PROMPT = 12_000
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENT_URL = 4_096
+MAX_ATTACHMENT_NAME = 240
+MAX_DESIGN_MD = 200_000
+MAX_AGENT_NAME = 120
+MAX_AGENT_DESCRIPTION = 5_000
+
+
+# --- primitives ------------------------------------------------------------------------------
+
+
+def _fail(field: str, rule: str) -> InvalidInputError:
+    return InvalidInputError(field, rule)
+
+
+def _short(key: str, limit: int = 80) -> str:
+    """A caller-chosen key inside a field path, cut so a message stays readable."""
+    return key if len(key) <= limit else key[: limit - 1] + "…"
+
+
+def check_length(field: str, value: str, *, minimum: int = 0, maximum: int) -> None:
+    """`value` must have between `minimum` and `maximum` characters."""
+    if not minimum <= len(value) <= maximum:
+        low = "at most" if minimum == 0 else f"between {minimum:,} and"
+        raise _fail(field, f"must be {low} {maximum:,} characters long (got {len(value):,})")
+
+
+def check_choice(field: str, value: str, choices: Iterable[str]) -> None:
+    """`value` must be one of `choices`."""
+    options = tuple(choices)
+    if value not in options:
+        raise _fail(field, f"must be one of {', '.join(options)}")
+
+
+def check_range(field: str, value: float, minimum: float, maximum: float) -> None:
+    """`value` must be a number within [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(field, "must be a number")
+    if not minimum <= value <= maximum:
+        raise _fail(field, f"must be between {minimum:,} and {maximum:,}")
+
+
+def check_limit(limit: int | None, *, field: str = "limit", maximum: int = 100) -> None:
+    """A page size: an integer from 1 to `maximum`."""
+    if limit is None:
+        return
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise _fail(field, "must be an integer")
+    if not 1 <= limit <= maximum:
+        raise _fail(field, f"must be between 1 and {maximum:,}")
+
+
+def check_id(field: str, value: str) -> None:
+    """An id that goes into a URL path: non-empty, no slash, not a dot segment."""
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(field, "must be a non-empty id")
+    if "/" in value or "\\" in value or value in {".", ".."} or len(value) > 200:
+        raise _fail(field, "must be an id as returned by the API (no slashes, at most 200 characters)")
+
+
+def check_http_url(field: str, value: str, *, maximum: int | None = None) -> None:
+    """An absolute http(s) URL with a host."""
+    if maximum is not None and len(value) > maximum:
+        raise _fail(field, f"must be at most {maximum:,} characters long (got {len(value):,})")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise _fail(field, "must be an http(s) URL") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise _fail(field, "must be an http(s) URL")
+
+
+def is_youtube_url(value: str) -> bool:
+    """Whether `value` is an http(s) URL on youtube.com, m.youtube.com or youtu.be."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and (parts.hostname or "").lower() in YOUTUBE_HOSTS
+
+
+def check_youtube_url(field: str, value: str) -> None:
+    """A YouTube video URL."""
+    if not is_youtube_url(value):
+        raise _fail(field, "must be a YouTube URL (https://www.youtube.com/…, https://youtu.be/…)")
+
+
+def check_timestamp(field: str, value: str | datetime | date | None) -> str | None:
+    """An ISO-8601 date or date-time; returned as the string to send."""
+    if value is None or isinstance(value, datetime | date):
+        return None if value is None else value.isoformat()
+    try:
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        raise _fail(field, "must be an ISO-8601 date or date-time, e.g. 2026-03-02T09:00:00Z") from None
+    return value.strip()
+
+
+def check_status_filter(value: str | Sequence[str] | None) -> str | None:
+    """Run statuses as the comma-separated string the list endpoints take."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    cleaned = [item.strip() for item in items if isinstance(item, str) and item.strip()]
+    if not cleaned or any(not item.replace("_", "").isalpha() for item in cleaned):
+        raise _fail("status", "must be run statuses such as running, completed, partial_complete, failed")
+    return ",".join(cleaned)
+
+
+def parse_model(model: type[ModelT], data: Any, *, field: str | None = None) -> ModelT:
+    """Build a request model from plain data, turning pydantic's error into InvalidInputError."""
+    if isinstance(data, model):
+        return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _from_validation_error(exc, field) from None
+
+
+def parse_operations(operations: Sequence[GraphOperation | Mapping[str, Any]]) -> list[GraphOperation]:
+    """Graph operations from models or dicts (discriminated on `op`)."""
+    try:
+        return TypeAdapter(list[GraphOperation]).validate_python(list(operations))
+    except ValidationError as exc:
+        raise _from_validation_error(exc, "operations") from None
+
+
+def _from_validation_error(exc: ValidationError, prefix: str | None) -> InvalidInputError:
+    # Only the first problem: one actionable message beats a wall of them. No input echoed.
+    error = exc.errors(include_input=False, include_url=False)[0]
+    path = prefix or ""
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return _fail(path or "input", error["msg"])
+
+
+# --- Motion ----------------------------------------------------------------------------------
+
+
+def validate_attachments(attachments: Sequence[Attachment]) -> None:
+    """At most 10 attachments, each an http(s) URL with a documented name and type."""
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise _fail("attachments", f"at most {MAX_ATTACHMENTS} attachments are allowed")
+    for i, item in enumerate(attachments):
+        check_http_url(f"attachments[{i}].url", item.url, maximum=MAX_ATTACHMENT_URL)
+        if item.name is not None:
+            check_length(f"attachments[{i}].name", item.name, maximum=MAX_ATTACHMENT_NAME)
+        if item.type is not None:
+            check_choice(f"attachments[{i}].type", item.type, ATTACHMENT_TYPES)
+
+
+def _validate_motion_common(prompt: str, style_reference_url: str | None, mode: str | None) -> None:
+    check_length("prompt", prompt, minimum=1, maximum=MAX_PROMPT)
+    if not prompt.strip():
+        raise _fail("prompt", "must not be blank")
+    if style_reference_url is not None:
+        check_youtube_url("style_reference_url", style_reference_url)
+    if mode is not None:
+        check_choice("mode", mode, MOTION_MODES)
+
+
+def validate_motion_session(request: MotionSessionRequest) -> None:
+    """Every documented rule of POST /sessions."""
+    _validate_motion_common(request.prompt, request.style_reference_url, request.mode)
+    validate_attachments(request.attachments)
+    if request.aspect_ratio is not None:
+        check_choice("aspect_ratio", request.aspect_ratio, ASPECT_RATIOS)
+    if request.duration is not None:
+        check_choice("duration", request.duration, DURATIONS)
+    if request.design_system_id is not None:
+        check_choice("design_system_id", request.design_system_id, DESIGN_SYSTEM_IDS)
+    if request.design_md is not None:
+        content = request.design_md if isinstance(request.design_md, str) else request.design_md.content
+        check_length("design_md.content", content, minimum=1, maximum=MAX_DESIGN_MD)
+
+
+def validate_followup(request: FollowupRequest) -> None:
+    """The rules of a follow-up (create's rules for the fields it shares)."""
+    _validate_motion_common(request.prompt, request.style_reference_url, request.mode)
+    validate_attachments(request.attachments)
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def _check_sources(prefix: str, video_urls: Sequence[str], ids: Mapping[str, Sequence[str]]) -> None:
+    for i, url in enumerate(video_urls):
+        # A YouTube link is an http(s) URL too; anything else (file://, gs://, bare paths) is refused.
+        check_http_url(f"{prefix}video_urls[{i}]", url)
+    for name, values in ids.items():
+        for i, value in enumerate(values):
+            if not isinstance(value, str) or not value.strip():
+                raise _fail(f"{prefix}{name}[{i}]", "must be a non-empty id")
+
+
+def _check_video_input(index: int, entry: VideoInput) -> None:
+    prefix = f"video_inputs[{index}]."
+    if not entry.agent_node_id.strip():
+        raise _fail(f"{prefix}agent_node_id", "is required (the Video Input tile this entry feeds)")
+    if not entry.has_source:
+        raise _fail(
+            f"video_inputs[{index}]",
+            "needs at least one source: video_ids, node_render_ids, video_urls or mimir_assets",
+        )
+    _check_sources(prefix, entry.video_urls, {"video_ids": entry.video_ids, "node_render_ids": entry.node_render_ids})
+    start, end = entry.input_clip_start_ms, entry.input_clip_end_ms
+    for name, value in (("input_clip_start_ms", start), ("input_clip_end_ms", end)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise _fail(f"{prefix}{name}", "must be a non-negative integer number of milliseconds")
+    if start is not None and end is not None and start >= end:
+        raise _fail(f"{prefix}input_clip_end_ms", "must be greater than input_clip_start_ms")
+
+
+def validate_run_request(request: RunRequest) -> None:
+    """The rules of POST /agent/{id}/run that need no knowledge of the graph."""
+    if request.video_inputs and request.has_top_level_inputs:
+        raise _fail(
+            "video_inputs",
+            "cannot be combined with the top-level video_ids/node_render_ids/video_urls/mimir_assets; "
+            "use one form or the other",
+        )
+    for i, entry in enumerate(request.video_inputs):
+        _check_video_input(i, entry)
+    _check_sources("", request.video_urls, {"video_ids": request.video_ids, "node_render_ids": request.node_render_ids})
+    if request.callback_url is not None:
+        check_http_url("callback_url", request.callback_url)
+    for node_id, params in request.update_params.items():
+        if not isinstance(params, Mapping):
+            raise _fail(f"update_params.{_short(node_id)}", "must be an object of parameter names to values")
+    for i, node_id in enumerate(request.ignore_nodes):
+        if not node_id.strip():
+            raise _fail(f"ignore_nodes[{i}]", "must be a non-empty agent_node_id")
+
+
+def validate_run_against_graph(request: RunRequest, agent: AgentDetail) -> None:
+    """The run rules that depend on the agent's graph (its Video Input tiles and node ids)."""
+    node_ids = {node.agent_node_id for node in agent.agent_nodes}
+    inputs = [n.agent_node_id for n in agent.agent_nodes if n.node_type.node_type_id == VIDEO_INPUT_NODE_TYPE_ID]
+    for i, node_id in enumerate(request.ignore_nodes):
+        if node_id not in node_ids:
+            raise _fail(f"ignore_nodes[{i}]", "must be an agent_node_id of this agent's graph (see get_agent)")
+    for node_id in request.update_params:
+        if node_id not in node_ids:
+            raise _fail(f"update_params.{_short(node_id)}", "keys must be agent_node_ids of this agent's graph")
+    runnable = [node_id for node_id in inputs if node_id not in request.ignore_nodes]
+    if not inputs:
+        if request.has_inputs:
+            raise _fail(
+                "video_inputs" if request.video_inputs else "video_urls",
+                "this agent is generation-only (no Video Input tile) and takes no video inputs",
+            )
+        return
+    if request.has_top_level_inputs and len(runnable) > 1:
+        raise _fail(
+            "video_inputs",
+            f"this agent has {len(runnable)} Video Input tiles: send video_inputs with one entry per tile "
+            "instead of the top-level arrays",
+        )
+    if request.video_inputs:
+        _check_video_inputs_cover(request.video_inputs, runnable)
+
+
+def _check_video_inputs_cover(entries: Sequence[VideoInput], runnable: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        if entry.agent_node_id not in runnable:
+            raise _fail(f"video_inputs[{i}].agent_node_id", "must be the id of a Video Input tile of this agent")
+        if entry.agent_node_id in seen:
+            raise _fail(f"video_inputs[{i}].agent_node_id", "appears twice; give one entry per Video Input tile")
+        seen.add(entry.agent_node_id)
+    missing = [node_id for node_id in runnable if node_id not in seen]
+    if missing:
+        raise _fail("video_inputs", f"needs an entry for every Video Input tile; missing {', '.join(missing)}")
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+
+def validate_agent_fields(name: str | None, description: str | None, visibility: str | None) -> None:
+    """Agent metadata: name 1–120, description ≤ 5000, visibility public|private."""
+    if name is not None:
+        check_length("name", name, minimum=1, maximum=MAX_AGENT_NAME)
+    if description is not None:
+        check_length("description", description, maximum=MAX_AGENT_DESCRIPTION)
+    if visibility is not None:
+        check_choice("visibility", visibility, VISIBILITIES)
+
+
+def validate_operations(operations: Sequence[GraphOperation]) -> None:
+    """Graph operations: ids present, connections with exactly one source and one target."""
+    for i, op in enumerate(operations):
+        where = f"operations[{i}]"
+        if isinstance(op, CreateNodeOp):
+            check_id(f"{where}.node_type_id", op.node_type_id)
+        elif isinstance(op, UpdateNodeOp) and not op.params_used:
+            raise _fail(f"{where}.params_used", "must be a non-empty object of parameters to merge")
+        elif isinstance(op, CreateConnectionOp | DeleteConnectionOp):
+            for end in ("source", "target"):
+                given = [f for f in (f"{end}_agent_node_id", f"{end}_temp_ref_id") if getattr(op, f)]
+                if len(given) != 1:
+                    raise _fail(
+                        f"{where}.{end}",
+                        f"give exactly one of {end}_agent_node_id or {end}_temp_ref_id",
+                    )
+
+
+# --- account, assets, avatars, triggers, social ----------------------------------------------
+
+
+def check_asset_kind(field: str, kind: str) -> None:
+    """One of video, audio, image."""
+    check_choice(field, kind, ASSET_KINDS)
+
+
+def validate_auto_topup(threshold: float, quantity: float) -> None:
+    """Auto top-up threshold and quantity: 0–1,000,000."""
+    check_range("auto_topup.threshold", threshold, 0, 1_000_000)
+    check_range("auto_topup.quantity", quantity, 0, 1_000_000)
+
+
+def validate_credit_purchase(credits: float, success_url: str | None, cancel_url: str | None) -> None:
+    """Credits to buy: 100–1,000,000; redirect URLs http(s)."""
+    check_range("credits", credits, 100, 1_000_000)
+    _optional_urls(success_url=success_url, cancel_url=cancel_url)
+
+
+def validate_plan_upgrade(plan_id: str, success_url: str | None, cancel_url: str | None) -> None:
+    """A documented plan id; redirect URLs http(s)."""
+    check_choice("plan_id", plan_id, PLAN_IDS)
+    _optional_urls(success_url=success_url, cancel_url=cancel_url)
+
+
+def _optional_urls(**urls: str | None) -> None:
+    for field, url in urls.items():
+        if url is not None:
+            check_http_url(field, url)
+
+
+def validate_avatar_sources(name: str, sources: Mapping[str, str]) -> None:
+    """A name, and a video (URL or id) or an image plus audio of the same person."""
+    check_length("name", name, minimum=1, maximum=MAX_AGENT_NAME)
+    known = ("video_url", "image_url", "audio_url", "video_id", "image_id", "audio_id")
+    for key, value in sources.items():
+        if key not in known:
+            raise _fail(f"sources.{key}", f"is not a known source; use {', '.join(known)}")
+        if key.endswith("_url"):
+            check_http_url(f"sources.{key}", value)
+        else:
+            check_id(f"sources.{key}", value)
+    has = {kind for kind in ("video", "image", "audio") if sources.get(f"{kind}_url") or sources.get(f"{kind}_id")}
+    if "video" not in has and not {"image", "audio"} <= has:
+        raise _fail("sources", "needs a video (video_url or video_id), or an image plus an audio source")
+
+
+def validate_youtube_channels(channels: Sequence[str]) -> None:
+    """At least one channel id (UC…) or channel URL."""
+    if not channels:
+        raise _fail("youtube_channels", "needs at least one channel id (UC…) or channel URL")
+    for i, channel in enumerate(channels):
+        if not channel.strip():
+            raise _fail(f"youtube_channels[{i}]", "must be a channel id (UC…) or a YouTube channel URL")
+        if "://" in channel:
+            check_youtube_url(f"youtube_channels[{i}]", channel)
+
+
+def validate_duration_filter(min_seconds: int | None, max_seconds: int | None) -> None:
+    """Trigger duration filter: non-negative whole seconds, min ≤ max."""
+    for name, value in (("min_seconds", min_seconds), ("max_seconds", max_seconds)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise _fail(f"filter_options.duration.{name}", "must be a non-negative whole number of seconds")
+    if min_seconds is not None and max_seconds is not None and min_seconds > max_seconds:
+        raise _fail("filter_options.duration", "min_seconds must not exceed max_seconds")
+
+
+def check_platform(field: str, platform: str) -> None:
+    """One of the documented social platforms."""
+    check_choice(field, platform, SOCIAL_PLATFORMS)
+
+
+def validate_social_post(
+    destinations: Sequence[str],
+    platforms: Sequence[str],
+    media_urls: Sequence[str],
+    schedule_date: str | None,
+) -> None:
+    """A post needs a destination account (or, older form, a platform); media as http(s) URLs."""
+    if not destinations and not platforms:
+        raise _fail("destinations", "needs at least one social_connection_id (see list_social_connections)")
+    for i, connection_id in enumerate(destinations):
+        check_id(f"destinations[{i}]", connection_id)
+    for i, platform in enumerate(platforms):
+        check_platform(f"platforms[{i}]", platform)
+    for i, url in enumerate(media_urls):
+        check_http_url(f"media_urls[{i}]", url)
+    check_timestamp("schedule_date", schedule_date)

@@ -1,0 +1,320 @@
+"""Local files: the one place that decides whether a path may be read or written.
+
+Allowed folders, in this order (the order matters for relative paths):
+
+1. the client's MCP roots, when it offers them (`file://` URIs);
+2. `MOSAIC_MCP_ALLOWED_DIRS`;
+3. the download folder (`MOSAIC_MCP_DOWNLOAD_DIR`).
+
+A path is expanded (`~`, `file://` URIs), made absolute (a relative path is taken relative to the
+*first* allowed folder), and fully resolved (symlinks, `..`) **before** it is checked, so a link or
+a `..` can never lead outside. Anything outside is refused with a message naming the allowed
+folders. Also here: what may be uploaded (kinds, formats, documented size limits, reference 2.9),
+Windows-safe file names, and fetching the client's roots in both protocol generations.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import ListRoots
+from mcp.shared.exceptions import MCPError
+from mcp.types import ListRootsRequest, ListRootsResult
+from mcp.types.version import is_version_at_least
+
+from .api.errors import InvalidInputError
+from .api.models import AssetKind
+from .config import Settings
+
+log = logging.getLogger("mosaic_mcp.files")
+
+MAX_UPLOAD_BYTES: dict[AssetKind, int] = {"video": 5_368_709_120, "audio": 524_288_000, "image": 52_428_800}
+"""Documented per-kind upload limits (reference 2.9)."""
+
+FORMATS: dict[str, tuple[AssetKind, str]] = {
+    ".mp4": ("video", "video/mp4"),
+    ".mov": ("video", "video/quicktime"),
+    ".avi": ("video", "video/x-msvideo"),
+    ".webm": ("video", "video/webm"),
+    ".mkv": ("video", "video/x-matroska"),
+    ".m4v": ("video", "video/x-m4v"),
+    ".mp3": ("audio", "audio/mpeg"),
+    ".wav": ("audio", "audio/wav"),
+    ".m4a": ("audio", "audio/mp4"),
+    ".flac": ("audio", "audio/flac"),
+    ".ogg": ("audio", "audio/ogg"),
+    ".aac": ("audio", "audio/aac"),
+    ".opus": ("audio", "audio/opus"),
+    ".png": ("image", "image/png"),
+    ".jpg": ("image", "image/jpeg"),
+    ".jpeg": ("image", "image/jpeg"),
+    ".gif": ("image", "image/gif"),
+    ".webp": ("image", "image/webp"),
+    ".svg": ("image", "image/svg+xml"),
+}
+"""Upload formats the Mosaic upload-flow page lists, by extension: (kind, content type)."""
+
+ROOTS_TIMEOUT_SECONDS = 5.0
+MAX_NAME_CHARS = 120
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
+_UNSAFE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A readable file inside the allowed folders, classified for upload."""
+
+    path: Path
+    size: int
+    kind: AssetKind
+    content_type: str
+
+    @property
+    def filename(self) -> str:
+        """The name sent with the upload."""
+        return safe_filename(self.path.name)
+
+
+@dataclass(frozen=True)
+class FileRoots:
+    """The folders files may be read from and written to, already resolved."""
+
+    roots: tuple[Path, ...]
+    download_dir: Path
+
+    @classmethod
+    def of(cls, settings: Settings, client_roots: Sequence[Path] = ()) -> FileRoots:
+        """Client roots, then MOSAIC_MCP_ALLOWED_DIRS, then the download folder (duplicates dropped)."""
+        download = settings.resolved_download_dir.expanduser()
+        ordered: list[Path] = []
+        for folder in [*client_roots, *(d.expanduser() for d in settings.allowed_dirs), download]:
+            real = _real(folder)
+            if real is not None and real not in ordered:
+                ordered.append(real)
+        return cls(tuple(ordered), _real(download) or download.absolute())
+
+    def describe(self) -> str:
+        """The allowed folders, for messages."""
+        return ", ".join(str(r) for r in self.roots)
+
+    def resolve(self, raw: str, field: str) -> Path:
+        """An absolute, fully resolved path inside an allowed folder, or InvalidInputError."""
+        path = _expand(raw, field)
+        if not path.is_absolute():
+            path = self.roots[0] / path
+        real = _real(path)
+        if real is None:
+            raise InvalidInputError(field, f"'{raw}' is not a usable path")
+        if not any(_inside(real, root) for root in self.roots):
+            via = f" (it leads to {real})" if str(real) != str(path) else ""
+            raise InvalidInputError(
+                field,
+                f"'{raw}'{via} is outside the folders this server may use: {self.describe()}. "
+                "Move the file into one of them, or add its folder to MOSAIC_MCP_ALLOWED_DIRS "
+                "(or to the client's roots).",
+            )
+        return real
+
+    def readable_file(self, raw: str, field: str) -> LocalFile:
+        """A regular file inside the allowed folders that Mosaic accepts (format and size)."""
+        path = self.resolve(raw, field)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise InvalidInputError(field, f"there is no file at '{raw}' ({path})") from None
+        except OSError as exc:
+            raise InvalidInputError(field, f"'{raw}' cannot be read ({exc.strerror or type(exc).__name__})") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise InvalidInputError(field, f"'{raw}' is a folder; give the path of one file")
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInputError(field, f"'{raw}' is not a regular file")
+        if not os.access(path, os.R_OK):
+            raise InvalidInputError(field, f"'{raw}' is not readable by this server (check its permissions)")
+        kind, content_type = classify(path, field)
+        limit = MAX_UPLOAD_BYTES[kind]
+        if info.st_size > limit:
+            raise InvalidInputError(
+                field,
+                f"'{path.name}' has {_human(info.st_size)}; Mosaic accepts {kind} files up to {_human(limit)}",
+            )
+        if info.st_size == 0:
+            raise InvalidInputError(field, f"'{path.name}' is empty")
+        return LocalFile(path, info.st_size, kind, content_type)
+
+    def writable_dir(self, raw: str | None, field: str) -> Path:
+        """A folder inside the allowed folders to save into (the download folder by default), created."""
+        folder = self.download_dir if raw is None or not raw.strip() else self.resolve(raw, field)
+        if folder.exists() and not folder.is_dir():
+            raise InvalidInputError(field, f"'{folder}' is a file, not a folder")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInputError(
+                field, f"the folder '{folder}' cannot be created ({exc.strerror or type(exc).__name__})"
+            ) from None
+        # Re-check after creating it: a link planted meanwhile must not lead outside.
+        return self.resolve(str(folder), field)
+
+
+def classify(path: Path, field: str) -> tuple[AssetKind, str]:
+    """(kind, content type) of a file by its extension, else by its first bytes."""
+    found = FORMATS.get(path.suffix.lower())
+    if found is None and not path.suffix:
+        found = FORMATS.get(_sniff(path) or "")
+    if found is None:
+        supported = ", ".join(sorted({ext.lstrip(".").upper() for ext in FORMATS}))
+        raise InvalidInputError(
+            field, f"'{path.name}' is not a format Mosaic accepts; supported: {supported} (video, audio or image)"
+        )
+    return found
+
+
+_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", ".png"),
+    (0, b"\xff\xd8\xff", ".jpg"),
+    (0, b"GIF8", ".gif"),
+    (0, b"fLaC", ".flac"),
+    (0, b"OggS", ".ogg"),
+    (0, b"ID3", ".mp3"),
+    (0, b"\x1a\x45\xdf\xa3", ".mkv"),
+    (4, b"ftyp", ".mp4"),
+)
+
+
+def _sniff(path: Path) -> str | None:
+    """The extension a file's first bytes suggest (for files named without one)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF":
+        return {b"WAVE": ".wav", b"AVI ": ".avi", b"WEBP": ".webp"}.get(head[8:12])
+    for offset, magic, ext in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return ext
+    return None
+
+
+def safe_filename(name: str, *, default: str = "file") -> str:
+    """A file name that is valid on Windows, macOS and Linux, keeping the extension when it can.
+
+    Strips reserved characters and control characters, trailing dots and spaces, prefixes the
+    reserved device names (CON, NUL, COM1…), and caps the length at 120 characters.
+    """
+    cleaned = _UNSAFE_CHARS.sub("_", name).strip().rstrip(". ")
+    cleaned = cleaned.lstrip(".") or default  # no hidden files, no "." or ".."
+    stem, dot, ext = cleaned.rpartition(".")
+    if not dot or not stem or len(ext) > 10:
+        stem, ext = cleaned, ""
+    if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
+        stem = f"_{stem}"
+    room = MAX_NAME_CHARS - (len(ext) + 1 if ext else 0)
+    stem = stem[:room].rstrip(". ") or default
+    return f"{stem}.{ext}" if ext else stem
+
+
+def roots_from_result(result: ListRootsResult) -> list[Path]:
+    """Local folders among the client's roots (`file://` URIs; others are ignored)."""
+    folders = []
+    for root in result.roots:
+        path = path_from_file_uri(str(root.uri))
+        if path is not None:
+            folders.append(path)
+    return folders
+
+
+def path_from_file_uri(uri: str) -> Path | None:
+    """The local path of a `file://` URI (percent-decoded; Windows drive letters handled)."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() != "file":
+        return None
+    if parts.netloc and parts.netloc.lower() != "localhost":
+        if os.name != "nt":
+            return None
+        return Path(url2pathname(f"//{parts.netloc}{parts.path}"))  # UNC share
+    path = url2pathname(parts.path) if os.name == "nt" else unquote(parts.path)
+    return Path(path) if path else None
+
+
+NO_ROOTS = ListRootsResult(roots=[])
+RootsAnswer = ListRootsResult | ListRoots
+"""What a roots resolver returns: the roots, or the marker that makes the SDK ask the client."""
+
+
+async def client_roots(ctx: Context[Any, Any]) -> RootsAnswer:
+    """Resolver: the client's roots, or none when it declares no `roots` capability.
+
+    2025-era connections are asked directly (`roots/list` back to the client, bounded in time);
+    when that fails the call goes on with the configured folders only. 2026-era connections have
+    no back-channel, so the `ListRoots` marker makes the SDK ask the client as part of the call.
+    """
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.roots is None:
+        return NO_ROOTS
+    session = ctx.request_context.session
+    if is_version_at_least(session.protocol_version, "2026-07-28"):
+        return ListRoots()
+    try:
+        return await session.send_request(
+            ListRootsRequest(), ListRootsResult, request_read_timeout_seconds=ROOTS_TIMEOUT_SECONDS
+        )
+    except (MCPError, TimeoutError, ValueError) as exc:
+        log.info("could not list the client's roots (%s); using the configured folders only", type(exc).__name__)
+        return NO_ROOTS
+
+
+def file_roots(settings: Settings, roots: ListRootsResult | None) -> FileRoots:
+    """The allowed folders for one request."""
+    return FileRoots.of(settings, roots_from_result(roots) if roots is not None else [])
+
+
+def _expand(raw: str, field: str) -> Path:
+    text = raw.strip()
+    if not text:
+        raise InvalidInputError(field, "must be a file path, e.g. ~/Videos/clip.mp4")
+    if "\x00" in text:
+        raise InvalidInputError(field, "must not contain NUL characters")
+    if text.lower().startswith("file:"):
+        from_uri = path_from_file_uri(text)
+        if from_uri is None:
+            raise InvalidInputError(field, f"'{raw}' is not a local file:// URI")
+        return from_uri
+    if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
+        raise InvalidInputError(field, f"'{raw}' is a URL, not a local path; pass URLs in the URL fields instead")
+    return Path(text).expanduser()
+
+
+def _real(path: Path) -> Path | None:
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    p, r = os.path.normcase(str(path)), os.path.normcase(str(root))
+    try:
+        return os.path.commonpath([p, r]) == r
+    except ValueError:  # different drives on Windows
+        return False
+
+
+def _human(size: int) -> str:
+    """Binary units, as the upload limits are documented (5 GB = 5,368,709,120 bytes)."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{size:,} bytes" if unit == "bytes" else f"{value:,.1f}".removesuffix(".0") + f" {unit}"
+        value /= 1024
+    return f"{size:,} bytes"

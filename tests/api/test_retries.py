@@ -1,0 +1,141 @@
+"""Retries and reconciliation: what is resent, what never is, and how unanswered run starts end."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx2
+import pytest
+from pydantic import SecretStr
+
+from mosaic_mcp.server.api import (
+    APIConnectionError,
+    MosaicClient,
+    MotionClient,
+    MotionSessionRequest,
+    OutcomeUnknownError,
+    RecordingSleep,
+    RetryPolicy,
+    RunRequest,
+    ServerError,
+)
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, seed
+
+from .conftest import transport
+
+pytestmark = pytest.mark.anyio
+
+RUN_ROUTE = "/agent/{agent_id}/run"
+RUN = RunRequest(video_ids=[seed.VIDEO_IDS[0]])
+
+
+async def test_get_retried_after_503(mosaic: MosaicClient, sandbox: Sandbox, sleep: RecordingSleep) -> None:
+    """An idempotent GET that got a 503 is sent again and succeeds."""
+    sandbox.faults.inject("status", status=503, method="GET", path="/credits")
+    assert (await mosaic.get_credits()).balance > 0
+    assert sandbox.count("GET", "/credits") == 2
+    assert len(sleep.delays) == 1
+
+
+async def test_retry_after_honoured(mosaic: MosaicClient, sandbox: Sandbox, sleep: RecordingSleep) -> None:
+    """The back-off before a retry is the server's Retry-After (429 and 503 alike)."""
+    sandbox.faults.inject("rate_limit", method="GET", path="/whoami", retry_after=7)
+    sandbox.faults.inject("status", status=503, method="GET", path="/whoami", headers={"Retry-After": "3"})
+    await mosaic.whoami()
+    assert sleep.delays == [7, 3]
+    assert sandbox.count("GET", "/whoami") == 3
+
+
+async def test_backoff_grows_when_no_retry_after(mosaic: MosaicClient, sandbox: Sandbox, sleep: RecordingSleep) -> None:
+    """Without Retry-After the delays grow exponentially (with jitter) and the attempts are capped."""
+    sandbox.faults.inject("server_error", method="GET", path="/plan", times=10)
+    with pytest.raises(ServerError):
+        await mosaic.get_plan()
+    assert sandbox.count("GET", "/plan") == 4
+    assert len(sleep.delays) == 3
+    assert sleep.delays[0] < sleep.delays[1] < sleep.delays[2]
+
+
+async def test_timeout_then_retry(served: RunningSandbox, sandbox: Sandbox) -> None:
+    """A GET that timed out is retried and the second answer is used."""
+    sandbox.faults.inject("latency", method="GET", path="/whoami", delay=0.3)
+    sleep = RecordingSleep()
+    async with MosaicClient(
+        transport=transport(),
+        api_key=SecretStr("mk_test"),
+        base_url=served.mosaic_base_url,
+        timeout=httpx2.Timeout(0.1),
+        retry=RetryPolicy(sleep=sleep),
+    ) as client:
+        assert (await client.whoami()).organization_id == seed.ORGANIZATION_ID
+    assert len(sleep.delays) == 1
+
+
+async def test_sent_run_start_not_retried_after_500(
+    mosaic: MosaicClient, sandbox: Sandbox, sleep: RecordingSleep
+) -> None:
+    """A job-creating POST that got a 500 is not sent again (it may have started a run)."""
+    sandbox.faults.inject("server_error", method="POST", path=RUN_ROUTE)
+    with pytest.raises(ServerError):
+        await mosaic.run_agent(seed.CAPTIONS_AGENT_ID, RUN)
+    assert sandbox.count("POST", RUN_ROUTE) == 1
+    assert sleep.delays == []
+
+
+async def test_run_start_429_is_retried(mosaic: MosaicClient, sandbox: Sandbox) -> None:
+    """A 429 on a job-creating POST is retried: the service refused it before doing anything."""
+    sandbox.faults.inject("rate_limit", method="POST", path=RUN_ROUTE, retry_after=1)
+    assert (await mosaic.run_agent(seed.CAPTIONS_AGENT_ID, RUN)).run_id
+    assert sandbox.count("POST", RUN_ROUTE) == 2
+
+
+async def test_lost_answer_reconciled(mosaic: MosaicClient, sandbox: Sandbox) -> None:
+    """A run start whose answer was lost is not resent: the one new run is found and adopted."""
+    await mosaic.run_agent(seed.CAPTIONS_AGENT_ID, RUN)  # an older run the reconciliation must skip
+    sandbox.faults.inject("drop", method="POST", path=RUN_ROUTE, after=True)
+    created = await mosaic.run_agent(seed.CAPTIONS_AGENT_ID, RUN)
+    assert sandbox.count("POST", RUN_ROUTE) == 2
+    newest = (await mosaic.list_agent_runs(seed.CAPTIONS_AGENT_ID, limit=1)).runs[0]
+    assert created.run_id == newest.run_id
+
+
+async def test_malformed_answer_reconciled(mosaic: MosaicClient, sandbox: Sandbox) -> None:
+    """A run start answered with an unreadable body is reconciled the same way."""
+    sandbox.faults.inject("malformed", method="POST", path=RUN_ROUTE, after=True)
+    created = await mosaic.run_agent(seed.CAPTIONS_AGENT_ID, RUN)
+    assert (await mosaic.get_run(created.run_id)).agent_id == seed.CAPTIONS_AGENT_ID
+    assert sandbox.count("POST", RUN_ROUTE) == 1
+
+
+async def test_unknown_outcome_said_plainly(mosaic: MosaicClient, sandbox: Sandbox) -> None:
+    """When no new run can be found, OutcomeUnknownError says it may exist and how to check."""
+    sandbox.faults.inject("drop", method="POST", path=RUN_ROUTE)  # dropped before any run started
+    with pytest.raises(OutcomeUnknownError) as caught:
+        await mosaic.run_agent(seed.CAPTIONS_AGENT_ID, RUN)
+    message = str(caught.value)
+    assert "may exist and may be charged" in message
+    assert "list_runs" in message
+    assert sandbox.count("POST", RUN_ROUTE) == 1
+
+
+async def test_motion_create_outcome_unknown(motion: MotionClient, sandbox: Sandbox) -> None:
+    """A Motion create whose answer was lost is not resent and says how to check."""
+    sandbox.faults.inject("drop", method="POST", path="/api/motion/sessions", after=True)
+    with pytest.raises(OutcomeUnknownError, match="Motion web app"):
+        await motion.create_session(MotionSessionRequest(prompt="A teaser"))
+    assert sandbox.count("POST", "/api/motion/sessions") == 1
+
+
+async def test_post_retried_on_connect_error() -> None:
+    """A job-creating POST to a closed port is retried (it provably never left)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sleep = RecordingSleep()
+    retry = RetryPolicy(sleep=sleep)
+    async with MosaicClient(
+        transport=transport(), api_key=SecretStr("mk_test"), base_url=f"http://127.0.0.1:{port}", retry=retry
+    ) as client:
+        with pytest.raises(APIConnectionError):
+            await client.create_agent(name="x")
+    assert len(sleep.delays) == retry.attempts - 1

@@ -1,0 +1,150 @@
+"""Fixtures for the local-file tests: a frozen-clock sandbox, settings with private folders, a client."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult, TextContent
+
+from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.config import Settings, load_settings
+from mosaic_mcp.server.jobs.poller import PollTiming
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
+
+MOSAIC_KEY = "mk_test_files_SECRET_7731"
+MOTION_KEY = "motion_test_files_SECRET_7731"
+FAST_POLLING = PollTiming(initial=0.02, cap=0.1, idle_cap=0.2, adopt_every=0.5)
+HOUR = 3600.0
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """Module-wide event loop, so the sandbox, server and client below can be shared by a module's tests."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def sandbox(anyio_backend: str) -> AsyncIterator[RunningSandbox]:
+    """The API emulator on a free loopback port; its clock is frozen (tests move it with advance)."""
+    config = SandboxConfig(speed=0.0, credits=10**7, motion_credits=10**7)
+    async with serve_sandbox(Sandbox(config)) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def fresh_request_log(sandbox: RunningSandbox) -> None:
+    """Each test sees only its own requests in the sandbox's log."""
+    sandbox.sandbox.requests.clear()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's folder: media/ is allowed (MOSAIC_MCP_ALLOWED_DIRS), downloads/ is the download folder."""
+    folder = tmp_path_factory.mktemp("files")
+    (folder / "media").mkdir()
+    return folder
+
+
+@pytest.fixture
+def media(workdir: Path, tmp_path: Path) -> Path:
+    """A fresh folder inside the allowed one, for this test's files."""
+    folder = workdir / "media" / tmp_path.name
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def downloads(workdir: Path) -> Path:
+    """The configured download folder (shared by the module's tests; created on first use)."""
+    return workdir / "downloads"
+
+
+def make_settings(sandbox: RunningSandbox, workdir: Path, **overrides: object) -> Settings:
+    """Settings pointing both clients at the sandbox, with private home, media and download folders."""
+    values: dict[str, object] = {
+        "mosaic_api_key": MOSAIC_KEY,
+        "motion_api_key": MOTION_KEY,
+        "mosaic_api_base_url": sandbox.mosaic_base_url,
+        "motion_api_base_url": sandbox.motion_base_url,
+        "home": workdir / "home",
+        "download_dir": workdir / "downloads",
+        "allowed_dirs": str(workdir / "media"),
+        "max_wait_seconds": 5,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture(scope="module")
+def server(sandbox: RunningSandbox, workdir: Path) -> MosaicServer:
+    """One server for the module, with fast polling."""
+    return create_server(make_settings(sandbox, workdir), poll_timing=FAST_POLLING)
+
+
+@pytest.fixture(scope="module", params=["auto", "legacy"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Both protocol generations: 2026-07-28 (auto) and the 2025-11-25 handshake (legacy)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+async def client(server: MosaicServer, mode: str) -> AsyncIterator[Client]:
+    """An in-memory MCP client connected to the server (one per module and protocol generation)."""
+    async with Client(server, mode=mode) as connected:  # type: ignore[arg-type]
+        yield connected
+
+
+def text_of(result: CallToolResult) -> str:
+    """All text blocks of a result."""
+    return " ".join(c.text for c in result.content if isinstance(c, TextContent))
+
+
+async def call_ok(client: Client, name: str, args: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    """Call a tool that must succeed; its structured content."""
+    result = await client.call_tool(name, args, **kw)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def call_error(client: Client, name: str, args: dict[str, Any]) -> str:
+    """Call a tool that must fail cleanly; its message."""
+    result = await client.call_tool(name, args)
+    assert result.is_error, result.structured_content
+    message = text_of(result)
+    assert "Traceback" not in message
+    assert MOSAIC_KEY not in message
+    assert MOTION_KEY not in message
+    return message
+
+
+async def settle(client: Client, sandbox: RunningSandbox, job_id: str) -> dict[str, Any]:
+    """Move the sandbox clock until the job is settled; its snapshot."""
+    with anyio.fail_after(15):
+        while True:
+            sandbox.sandbox.advance(HOUR)
+            snap = await call_ok(client, "poll_job", {"job_id": job_id, "wait_seconds": 0})
+            if snap["settled"]:
+                return snap
+
+
+ProgressLog = list[tuple[float, float | None, str | None]]
+
+
+def progress_recorder() -> tuple[ProgressLog, Callable[[float, float | None, str | None], Awaitable[None]]]:
+    """A progress callback and the list it records into."""
+    seen: ProgressLog = []
+
+    async def record(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    return seen, record
+
+
+def write_file(path: Path, size: int, head: bytes = b"") -> Path:
+    """A file of `size` bytes starting with `head`."""
+    path.write_bytes(head + b"\x00" * (size - len(head)))
+    return path

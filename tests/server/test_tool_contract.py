@@ -1,0 +1,104 @@
+"""What models see is deliberate: the tool list is pinned, and every core tool fails well.
+
+Regenerate the snapshot after an intended change with `UPDATE_SNAPSHOTS=1 pytest tests/server`.
+"""
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.sandbox import RunningSandbox
+from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
+
+from .conftest import FAST_POLLING, make_settings
+from .test_core_tools import call_error
+
+pytestmark = pytest.mark.anyio
+
+SNAPSHOT = Path(__file__).with_name("snapshots") / "core_tools.json"
+VIDEO = "https://youtu.be/dQw4w9WgXcQ"
+JOB = "00000000-0000-4000-8000-000000000000"
+
+
+async def test_tool_list_matches_the_snapshot(client: Client) -> None:
+    """Names, descriptions, schemas and annotations of the default tools are exactly the pinned ones."""
+    tools = (await client.list_tools()).tools
+    current = {
+        t.name: {
+            "title": t.title,
+            "description": t.description,
+            "input_schema": t.input_schema,
+            "output_schema": t.output_schema,
+            "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None,
+        }
+        for t in sorted(tools, key=lambda t: t.name)
+    }
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text()), "tool list changed: review, then UPDATE_SNAPSHOTS=1"
+
+
+# Bad input: each is refused with the field named and nothing sent upstream.
+BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
+    ("create_video_session", {"prompt": "x" * 12_001}, "prompt"),
+    ("create_video_session", {"prompt": "x", "attachments": [{"url": "ftp://a/b.png"}]}, "url"),
+    ("create_video_session", {"prompt": "x", "aspect_ratio": "2:1"}, "aspect_ratio"),
+    ("followup_video_session", {"job_id": JOB, "prompt": ""}, "prompt"),
+    ("run_agent", {"agent_id": ""}, "agent_id"),
+    ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["file:///etc/passwd"]}, "video_urls"),
+    ("poll_job", {"job_id": JOB, "wait_seconds": -1}, "wait_seconds"),
+    ("list_jobs", {"limit": 0}, "limit"),
+    ("cancel_job", {"job_id": ""}, "job_id"),
+    ("list_agents", {"limit": 101}, "limit"),
+    ("get_agent", {"agent_id": ""}, "agent_id"),
+]
+
+
+@pytest.mark.parametrize(("tool", "args", "field"), BAD_INPUT, ids=[f"{t}-{f}" for t, _, f in BAD_INPUT])
+async def test_bad_input_names_the_field_and_sends_nothing(
+    client: Client, sandbox: RunningSandbox, tool: str, args: dict[str, Any], field: str
+) -> None:
+    """Invalid arguments give an error naming the field, before any API request (run_agent may read the graph)."""
+    before = sandbox.sandbox.count()
+    message = await call_error(client, tool, args)
+    assert field in message
+    sent = [r for r in sandbox.sandbox.requests.records[before:] if r.method != "GET"]
+    assert sent == []
+
+
+# Upstream failure: every API call answers 503 (retried, then given up) — the message says what to do.
+UPSTREAM: list[tuple[str, dict[str, Any]]] = [
+    ("create_video_session", {"prompt": "A launch video"}),
+    ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]}),
+    ("list_agents", {}),
+    ("get_agent", {"agent_id": CAPTIONS_AGENT_ID}),
+    ("list_node_types", {}),
+    ("check_credits", {}),
+    ("poll_job", {"job_id": JOB}),
+]
+
+
+@pytest.mark.parametrize(("tool", "args"), UPSTREAM, ids=[t for t, _ in UPSTREAM])
+async def test_upstream_failure_is_actionable(
+    client: Client, sandbox: RunningSandbox, tool: str, args: dict[str, Any]
+) -> None:
+    """A failing service yields a readable error with a next step: no traceback, no key."""
+    sandbox.sandbox.faults.inject("server_error", times=1000)
+    message = await call_error(client, tool, args)
+    assert "500" in message or "no job" in message
+    assert "try again" in message or "list_jobs" in message
+
+
+async def test_missing_motion_key_says_how_to_fix(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    """Without MOTION_API_KEY, Motion tools say which variable to set; Mosaic tools still work."""
+    settings = make_settings(sandbox, tmp_path, motion_api_key=None)
+    server: MosaicServer = create_server(settings, poll_timing=FAST_POLLING)
+    async with Client(server) as client:
+        message = await call_error(client, "create_video_session", {"prompt": "A launch video"})
+        assert "MOTION_API_KEY" in message and "motion_" in message
+        assert not (await client.call_tool("list_agents", {})).is_error

@@ -1,0 +1,115 @@
+"""Fixtures: the real server in memory, both protocol generations, against the sandbox over loopback."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
+
+from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.config import Settings, load_settings
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
+
+MOSAIC_KEY = "mk_test_SECRET_toolsets_77"
+MOTION_KEY = "motion_test_SECRET_toolsets_77"
+VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+
+Elicitation = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """Module-wide event loop, so one sandbox and one server serve a whole test module."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def sandbox() -> AsyncIterator[RunningSandbox]:
+    """The API emulator on a free loopback port, its clock frozen (it moves only by advance()).
+
+    Shared by a module's tests for speed (building a server with every toolset costs ~0.3 s);
+    the request log is cleared before each test, and tests only change objects they create.
+    """
+    async with serve_sandbox(Sandbox(SandboxConfig(speed=0))) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _fresh_request_log(request: pytest.FixtureRequest) -> None:
+    """Each test counts only its own requests."""
+    if "sandbox" in request.fixturenames:
+        request.getfixturevalue("sandbox").sandbox.requests.clear()
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private home (journal, downloads) for the module's server."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def server(sandbox: RunningSandbox, home: Path) -> MosaicServer:
+    """A server with every toolset, pointed at the sandbox; each test connects its own client."""
+    return create_server(make_settings(sandbox, home))
+
+
+@pytest.fixture(params=["auto", "legacy"], scope="module")
+def mode(request: pytest.FixtureRequest) -> str:
+    """Both protocol generations: 2026-07-28 (auto) and the 2025-11-25 handshake (legacy)."""
+    return str(request.param)
+
+
+def make_settings(sandbox: RunningSandbox, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings pointing both clients at the sandbox, with a private home; toolsets default to all."""
+    values: dict[str, Any] = {
+        "mosaic_api_key": MOSAIC_KEY,
+        "motion_api_key": MOTION_KEY,
+        "mosaic_api_base_url": sandbox.mosaic_base_url,
+        "motion_api_base_url": sandbox.motion_base_url,
+        "home": tmp_path / "home",
+        "download_dir": tmp_path / "downloads",
+        "toolsets": "all",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@asynccontextmanager
+async def connect(settings: Settings, mode: str, elicitation: Elicitation | None = None) -> AsyncIterator[Client]:
+    """An in-memory MCP client of a fresh server (declaring elicitation only with a callback)."""
+    async with Client(create_server(settings), mode=mode, elicitation_callback=elicitation) as client:  # type: ignore[arg-type]
+        yield client
+
+
+@pytest.fixture
+async def client(server: MosaicServer, mode: str) -> AsyncIterator[Client]:
+    """A fresh connection to the module's server, without elicitation support."""
+    async with Client(server, mode=mode) as connected:  # type: ignore[arg-type]
+        yield connected
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text a model reads from a tool result."""
+    return " ".join(c.text for c in result.content if isinstance(c, TextContent))
+
+
+async def call_ok(client: Client, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call a tool that must succeed; its structured result."""
+    result = await client.call_tool(name, args or {})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def call_error(client: Client, name: str, args: dict[str, Any] | None = None) -> str:
+    """Call a tool that must fail; the message the model reads (never a traceback or a key)."""
+    result = await client.call_tool(name, args or {})
+    assert result.is_error, result.structured_content
+    message = text_of(result)
+    assert "Traceback" not in message
+    assert MOSAIC_KEY not in message
+    assert MOTION_KEY not in message
+    return message

@@ -1,0 +1,96 @@
+"""Toolsets: the default stays small, read-only hides every change, and all of them cover the API."""
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from starlette.routing import Route
+
+from mosaic_mcp.server.app import create_server
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, create_app
+from mosaic_mcp.tools import ToolInfo
+from mosaic_mcp.tools.catalogue import ENDPOINT_TOOLS, full_catalogue, readme_table, render
+
+from .conftest import make_settings
+
+pytestmark = pytest.mark.anyio
+
+CORE = {
+    "create_video_session", "followup_video_session", "run_agent", "poll_job", "list_jobs", "cancel_job",
+    "list_agents", "get_agent", "list_node_types", "check_credits", "upload_file", "download_output",
+}  # fmt: skip
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+async def tool_names(client: Client) -> dict[str, bool]:
+    """Registered tools and whether each says it is read-only."""
+    return {t.name: bool(t.annotations and t.annotations.read_only_hint) for t in (await client.list_tools()).tools}
+
+
+async def test_default_toolset_is_the_core_set(sandbox: RunningSandbox, home: Path, mode: str) -> None:
+    """Without MOSAIC_MCP_TOOLSETS only the core tools are listed."""
+    settings = make_settings(sandbox, home / "default", toolsets=None)
+    async with Client(create_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        assert set(await tool_names(client)) == CORE
+
+
+async def test_named_toolset_adds_only_its_tools(sandbox: RunningSandbox, home: Path, mode: str) -> None:
+    """MOSAIC_MCP_TOOLSETS=runs adds the run tools to core and nothing else."""
+    settings = make_settings(sandbox, home / "runs", toolsets="runs")
+    async with Client(create_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        names = set(await tool_names(client))
+    assert names - CORE == {"list_runs", "get_run_nodes", "get_run_progress", "resume_run", "list_automation_runs"}
+
+
+async def test_read_only_registers_nothing_that_changes(sandbox: RunningSandbox, home: Path, mode: str) -> None:
+    """MOSAIC_MCP_READ_ONLY with every toolset: every listed tool is read-only, and reads remain."""
+    settings = make_settings(sandbox, home / "ro", read_only=True)
+    async with Client(create_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        tools = await tool_names(client)
+    assert all(tools.values())
+    assert {"whoami", "list_runs", "get_plan", "poll_job"} <= set(tools)
+    assert not {"run_agent", "buy_credits", "delete_agent", "create_social_post"} & set(tools)
+
+
+def sandbox_endpoints() -> set[str]:
+    """Every Mosaic endpoint the sandbox serves (it follows reference section 2.0), one per method."""
+    found: set[str] = set()
+    for route in create_app(Sandbox()).routes:
+        if not isinstance(route, Route) or route.path.startswith(("/_sandbox", "/api/motion")):
+            continue
+        for method in route.methods or ():
+            paths = [route.path.replace("{kind}", k) for k in ("video", "audio", "image")]
+            found |= {f"{method} {p}" for p in paths if method != "HEAD"}
+    aliases = {"PATCH /agent/{agent_id}/update", "DELETE /agent/{agent_id}/delete"}  # same as POST
+    return found - aliases
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> tuple[list[ToolInfo], set[str]]:
+    """The whole catalogue (built once: it registers every tool)."""
+    return full_catalogue()
+
+
+def test_every_endpoint_has_a_registered_tool(catalogue: tuple[list[ToolInfo], set[str]]) -> None:
+    """Each endpoint of reference 2.0 (and of the sandbox) maps to a tool registered with `all`."""
+    assert len(ENDPOINT_TOOLS) == 56  # rows 1–55; row 55 names two paths; uploads per type
+    assert sandbox_endpoints() == set(ENDPOINT_TOOLS)
+    registered = {t.name for t in catalogue[0]}
+    assert set(ENDPOINT_TOOLS.values()) <= registered
+
+
+def test_catalogue_is_truthful(catalogue: tuple[list[ToolInfo], set[str]]) -> None:
+    """Money tools are marked as spending and not read-only; list tools as read-only."""
+    info = {t.name: t for t in catalogue[0]}
+    asks = catalogue[1]
+    for name in ("buy_credits", "upgrade_plan", "run_agent", "resume_run"):
+        assert info[name].spends_credits
+        assert not info[name].read_only
+    assert info["list_runs"].read_only
+    assert not info["list_runs"].spends_credits
+    assert {"buy_credits", "upgrade_plan", "create_social_post", "delete_agent"} <= asks
+
+
+def test_readme_table_is_current(catalogue: tuple[list[ToolInfo], set[str]]) -> None:
+    """The README's tool table equals the rendered catalogue (python -m mosaic_mcp.tools.catalogue)."""
+    assert readme_table(README.read_text(encoding="utf-8")) == render(*catalogue)

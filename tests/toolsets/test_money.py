@@ -1,0 +1,55 @@
+"""Honest about money: the balance report, the low-balance warning, and the way back from needs_credits."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
+from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
+
+from .conftest import VIDEO, call_ok, make_settings
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[RunningSandbox]:
+    """A sandbox per test whose organisation has 30 credits: Captions (20) runs, Reframe (15) cannot."""
+    async with serve_sandbox(Sandbox(SandboxConfig(speed=0, credits=30))) as running:
+        yield running
+
+
+@pytest.fixture
+def server(sandbox: RunningSandbox, tmp_path: Path) -> MosaicServer:
+    """A server with every toolset for this test's sandbox."""
+    return create_server(make_settings(sandbox, tmp_path))
+
+
+async def test_low_balance_is_reported_and_recoverable(client: Client, sandbox: RunningSandbox) -> None:
+    """run_agent warns; the run stops with needs_credits and says how to recover; buy + resume finishes it."""
+    report = await call_ok(client, "check_credits")
+    assert report["low_balance"] is True
+    assert report["auto_topup"] is not None
+    handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    assert handle["warnings"]
+    assert "Low Mosaic balance" in handle["warnings"][0]
+    sandbox.sandbox.advance(300)
+    stuck = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
+    assert stuck["needs_credits"] is True
+    for step in ("check_credits", "upgrade_plan", "buy_credits", f"resume_run('{handle['job_id']}')"):
+        assert step in stuck["next_step"]
+    report = await call_ok(client, "check_credits")
+    assert handle["job_id"] in report["jobs_blocked_for_credits"]
+    assert report["jobs_started_here_last_7_days"] >= 1
+    assert report["used_last_30_days"] >= 20
+    await call_ok(client, "buy_credits", {"credits": 1000, "confirm": True})
+    resumed = await call_ok(client, "resume_run", {"run_id": handle["job_id"]})
+    assert resumed["job_id"] == handle["job_id"]
+    assert resumed["nodes_queued"]
+    sandbox.sandbox.advance(300)
+    done = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
+    assert done["status"] == "completed"
+    assert done["outputs"]

@@ -1,0 +1,78 @@
+"""Core tools for local files: upload_file, download_output."""
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, Resolve
+from mcp.types import ListRootsResult, ToolAnnotations
+from pydantic import Field
+
+from ..server.app import Runtime
+from ..server.files import client_roots, file_roots
+from ..server.transfer import DownloadResult, UploadedAsset, download_outputs, upload_local_file
+from ._registry import SPEND, Registrar, runtime
+
+WRITE_LOCAL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+"""Reads from a service and writes local files; repeating it changes nothing more."""
+
+ClientRoots = Annotated[ListRootsResult, Resolve(client_roots)]
+"""The client's MCP roots (filled by the server, not by the model)."""
+
+
+def register(tools: Registrar) -> None:
+    """Register the file tools."""
+
+    @tools.tool(toolset="core", annotations=SPEND, title="Upload a local file to Mosaic")
+    async def upload_file(
+        path: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=4096,
+                description="Path of a video, audio or image file on this computer, e.g. ~/Videos/launch.mov "
+                "(relative paths start at the first allowed folder).",
+            ),
+        ],
+        ctx: Context[Runtime, Any],
+        roots: ClientRoots,
+    ) -> UploadedAsset:
+        """Upload a file from the user's disk to Mosaic and return its asset id; spends no credits
+        (it creates an asset). Video ids go into run_agent's video_ids — but run_agent and the Motion
+        tools also take local paths directly. Only files inside the allowed folders can be read;
+        limits: video 5 GB (MP4, MOV, AVI, WebM, MKV, M4V), audio 500 MB, image 50 MB."""
+        rt = runtime(ctx)
+        local = file_roots(rt.settings, roots).readable_file(path, "path")
+        return await upload_local_file(rt.mosaic, local, ctx.report_progress)
+
+    @tools.tool(toolset="core", annotations=WRITE_LOCAL, title="Save a finished job's videos to disk")
+    async def download_output(
+        job_id: Annotated[str, Field(min_length=1, max_length=200, description="job_id of a finished job.")],
+        ctx: Context[Runtime, Any],
+        roots: ClientRoots,
+        output_id: Annotated[
+            str | None, Field(description="Only this output (see poll_job's outputs); default: all of them.")
+        ] = None,
+        directory: Annotated[
+            str | None,
+            Field(
+                description="Folder to save into (must be inside the allowed folders); default: the download folder."
+            ),
+        ] = None,
+        include_premiere: Annotated[
+            bool, Field(description="Also save the Premiere Pro timeline zip of Mosaic outputs, when offered.")
+        ] = False,
+    ) -> DownloadResult:
+        """Save the videos (and thumbnails) of a FINISHED Mosaic run or Motion session to the user's
+        disk; free. Files already there with the same size are kept, so calling it again is safe;
+        expired links are renewed automatically. Returns the saved paths and sizes. If the job is
+        still running, call poll_job first."""
+        rt = runtime(ctx)
+        folder = file_roots(rt.settings, roots).writable_dir(directory, "directory")
+        return await download_outputs(
+            rt.jobs,
+            rt.mosaic.http.client,
+            job_id,
+            folder=folder,
+            output_id=output_id,
+            include_premiere=include_premiere,
+            progress=ctx.report_progress,
+        )

@@ -1,0 +1,208 @@
+"""Toolset `social`: connected accounts and posts (publish, schedule, edit, delete, analytics)."""
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Resolve
+from pydantic import BaseModel, Field
+
+from ..server import consent
+from ..server.api.models import (
+    SocialConnection,
+    SocialConnectionDeleted,
+    SocialConnectLink,
+    SocialPost,
+    SocialPostAnalytics,
+    SocialPostComments,
+    SocialPostDeleted,
+    SocialPostPage,
+    SocialPostResult,
+    SocialPostTracking,
+    SocialPostUpdated,
+)
+from ..server.api.validation import validate_social_post
+from ..server.app import Runtime
+from ._common import CREATE, Confirm, Cursor, Id, Limit
+from ._registry import CHANGE, DESTROY, READ, Registrar, runtime
+
+Platform = Literal["x", "linkedin", "instagram", "facebook", "tiktok", "youtube"]
+ConnectionId = Annotated[Id, Field(description="social_connection_id from list_social_connections.")]
+PostId = Annotated[Id, Field(description="post_id from create_social_post or list_social_posts.")]
+Schedule = Annotated[str | None, Field(description="ISO date-time to publish at; omit to publish now.")]
+
+
+class ConnectionList(BaseModel):
+    """Connected social accounts."""
+
+    connected_accounts: list[SocialConnection]
+
+
+class PostDetail(BaseModel):
+    """A post, optionally with its analytics and comments."""
+
+    post: SocialPost
+    analytics: SocialPostAnalytics | None = None
+    comments: SocialPostComments | None = None
+
+
+def register(tools: Registrar) -> None:
+    """Register the social tools."""
+
+    @tools.tool(toolset="social", annotations=CREATE, title="Connect a social account")
+    async def connect_social_account(
+        platform: Platform,
+        ctx: Context[Runtime, Any],
+        connection_name: Annotated[str | None, Field(max_length=120, description="A label for it.")] = None,
+        redirect_url: Annotated[str | None, Field(description="Where to land after connecting.")] = None,
+    ) -> SocialConnectLink:
+        """Get a link the user opens to connect one social account (several per platform allowed); free."""
+        return await runtime(ctx).mosaic.create_social_connection(
+            platform, connection_name=connection_name, redirect_url=redirect_url
+        )
+
+    @tools.tool(toolset="social", annotations=READ, title="List connected social accounts")
+    async def list_social_connections(ctx: Context[Runtime, Any]) -> ConnectionList:
+        """List connected social accounts and their social_connection_ids (post destinations); free."""
+        return ConnectionList(connected_accounts=await runtime(ctx).mosaic.list_social_connections())
+
+    @tools.tool(toolset="social", annotations=READ, title="Check a social account")
+    async def get_social_connection(social_connection_id: ConnectionId, ctx: Context[Runtime, Any]) -> SocialConnection:
+        """Check one connected account (still connected? which profile?); free."""
+        return await runtime(ctx).mosaic.get_social_connection(social_connection_id)
+
+    async def ask_disconnect(social_connection_id: str, ctx: Context[Runtime, Any]) -> consent.Asked:
+        return consent.ask(ctx, f"Disconnect the social account {social_connection_id} from Mosaic?")
+
+    @tools.tool(toolset="social", annotations=DESTROY, title="Disconnect a social account")
+    async def delete_social_connection(
+        social_connection_id: ConnectionId,
+        ctx: Context[Runtime, Any],
+        approval: Annotated[consent.Answer, Resolve(ask_disconnect)],
+        confirm: Confirm = False,
+    ) -> SocialConnectionDeleted:
+        """Disconnect a social account. Asks the user first; if the client cannot ask, needs
+        confirm=true after the user agreed."""
+        rt = runtime(ctx)
+        what = f"disconnecting social account {social_connection_id}"
+        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="social")
+        return await rt.mosaic.delete_social_connection(social_connection_id)
+
+    async def ask_post(
+        destinations: list[str],
+        post: str,
+        media_urls: list[str] | None,
+        schedule_date: str | None,
+        ctx: Context[Runtime, Any],
+    ) -> consent.Asked:
+        media_urls = media_urls or []
+        when = f"at {schedule_date}" if schedule_date else "now"
+        media = f" with {len(media_urls)} media file(s)" if media_urls else ""
+        question = f"Publish {when} to {len(destinations)} account(s){media}: {post[:300]!r}?"
+        urls = media_urls
+        return consent.ask(ctx, question, check=lambda: validate_social_post(destinations, (), urls, schedule_date))
+
+    @tools.tool(toolset="social", annotations=CREATE, title="Publish a social post")
+    async def create_social_post(
+        destinations: Annotated[list[str], Field(min_length=1, description="social_connection_ids to post to.")],
+        ctx: Context[Runtime, Any],
+        approval: Annotated[consent.Answer, Resolve(ask_post)],
+        post: Annotated[str, Field(description="The text.")] = "",
+        media_urls: Annotated[list[str] | None, Field(description="Public video/image URLs (run outputs).")] = None,
+        schedule_date: Schedule = None,
+        confirm: Confirm = False,
+    ) -> SocialPostResult:
+        """PUBLISHES publicly to the user's social accounts, now or scheduled. Asks the user first;
+        if the client cannot ask, needs confirm=true after the user agreed to this exact post."""
+        rt = runtime(ctx)
+        what = "publishing this post"
+        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="social")
+        return await rt.mosaic.create_social_post(
+            destinations=destinations, post=post, media_urls=media_urls or (), schedule_date=schedule_date
+        )
+
+    @tools.tool(toolset="social", annotations=READ, title="List social posts")
+    async def list_social_posts(
+        ctx: Context[Runtime, Any],
+        status: Annotated[
+            Literal["scheduled", "pending_approval", "processing", "posted", "partial_failure", "failed", "rejected"]
+            | None,
+            Field(description="Only posts in this state."),
+        ] = None,
+        platform: Platform | None = None,
+        social_connection_id: Annotated[str | None, Field(description="Only this account's.")] = None,
+        limit: Limit = 20,
+        cursor: Cursor = None,
+    ) -> SocialPostPage:
+        """List published and scheduled posts, newest first; free."""
+        return await runtime(ctx).mosaic.list_social_posts(
+            limit=limit, cursor=cursor, status=status, platform=platform, social_connection_id=social_connection_id
+        )
+
+    @tools.tool(toolset="social", annotations=READ, title="Show a social post")
+    async def get_social_post(
+        post_id: PostId,
+        ctx: Context[Runtime, Any],
+        include_analytics: Annotated[bool, Field(description="Also fetch views, likes etc.")] = False,
+        include_comments: Annotated[bool, Field(description="Also fetch its comments.")] = False,
+    ) -> PostDetail:
+        """Show a post's status (scheduled → posted) and links, optionally with analytics and comments; free."""
+        mosaic = runtime(ctx).mosaic
+        detail = PostDetail(post=await mosaic.get_social_post(post_id))
+        if include_analytics:
+            detail.analytics = await mosaic.get_social_post_analytics(post_id)
+        if include_comments:
+            detail.comments = await mosaic.get_social_post_comments(post_id)
+        return detail
+
+    async def ask_update(post_id: str, approve: bool | None, ctx: Context[Runtime, Any]) -> consent.Asked:
+        if not approve:
+            return consent.Approval(approve=True)  # rescheduling or pausing publishes nothing
+        return consent.ask(ctx, f"Approve the scheduled post {post_id} for publishing?")
+
+    @tools.tool(toolset="social", annotations=CHANGE, title="Change a scheduled post")
+    async def update_social_post(
+        post_id: PostId,
+        ctx: Context[Runtime, Any],
+        approval: Annotated[consent.Answer, Resolve(ask_update)],
+        schedule_date: Schedule = None,
+        scheduled_pause: Annotated[bool | None, Field(description="true pauses, false unpauses.")] = None,
+        notes: Annotated[str | None, Field(description="Internal notes.")] = None,
+        approve: Annotated[bool | None, Field(description="Approve a post awaiting approval (publishes it).")] = None,
+        confirm: Confirm = False,
+    ) -> SocialPostUpdated:
+        """Reschedule, pause, annotate or approve a scheduled post; free. Approving publishes it, so
+        that asks the user first (or needs confirm=true when the client cannot ask)."""
+        rt = runtime(ctx)
+        what = f"approving post {post_id} for publishing"
+        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="social")
+        return await rt.mosaic.update_social_post(
+            post_id, schedule_date=schedule_date, scheduled_pause=scheduled_pause, notes=notes, approve=approve
+        )
+
+    async def ask_delete_post(post_id: str, ctx: Context[Runtime, Any]) -> consent.Asked:
+        return consent.ask(ctx, f"Delete the social post {post_id} from the platforms it was published to?")
+
+    @tools.tool(toolset="social", annotations=DESTROY, title="Delete a social post")
+    async def delete_social_post(
+        post_id: PostId,
+        ctx: Context[Runtime, Any],
+        approval: Annotated[consent.Answer, Resolve(ask_delete_post)],
+        mark_manual_deleted: Annotated[
+            bool | None, Field(description="Only record it as deleted by hand elsewhere.")
+        ] = None,
+        confirm: Confirm = False,
+    ) -> SocialPostDeleted:
+        """Delete a published or scheduled post. Asks the user first; if the client cannot ask,
+        needs confirm=true after the user agreed."""
+        rt = runtime(ctx)
+        what = f"deleting post {post_id}"
+        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="social")
+        return await rt.mosaic.delete_social_post(post_id, mark_manual_deleted=mark_manual_deleted)
+
+    @tools.tool(toolset="social", annotations=READ, title="Track a social post")
+    async def track_social_post(
+        tracking_id: Annotated[Id, Field(description="tracking_id from create_social_post.")],
+        ctx: Context[Runtime, Any],
+    ) -> SocialPostTracking:
+        """Mosaic's own record of a post: per-platform results, links and errors; free."""
+        return await runtime(ctx).mosaic.track_social_post(tracking_id)
