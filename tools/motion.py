@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from ..server.api.errors import MissingKeyError
 from ..server.api.requests import Attachment, DesignMd, FollowupRequest, MotionSessionRequest
+from ..server.api.validation import validate_followup, validate_motion_session
 from ..server.app import Runtime
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
 from ..server.transfer import attachment_from_path
@@ -39,6 +40,14 @@ class AttachmentInput(BaseModel):
         link = url or self.url
         assert link is not None
         return Attachment(url=link, name=self.name, type=self.type, content_type=self.content_type)
+
+
+PENDING_UPLOAD = "https://upload.pending.invalid/file"
+"""Stands in for a local file's link while the request is validated, before anything is uploaded."""
+
+
+def _placeholders(items: list[AttachmentInput] | None) -> list[Attachment]:
+    return [item.to_request(url=PENDING_UPLOAD if item.path else None) for item in items or []]
 
 
 async def _roots_for(ctx: Context[Any, Any], attachments: list[AttachmentInput] | None = None) -> RootsAnswer:
@@ -103,16 +112,18 @@ def register(tools: Registrar) -> None:
         least 300 on the balance). Returns at once with a job_id; the video takes minutes — follow it
         with poll_job. Use followup_video_session to revise a finished video."""
         rt = runtime(ctx)
-        request = MotionSessionRequest(
+        draft = MotionSessionRequest(
             prompt=prompt,
             style_reference_url=style_reference_url,
-            attachments=await _attachments(rt, roots, attachments, ctx),
+            attachments=_placeholders(attachments),
             aspect_ratio=aspect_ratio,
             duration=duration,
             mode=mode,
             design_system_id=design_system_id,
             design_md=DesignMd(content=design_md) if design_md else None,
         )
+        validate_motion_session(draft)  # every rule first: a bad request must not cost an upload
+        request = draft.model_copy(update={"attachments": await _attachments(rt, roots, attachments, ctx)})
         accepted = await rt.motion.create_session(request)
         summary = {"prompt": prompt[:300], "attachments": len(request.attachments), "mode": mode}
         record = await rt.jobs.started(
@@ -134,12 +145,11 @@ def register(tools: Registrar) -> None:
         credits. Fails if the session is not completed yet — poll_job it first. Returns a job handle
         for the revision; follow it with poll_job."""
         rt = runtime(ctx)
-        request = FollowupRequest(
-            prompt=prompt,
-            attachments=await _attachments(rt, roots, attachments, ctx),
-            style_reference_url=style_reference_url,
-            mode=mode,
+        draft = FollowupRequest(
+            prompt=prompt, attachments=_placeholders(attachments), style_reference_url=style_reference_url, mode=mode
         )
+        validate_followup(draft)  # every rule first: a bad request must not cost an upload
+        request = draft.model_copy(update={"attachments": await _attachments(rt, roots, attachments, ctx)})
         accepted = await rt.motion.create_followup(job_id, request)
         summary = {"followup_of": job_id, "prompt": prompt[:300]}
         record = await rt.jobs.started(

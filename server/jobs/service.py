@@ -7,6 +7,7 @@ journaled before anything else happens, then followed by the poller and announce
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -19,6 +20,9 @@ from .poller import Poller
 from .snapshot import JobKind, JobSnapshot, pending_snapshot
 
 Progress = Callable[[JobSnapshot, float], Awaitable[None]]
+
+URL_REFRESH_AFTER_SECONDS = 3600.0
+"""A settled job's stored snapshot is re-read after this long: its signed URLs may be expiring."""
 
 HEARTBEAT_SECONDS = 5.0  # progress at least this often while waiting: some hosts reset time-outs on it
 
@@ -109,14 +113,21 @@ class JobService:
         raise UnknownJobError(job_id)
 
     async def refresh(self, job_id: str, *, force: bool = False) -> JobRecord:
-        """Read the job from its service now (settled jobs are served from the journal unless `force`,
-        which re-reads them too — e.g. for freshly signed output URLs)."""
+        """Read the job from its service now.
+
+        A settled job is served from the journal while its last reading is recent; with `force`, or
+        once that reading is old enough for its signed URLs to be near expiry, it is read again and
+        the fresh URLs are saved.
+        """
         record = await self.get(job_id)
         await self.journal.touch(job_id)
-        if record.snapshot.settled and not force:
+        if not record.snapshot.settled:
+            return await self.poller.apply(record, await self.poller.fetch(record))
+        if not force and _age_seconds(record.snapshot.checked_at) < URL_REFRESH_AFTER_SECONDS:
             return record
-        snapshot = await self.poller.fetch(record)
-        return await self.poller.apply(record, snapshot)
+        record.snapshot = await self.poller.fetch(record)
+        await self.journal.save_snapshot(job_id, record.snapshot)
+        return record
 
     async def wait(self, job_id: str, seconds: float, on_progress: Progress | None = None) -> JobRecord:
         """Refresh, then wait up to `seconds` for the job to settle, reporting each change."""
@@ -151,3 +162,11 @@ class JobService:
     async def recent(self, limit: int = 50) -> list[JobRecord]:
         """Tracked jobs of the configured keys, newest first."""
         return await self.journal.recent(limit=limit, fingerprints=sorted(set(self.fingerprints.values())))
+
+
+def _age_seconds(iso_time: str) -> float:
+    try:
+        then = datetime.fromisoformat(iso_time.replace("Z", "+00:00"))
+    except ValueError:
+        return float("inf")
+    return (datetime.now(UTC) - then).total_seconds()

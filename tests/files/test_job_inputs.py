@@ -92,3 +92,16 @@ async def test_attachment_needs_exactly_one_of_url_or_path(client: Client, media
     for attachment in (both, {"name": "nothing"}):
         message = await call_error(client, "create_video_session", {"prompt": "x", "attachments": [attachment]})
         assert "exactly one of url or path" in message
+
+
+async def test_motion_request_is_checked_before_uploading(client: Client, sandbox: RunningSandbox, media: Path) -> None:
+    """A Motion request that breaks a rule (non-YouTube style reference) uploads nothing."""
+    (media / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    args = {
+        "prompt": "A launch video",
+        "style_reference_url": "https://vimeo.com/1",
+        "attachments": [{"path": str(media / "logo.png")}],
+    }
+    message = await call_error(client, "create_video_session", args)
+    assert "style_reference_url" in message
+    assert sandbox.sandbox.requests.count(None, "/uploads/*") == 0

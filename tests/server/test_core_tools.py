@@ -7,6 +7,7 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
+from mosaic_mcp.server.app import MosaicServer
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import (
     CAPTIONS_AGENT_CAPTIONS_NODE_ID,
@@ -178,3 +179,24 @@ async def test_unknown_job_is_a_clear_error(client: Client) -> None:
     """poll_job on an id nobody knows says so and points at list_jobs."""
     message = await call_error(client, "poll_job", {"job_id": "00000000-0000-4000-8000-000000000000"})
     assert "list_jobs" in message
+
+
+async def test_old_settled_job_is_read_again_for_fresh_urls(
+    client: Client, server: MosaicServer, sandbox: RunningSandbox
+) -> None:
+    """A finished job last read long ago is re-read, so its signed URLs are fresh, and the journal keeps them."""
+    handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    final = await follow(client, handle["job_id"])
+    assert server.runtime is not None
+    journal = server.runtime.jobs.journal
+    record = await journal.get(handle["job_id"])
+    assert record is not None
+    await journal.save_snapshot(
+        handle["job_id"], record.snapshot.model_copy(update={"checked_at": "2000-01-01T00:00:00Z"})
+    )
+    sandbox.sandbox.clock.advance(3600)  # URLs signed from now on expire later, so they differ
+    again = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
+    assert again["outputs"][0]["video_url"] != final["outputs"][0]["video_url"]
+    stored = await journal.get(handle["job_id"])
+    assert stored is not None
+    assert stored.snapshot.outputs[0].video_url == again["outputs"][0]["video_url"]

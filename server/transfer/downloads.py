@@ -1,0 +1,237 @@
+"""Saving a finished job's outputs to disk, atomically.
+
+Downloads stream into a temporary file in the target folder and are renamed into place only when
+complete (`os.replace`), so a reader never sees half a video; a file already there with the same
+size is kept. Signed URLs expire: a 4xx on one re-reads the job for freshly signed URLs and tries
+once more. The folder comes from `files.FileRoots`, which decided it may be written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.to_thread
+import httpx2
+from pydantic import BaseModel, Field
+
+from ..api.errors import APIConnectionError, APIStatusError, InvalidInputError, error_class_for
+from ..files import safe_filename
+from ..jobs.service import JobService
+from ..jobs.snapshot import JobOutput, JobSnapshot
+from .progress import CHUNK, ByteMeter, Progress
+from .signed import REFRESHABLE, content_length, open_signed
+
+
+class SavedFile(BaseModel):
+    """One file written (or already present) on disk."""
+
+    output_id: str
+    part: Literal["video", "thumbnail", "premiere"]
+    path: str
+    size_bytes: int
+    skipped: bool = Field(description="True when an identical-size file was already there (not downloaded again).")
+
+
+class DownloadResult(BaseModel):
+    """What download_output saved."""
+
+    job_id: str
+    directory: str
+    files: list[SavedFile]
+    bytes_downloaded: int
+
+
+@dataclass(frozen=True)
+class _Item:
+    output_id: str
+    part: Literal["video", "thumbnail", "premiere"]
+    filename: str
+
+
+async def download_outputs(
+    jobs: JobService,
+    client: httpx2.AsyncClient,
+    job_id: str,
+    *,
+    folder: Path,
+    output_id: str | None = None,
+    include_premiere: bool = False,
+    progress: Progress | None = None,
+) -> DownloadResult:
+    """Save a settled job's outputs (all, or one) into `folder`; see the module docstring."""
+    record = await jobs.refresh(job_id)
+    snapshot = record.snapshot
+    if not snapshot.settled:
+        raise InvalidInputError(
+            "job_id",
+            f"'{job_id}' is not finished yet (status {snapshot.status}): call poll_job('{job_id}', "
+            "wait_seconds=30) until settled is true, then download_output",
+        )
+    items = _plan(snapshot, output_id, include_premiere)
+    meter = ByteMeter(progress, None, "downloading")
+    await meter.start()
+    links = _Links(jobs, snapshot)
+    saved: list[SavedFile] = []
+    for n, item in enumerate(items):
+        meter.label = f"{item.filename} ({n + 1}/{len(items)})"
+        saved.append(await _download_item(client, links, item, folder, meter, last=n == len(items) - 1))
+    await meter.finish()
+    return DownloadResult(job_id=job_id, directory=str(folder), files=saved, bytes_downloaded=meter.done)
+
+
+def _plan(snapshot: JobSnapshot, output_id: str | None, include_premiere: bool) -> list[_Item]:
+    outputs = _choose(snapshot, output_id)
+    items: list[_Item] = []
+    for output in outputs:
+        base = f"{snapshot.job_id[:8]}-{output.output_id[:8]}"
+        parts: list[tuple[Literal["video", "thumbnail", "premiere"], str | None, str]] = [
+            ("video", output.video_url, ".mp4"),
+            ("thumbnail", output.thumbnail_url, ".png"),
+        ]
+        if include_premiere:
+            parts.append(("premiere", output.premiere_url, ".zip"))
+        for part, url, default_ext in parts:
+            if url:
+                suffix = "" if part == "video" else f"-{part}"
+                name = safe_filename(f"{base}{suffix}{_extension(url, default_ext)}")
+                items.append(_Item(output.output_id, part, name))
+    if not items:
+        raise InvalidInputError("job_id", f"'{snapshot.job_id}' has nothing to download (status {snapshot.status})")
+    return items
+
+
+def _choose(snapshot: JobSnapshot, output_id: str | None) -> list[JobOutput]:
+    if output_id is None:
+        return snapshot.outputs
+    exact = [o for o in snapshot.outputs if o.output_id == output_id]
+    matches = exact or [o for o in snapshot.outputs if o.output_id.startswith(output_id)]
+    if len(matches) != 1:
+        known = ", ".join(o.output_id for o in snapshot.outputs) or "none"
+        problem = "matches several outputs" if matches else "is not an output of this job"
+        raise InvalidInputError("output_id", f"'{output_id}' {problem}; its outputs: {known}")
+    return matches
+
+
+def _extension(url: str, default: str) -> str:
+    ext = os.path.splitext(urlsplit(url).path)[1].lower()
+    return ext if ext in {".mp4", ".mov", ".webm", ".png", ".jpg", ".jpeg", ".webp", ".zip"} else default
+
+
+class _Links:
+    """The job's current signed URLs; re-read from the service at most once per download call."""
+
+    def __init__(self, jobs: JobService, snapshot: JobSnapshot) -> None:
+        self.jobs, self.snapshot, self.renewed = jobs, snapshot, False
+
+    def url(self, item: _Item) -> str:
+        for output in self.snapshot.outputs:
+            if output.output_id == item.output_id:
+                parts = {"video": output.video_url, "thumbnail": output.thumbnail_url, "premiere": output.premiere_url}
+                url = parts[item.part]
+                if url:
+                    return url
+        raise InvalidInputError("output_id", f"output {item.output_id} no longer offers a {item.part} link")
+
+    async def renew(self) -> bool:
+        """Re-read the job (even a settled one) for freshly signed URLs; False if done already."""
+        if self.renewed:
+            return False
+        self.snapshot = (await self.jobs.refresh(self.snapshot.job_id, force=True)).snapshot
+        self.renewed = True
+        return True
+
+
+async def _download_item(
+    client: httpx2.AsyncClient, links: _Links, item: _Item, folder: Path, meter: ByteMeter, *, last: bool
+) -> SavedFile:
+    target = folder / item.filename
+    while True:
+        async with open_signed(client, links.url(item)) as response:
+            if response.status_code in REFRESHABLE and await links.renew():
+                continue  # an expired link: try the freshly signed one
+            if not response.is_success:
+                raise _link_error(response.status_code, item)
+            size = content_length(response)
+            if size is not None and _same_size(target, size):
+                return SavedFile(
+                    output_id=item.output_id, part=item.part, path=str(target), size_bytes=size, skipped=True
+                )
+            if last and size is not None:
+                meter.total = meter.done + size
+            written = await _write_atomically(response, target, meter, size)
+            return SavedFile(
+                output_id=item.output_id, part=item.part, path=str(target), size_bytes=written, skipped=False
+            )
+
+
+def _link_error(status: int, item: _Item) -> APIStatusError:
+    error = error_class_for(status)(
+        service="Mosaic", status_code=status, detail="", method="GET", path="<signed output URL>"
+    )
+    # The generic advice talks about keys and scopes, which do not apply to a signed URL.
+    error.args = (
+        f"The {item.part} link of output {item.output_id} answered {status}, also after re-reading the job for "
+        "a fresh link; try download_output again later, or poll_job to see the job's state.",
+    )
+    return error
+
+
+def _same_size(target: Path, size: int) -> bool:
+    try:
+        info = target.lstat()
+    except OSError:
+        return False
+    return not target.is_symlink() and target.is_file() and info.st_size == size
+
+
+async def _write_atomically(response: httpx2.Response, target: Path, meter: ByteMeter, expected: int | None) -> int:
+    """Stream the body into a temporary file beside `target`, then rename it into place."""
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    temp = Path(temp_name)
+    written = 0
+    try:
+        async with anyio.wrap_file(os.fdopen(fd, "wb")) as handle:
+            try:
+                async for chunk in response.aiter_bytes(CHUNK):
+                    await handle.write(chunk)
+                    written += len(chunk)
+                    await meter.add(len(chunk))
+            except httpx2.TransportError as exc:
+                raise APIConnectionError(
+                    f"The download of {target.name} broke off ({type(exc).__name__}); try download_output again",
+                    service="Mosaic",
+                ) from None
+        if expected is not None and written != expected:
+            raise APIConnectionError(
+                f"The download of {target.name} ended after {written:,} of {expected:,} bytes; try again",
+                service="Mosaic",
+            )
+        await anyio.to_thread.run_sync(_publish, temp, target)
+    except BaseException:
+        with anyio.CancelScope(shield=True), contextlib.suppress(OSError):
+            await anyio.to_thread.run_sync(temp.unlink)
+        raise
+    return written
+
+
+def _publish(temp: Path, target: Path) -> None:
+    """Give the finished file the usual permissions (mkstemp makes it owner-only), then move it in place."""
+    if os.name != "nt":
+        os.chmod(temp, 0o666 & ~_UMASK)
+    os.replace(temp, target)
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it; done once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
