@@ -51,6 +51,9 @@ async def _doctor(settings: Settings) -> int:
         except APIError as exc:
             problems += 1
             say(False, f"Motion: {exc}")
+    if settings.mosaic_api_key is None and settings.motion_api_key is None:
+        problems += 1
+        say(False, "no API key is configured; set one of the keys above, or try everything with --sandbox")
     home = settings.home.expanduser()
     try:
         home.mkdir(parents=True, exist_ok=True)

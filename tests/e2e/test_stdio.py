@@ -1,5 +1,6 @@
 """The real `mosaic-mcp` command over stdio, as a desktop host runs it."""
 
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -46,3 +47,23 @@ async def test_stdio_subscription_notifies(server_env: dict[str, str]) -> None:
             await updated.wait()
             body = (await client.read_resource(uri)).contents[0]
             assert isinstance(body, TextResourceContents)
+
+
+async def test_sandbox_mode_needs_no_keys(tmp_path: Path) -> None:
+    """`mosaic-mcp serve --sandbox` answers with the built-in emulator and no keys at all."""
+    command = mosaic_mcp_command()
+    params = StdioServerParameters(
+        command=command[0],
+        args=[*command[1:], "serve", "--sandbox"],
+        env={"MOSAIC_MCP_HOME": str(tmp_path / "home"), "MOSAIC_MCP_POLL_INTERVAL": "0.1"},
+    )
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            credits = await client.call_tool("check_credits", {})
+            assert not credits.is_error
+            assert credits.structured_content is not None
+            assert credits.structured_content["balance"] > 0
+            run = await client.call_tool(
+                "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}
+            )
+            assert not run.is_error
