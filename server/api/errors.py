@@ -124,9 +124,9 @@ class InsufficientCreditsError(APIStatusError):
                 "top up in the Motion web app, then try again"
             )
         return (
-            "the organization is out of credits; check_credits shows the balance and plan — with the "
-            "user's consent upgrade the plan or buy credits (account toolset: get_plan, list_plans, "
-            "upgrade_plan, buy_credits), then resume the run (resume_run)"
+            "the organization is out of credits; with the user's consent, upgrade or buy credits "
+            "(check_credits shows the balance; account toolset: get_plan, list_plans, upgrade_plan, "
+            "buy_credits), then resume the run (resume_run)"
         )
 
 
