@@ -7,16 +7,13 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult, TextContent
 
 from mosaic_mcp.server.app import MosaicServer, create_server
-from mosaic_mcp.server.config import Settings, load_settings
-from mosaic_mcp.server.jobs.poller import PollTiming
+from mosaic_mcp.server.config import Settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
-MOSAIC_KEY = "mk_test_files_SECRET_7731"
-MOTION_KEY = "motion_test_files_SECRET_7731"
-FAST_POLLING = PollTiming(initial=0.02, cap=0.1, idle_cap=0.2, adopt_every=0.5)
+from ..support import FAST_POLLING, call_ok, sandbox_settings
+
 HOUR = 3600.0
 
 
@@ -64,18 +61,7 @@ def downloads(workdir: Path) -> Path:
 
 def make_settings(sandbox: RunningSandbox, workdir: Path, **overrides: object) -> Settings:
     """Settings pointing both clients at the sandbox, with private home, media and download folders."""
-    values: dict[str, object] = {
-        "mosaic_api_key": MOSAIC_KEY,
-        "motion_api_key": MOTION_KEY,
-        "mosaic_api_base_url": sandbox.mosaic_base_url,
-        "motion_api_base_url": sandbox.motion_base_url,
-        "home": workdir / "home",
-        "download_dir": workdir / "downloads",
-        "allowed_dirs": str(workdir / "media"),
-        "max_wait_seconds": 5,
-    }
-    values.update(overrides)
-    return load_settings(**values)
+    return sandbox_settings(sandbox, workdir, allowed_dirs=str(workdir / "media"), max_wait_seconds=5, **overrides)
 
 
 @pytest.fixture(scope="module")
@@ -95,30 +81,6 @@ async def client(server: MosaicServer, mode: str) -> AsyncIterator[Client]:
     """An in-memory MCP client connected to the server (one per module and protocol generation)."""
     async with Client(server, mode=mode) as connected:  # type: ignore[arg-type]
         yield connected
-
-
-def text_of(result: CallToolResult) -> str:
-    """All text blocks of a result."""
-    return " ".join(c.text for c in result.content if isinstance(c, TextContent))
-
-
-async def call_ok(client: Client, name: str, args: dict[str, Any], **kw: Any) -> dict[str, Any]:
-    """Call a tool that must succeed; its structured content."""
-    result = await client.call_tool(name, args, **kw)
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def call_error(client: Client, name: str, args: dict[str, Any]) -> str:
-    """Call a tool that must fail cleanly; its message."""
-    result = await client.call_tool(name, args)
-    assert result.is_error, result.structured_content
-    message = text_of(result)
-    assert "Traceback" not in message
-    assert MOSAIC_KEY not in message
-    assert MOTION_KEY not in message
-    return message
 
 
 async def settle(client: Client, sandbox: RunningSandbox, job_id: str) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.config import DAY
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import call_error, call_ok, progress_recorder, settle
+from ..support import call_error, call_ok
+from .conftest import progress_recorder, settle
 
 pytestmark = pytest.mark.anyio
 

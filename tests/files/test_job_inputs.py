@@ -14,7 +14,8 @@ from mosaic_mcp.server.sandbox.seed import (
     PIP_AGENT_OVERLAY_INPUT_NODE_ID,
 )
 
-from .conftest import call_error, call_ok, progress_recorder, settle, write_file
+from ..support import call_error, call_ok
+from .conftest import progress_recorder, settle, write_file
 
 pytestmark = pytest.mark.anyio
 

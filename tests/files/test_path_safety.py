@@ -9,7 +9,8 @@ from mcp.types import ListRootsResult, Root
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 
-from .conftest import FAST_POLLING, call_error, call_ok, make_settings, write_file
+from ..support import FAST_POLLING, call_error, call_ok
+from .conftest import make_settings, write_file
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,8 @@ from mcp import Client
 
 from mosaic_mcp.server.sandbox import RunningSandbox
 
-from .conftest import call_ok, progress_recorder, write_file
+from ..support import call_ok
+from .conftest import progress_recorder, write_file
 
 pytestmark = pytest.mark.anyio
 

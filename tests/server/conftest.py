@@ -8,13 +8,10 @@ from mcp import Client
 
 from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
-from mosaic_mcp.server.config import Settings, load_settings
-from mosaic_mcp.server.jobs.poller import PollTiming
+from mosaic_mcp.server.config import Settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
-MOSAIC_KEY = "mk_test_SECRET_canary_4242"
-MOTION_KEY = "motion_test_SECRET_canary_4242"
-FAST_POLLING = PollTiming(initial=0.02, cap=0.1, idle_cap=0.2, adopt_every=0.5)
+from ..support import FAST_POLLING, sandbox_settings
 
 
 @pytest.fixture
@@ -26,17 +23,7 @@ async def sandbox() -> AsyncIterator[RunningSandbox]:
 
 def make_settings(sandbox: RunningSandbox, tmp_path: Path, **overrides: object) -> Settings:
     """Settings pointing both clients at the sandbox, with a private home."""
-    values: dict[str, object] = {
-        "mosaic_api_key": MOSAIC_KEY,
-        "motion_api_key": MOTION_KEY,
-        "mosaic_api_base_url": sandbox.mosaic_base_url,
-        "motion_api_base_url": sandbox.motion_base_url,
-        "home": tmp_path / "home",
-        "download_dir": tmp_path / "downloads",
-        "max_wait_seconds": 10,
-    }
-    values.update(overrides)
-    return load_settings(**values)
+    return sandbox_settings(sandbox, tmp_path, **overrides)
 
 
 @pytest.fixture

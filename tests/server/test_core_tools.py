@@ -5,7 +5,6 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult, TextContent
 
 from mosaic_mcp.server.app import MosaicServer
 from mosaic_mcp.server.sandbox import RunningSandbox
@@ -16,31 +15,11 @@ from mosaic_mcp.server.sandbox.seed import (
     PIP_AGENT_ID,
 )
 
-from .conftest import MOSAIC_KEY, MOTION_KEY
+from ..support import call_error, call_ok
 
 pytestmark = pytest.mark.anyio
 
 VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
-
-
-def text_of(result: CallToolResult) -> str:
-    return " ".join(c.text for c in result.content if isinstance(c, TextContent))
-
-
-async def call_ok(client: Client, name: str, args: dict[str, Any], **kw: Any) -> dict[str, Any]:
-    result = await client.call_tool(name, args, **kw)
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def call_error(client: Client, name: str, args: dict[str, Any]) -> str:
-    result = await client.call_tool(name, args)
-    assert result.is_error, result.structured_content
-    message = text_of(result)
-    assert "Traceback" not in message
-    assert MOSAIC_KEY not in message and MOTION_KEY not in message
-    return message
 
 
 async def follow(client: Client, job_id: str, **kw: Any) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from mosaic_mcp.server.app import MosaicServer
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .test_core_tools import VIDEO, call_ok, follow
+from ..support import call_ok
+from .test_core_tools import VIDEO, follow
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,8 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import FAST_POLLING, make_settings
-from .test_core_tools import call_error
+from ..support import FAST_POLLING, call_error
+from .conftest import make_settings
 
 pytestmark = pytest.mark.anyio
 

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
+from mcp.types import ElicitRequestParams, ElicitResult
 
 from mosaic_mcp.server.app import MosaicServer, create_server
-from mosaic_mcp.server.config import Settings, load_settings
+from mosaic_mcp.server.config import Settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
-MOSAIC_KEY = "mk_test_SECRET_toolsets_77"
-MOTION_KEY = "motion_test_SECRET_toolsets_77"
+from ..support import sandbox_settings
+
 VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 
 Elicitation = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
@@ -64,17 +64,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 def make_settings(sandbox: RunningSandbox, tmp_path: Path, **overrides: Any) -> Settings:
     """Settings pointing both clients at the sandbox, with a private home; toolsets default to all."""
-    values: dict[str, Any] = {
-        "mosaic_api_key": MOSAIC_KEY,
-        "motion_api_key": MOTION_KEY,
-        "mosaic_api_base_url": sandbox.mosaic_base_url,
-        "motion_api_base_url": sandbox.motion_base_url,
-        "home": tmp_path / "home",
-        "download_dir": tmp_path / "downloads",
-        "toolsets": "all",
-    }
-    values.update(overrides)
-    return load_settings(**values)
+    return sandbox_settings(sandbox, tmp_path, **{"toolsets": "all", **overrides})
 
 
 @asynccontextmanager
@@ -89,27 +79,3 @@ async def client(server: MosaicServer, mode: str) -> AsyncIterator[Client]:
     """A fresh connection to the module's server, without elicitation support."""
     async with Client(server, mode=mode) as connected:  # type: ignore[arg-type]
         yield connected
-
-
-def text_of(result: CallToolResult) -> str:
-    """The text a model reads from a tool result."""
-    return " ".join(c.text for c in result.content if isinstance(c, TextContent))
-
-
-async def call_ok(client: Client, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Call a tool that must succeed; its structured result."""
-    result = await client.call_tool(name, args or {})
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def call_error(client: Client, name: str, args: dict[str, Any] | None = None) -> str:
-    """Call a tool that must fail; the message the model reads (never a traceback or a key)."""
-    result = await client.call_tool(name, args or {})
-    assert result.is_error, result.structured_content
-    message = text_of(result)
-    assert "Traceback" not in message
-    assert MOSAIC_KEY not in message
-    assert MOTION_KEY not in message
-    return message

@@ -12,7 +12,7 @@ from mosaic_mcp.server.config import load_settings
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import call_error, call_ok, text_of
+from ..support import call_error, call_ok, text_of
 
 pytestmark = pytest.mark.anyio
 

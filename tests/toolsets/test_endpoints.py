@@ -14,7 +14,8 @@ from mosaic_mcp.server.sandbox.seed import (
 )
 from mosaic_mcp.tools.catalogue import ENDPOINT_TOOLS
 
-from .conftest import VIDEO, call_error, call_ok
+from ..support import call_error, call_ok
+from .conftest import VIDEO
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,8 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import VIDEO, call_ok, make_settings
+from ..support import call_ok
+from .conftest import VIDEO, make_settings
 
 pytestmark = pytest.mark.anyio
 

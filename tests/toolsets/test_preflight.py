@@ -14,7 +14,8 @@ from mosaic_mcp.server.sandbox.seed import (
     PODCAST_AGENT_ROUGH_CUT_NODE_ID,
 )
 
-from .conftest import VIDEO, call_error, call_ok
+from ..support import call_error, call_ok
+from .conftest import VIDEO
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,56 @@
+"""Helpers every suite that drives the real server shares: canary keys, settings, tool calls."""
+
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from mcp.types import CallToolResult, TextContent
+
+from mosaic_mcp.server.config import Settings, load_settings
+from mosaic_mcp.server.jobs.poller import PollTiming
+from mosaic_mcp.server.sandbox import RunningSandbox
+
+MOSAIC_KEY = "mk_test_SECRET_canary_4242"
+MOTION_KEY = "motion_test_SECRET_canary_4242"
+"""Recognisable fake keys: no message, result or log line may ever contain them."""
+
+FAST_POLLING = PollTiming(initial=0.02, cap=0.1, idle_cap=0.2, adopt_every=0.5)
+
+
+def sandbox_settings(sandbox: RunningSandbox, folder: Path, **overrides: Any) -> Settings:
+    """Settings pointing both clients at the sandbox, with a private home and download folder."""
+    values: dict[str, Any] = {
+        "mosaic_api_key": MOSAIC_KEY,
+        "motion_api_key": MOTION_KEY,
+        "mosaic_api_base_url": sandbox.mosaic_base_url,
+        "motion_api_base_url": sandbox.motion_base_url,
+        "home": folder / "home",
+        "download_dir": folder / "downloads",
+        "max_wait_seconds": 10,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text a model reads from a tool result."""
+    return " ".join(c.text for c in result.content if isinstance(c, TextContent))
+
+
+async def call_ok(client: Client, name: str, args: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    """Call a tool that must succeed; its structured content."""
+    result = await client.call_tool(name, args or {}, **kw)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def call_error(client: Client, name: str, args: dict[str, Any] | None = None) -> str:
+    """Call a tool that must fail cleanly; the message the model reads (never a traceback or a key)."""
+    result = await client.call_tool(name, args or {})
+    assert result.is_error, result.structured_content
+    message = text_of(result)
+    assert "Traceback" not in message
+    assert MOSAIC_KEY not in message
+    assert MOTION_KEY not in message
+    return message
