@@ -40,12 +40,17 @@ class RunsAPI(ClientBase):
             return await self._reconcile(agent_id, since, before, exc)
 
     async def _known_run_ids(self, agent_id: str, since: datetime) -> set[str] | None:
-        """Runs already in the reconciliation window, so a later listing can tell ours apart."""
+        """Runs already in the reconciliation window, so a later listing can tell ours apart.
+
+        One page at most: this runs before every run start. When the window holds more than a page
+        the answer is None, and an unanswered start is then reported as unknown, never guessed.
+        """
         try:
-            return await self._run_ids_since(agent_id, since)
+            page = await self.list_agent_runs(agent_id, limit=100, from_=since)
         except Exception as exc:  # best effort: the run itself must not fail because of this
             log.info("could not list recent runs before starting a run (%s)", type(exc).__name__)
             return None
+        return None if page.next_cursor else {run.run_id for run in page.runs}
 
     async def _run_ids_since(self, agent_id: str, since: datetime) -> set[str]:
         async def fetch(cursor: str | None) -> tuple[list[RunSummary], str | None]:

@@ -142,15 +142,18 @@ class HTTPCore:
         self.service: Service = service
         self._api_key = api_key
         self.retry = retry or RetryPolicy()
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(extra_headers or {})}
-        self._client = httpx2.AsyncClient(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
-        )
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(extra_headers or {})}
+        self._timeout = timeout
+        self._transport = transport
+        # Built on first use: loading the TLS trust store costs ~100 ms, which would otherwise
+        # delay the server's first reply to the host even when no request is ever made.
+        self._client: httpx2.AsyncClient | None = None
 
     @property
     def base_url(self) -> str:
         """The service root every path is relative to."""
-        return str(self._client.base_url).rstrip("/")
+        return self._base_url
 
     @property
     def has_key(self) -> bool:
@@ -160,11 +163,17 @@ class HTTPCore:
     @property
     def client(self) -> httpx2.AsyncClient:
         """The underlying client, for unauthenticated transfers (signed upload/download URLs)."""
+        if self._client is None:
+            self._client = httpx2.AsyncClient(
+                base_url=self._base_url, headers=self._headers, timeout=self._timeout, transport=self._transport
+            )
         return self._client
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._client.aclose()
+        """Close the connection pool (if one was ever opened)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     async def request_model(
         self,
@@ -213,7 +222,7 @@ class HTTPCore:
         while True:
             attempt += 1
             try:
-                response = await self._client.request(method, path, json=json, params=clean_params, headers=headers)
+                response = await self.client.request(method, path, json=json, params=clean_params, headers=headers)
             except httpx2.TransportError as exc:
                 failure = self._transport_failure(exc, method, path, retry)
                 if attempt < self.retry.attempts and _retryable_transport(exc, retry):

@@ -21,7 +21,8 @@ MOTION_TERMINAL_STATUSES = frozenset({"completed", "failed"})
 class APIModel(BaseModel):
     """Base of every response model: unknown fields are kept, not rejected."""
 
-    model_config = ConfigDict(extra="allow")
+    # defer_build: ~70 models would otherwise be compiled at import, before the first reply.
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 # --- identity -------------------------------------------------------------------------------

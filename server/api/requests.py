@@ -23,7 +23,7 @@ def _is_empty(value: Any) -> bool:
 class RequestModel(BaseModel):
     """Base of request bodies: unknown fields are refused, empty fields are not sent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # compiled on first use, not at import
 
     @_model_serializer(mode="wrap")
     def _drop_empty(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:

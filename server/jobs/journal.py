@@ -125,6 +125,23 @@ class Journal:
             )
         )
 
+    async def save_snapshots(self, items: Sequence[tuple[str, JobSnapshot]]) -> None:
+        """Store many jobs' newest snapshots in one transaction (one poll cycle's changes)."""
+        now = time.time()
+        rows = [(snap.model_dump_json(), int(snap.settled), now, job_id) for job_id, snap in items]
+
+        def write(db: sqlite3.Connection) -> None:
+            # Autocommit connection: open the transaction ourselves, so the batch costs one commit.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?", rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+        await self._run(write)
+
     async def touch(self, job_id: str) -> None:
         """Note that someone asked about the job (keeps its polling brisk)."""
         now = time.time()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import anyio
@@ -117,6 +117,11 @@ class Poller:
         """How many jobs are being followed."""
         return len(self._entries)
 
+    def followed(self, job_id: str) -> JobRecord | None:
+        """The in-memory record of a job being followed (fresher than the journal), else None."""
+        entry = self._entries.get(job_id)
+        return None if entry is None else entry.record
+
     def next_poll_after(self, job_id: str) -> float | None:
         """Seconds until the poller looks at this job again (None when not followed)."""
         entry = self._entries.get(job_id)
@@ -180,7 +185,8 @@ class Poller:
                     tg.start_soon(self._poll_one, entry, stats)
             for entry in sessions:
                 tg.start_soon(self._poll_one, entry, stats)
-        self.last_cycle = CycleStats(stats.pages, stats.fetches, stats.changed)
+        await self._commit(stats.changed_records)
+        self.last_cycle = CycleStats(stats.pages, stats.fetches, len(stats.changed_records))
         return self.last_cycle
 
     async def _sweep(self, entries: list[_Entry], stats: _Counter) -> None:
@@ -208,7 +214,7 @@ class Poller:
         async with anyio.create_task_group() as tg:
             for job_id, entry in wanted.items():
                 if job_id in seen:
-                    await self._apply(entry, from_run(job_id, seen[job_id]), stats)
+                    self._apply(entry, from_run(job_id, seen[job_id]), stats)
                 elif complete or entry.due <= self.clock():
                     # Left the running list (it finished), or beyond the pages we read: fetch it.
                     tg.start_soon(self._poll_one, entry, stats)
@@ -233,7 +239,7 @@ class Poller:
         except MissingKeyError as exc:
             self._backoff(entry, exc)
             return
-        await self._apply(entry, snapshot, stats)
+        self._apply(entry, snapshot, stats)
 
     async def fetch(self, record: JobRecord) -> JobSnapshot:
         """Read a job's current state from its service."""
@@ -248,10 +254,13 @@ class Poller:
     async def apply(self, record: JobRecord, snapshot: JobSnapshot) -> JobRecord:
         """Record a freshly read snapshot of any job: journal, then notify if it changed."""
         entry = self._entries.get(record.job_id) or _Entry(record, self.clock(), self.timing.initial)
-        await self._apply(entry, snapshot, _Counter())
+        stats = _Counter()
+        self._apply(entry, snapshot, stats)
+        await self._commit(stats.changed_records)
         return entry.record
 
-    async def _apply(self, entry: _Entry, snapshot: JobSnapshot, stats: _Counter) -> None:
+    def _apply(self, entry: _Entry, snapshot: JobSnapshot, stats: _Counter) -> None:
+        """Take a new reading into memory and reschedule; changed jobs are committed by the caller."""
         record = entry.record
         changed = snapshot.fingerprint() != record.snapshot.fingerprint()
         if snapshot.settled:
@@ -260,14 +269,19 @@ class Poller:
             self._reschedule(entry, changed)
             snapshot.next_poll_after_seconds = round(entry.interval, 1)
         record.snapshot = snapshot
-        if not changed:
+        if changed:
+            stats.changed_records.append(record)
+
+    async def _commit(self, records: list[JobRecord]) -> None:
+        """Journal every change in one transaction, then announce each (journal first, then notify)."""
+        if not records:
             return
-        stats.changed += 1
-        await self.journal.save_snapshot(record.job_id, snapshot)
-        await self.on_change(record)
-        event = self._changed.pop(record.job_id, None)
-        if event is not None:
-            event.set()
+        await self.journal.save_snapshots([(r.job_id, r.snapshot) for r in records])
+        for record in records:
+            await self.on_change(record)
+            event = self._changed.pop(record.job_id, None)
+            if event is not None:
+                event.set()
 
     def _reschedule(self, entry: _Entry, changed: bool) -> None:
         t = self.timing
@@ -295,7 +309,7 @@ class Poller:
 class _Counter:
     pages: int = 0
     fetches: int = 0
-    changed: int = 0
+    changed_records: list[JobRecord] = field(default_factory=list)
 
 
 def _iso(epoch: float) -> str:

@@ -6,6 +6,7 @@ journaled before anything else happens, then followed by the poller and announce
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,9 @@ URL_REFRESH_AFTER_SECONDS = 3600.0
 """A settled job's stored snapshot is re-read after this long: its signed URLs may be expiring."""
 
 HEARTBEAT_SECONDS = 5.0  # progress at least this often while waiting: some hosts reset time-outs on it
+
+TOUCH_EVERY_SECONDS = 60.0
+"""`viewed_at` only matters against the poller's 10-minute idle rule: no need to write it per call."""
 
 
 class JobError(Exception):
@@ -95,7 +99,7 @@ class JobService:
 
     async def get(self, job_id: str) -> JobRecord:
         """A tracked job; a run or session the keys can see but we never tracked is adopted."""
-        record = await self.journal.get(job_id)
+        record = self.poller.followed(job_id) or await self.journal.get(job_id)
         if record is not None:
             return record
         for kind in ("mosaic_run", "motion_session"):
@@ -120,7 +124,7 @@ class JobService:
         the fresh URLs are saved.
         """
         record = await self.get(job_id)
-        await self.journal.touch(job_id)
+        await self._touch(record)
         if not record.snapshot.settled:
             return await self.poller.apply(record, await self.poller.fetch(record))
         if not force and _age_seconds(record.snapshot.checked_at) < URL_REFRESH_AFTER_SECONDS:
@@ -128,6 +132,13 @@ class JobService:
         record.snapshot = await self.poller.fetch(record)
         await self.journal.save_snapshot(job_id, record.snapshot)
         return record
+
+    async def _touch(self, record: JobRecord) -> None:
+        """Note that someone asked about the job; written at most once a minute per job."""
+        now = time.time()
+        if now - record.viewed_at >= TOUCH_EVERY_SECONDS:
+            record.viewed_at = now
+            await self.journal.touch(record.job_id)
 
     async def wait(self, job_id: str, seconds: float, on_progress: Progress | None = None) -> JobRecord:
         """Refresh, then wait up to `seconds` for the job to settle, reporting each change."""

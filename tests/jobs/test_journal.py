@@ -108,3 +108,19 @@ async def test_two_processes_share_one_home(tmp_path: Path) -> None:
     await journal.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+async def test_save_snapshots_writes_a_batch(tmp_path: Path) -> None:
+    """save_snapshots stores every snapshot of the batch, settled ones leaving live()."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    for i in range(3):
+        await journal.add(record(f"r{i}", created=float(i)))
+    done = [
+        (f"r{i}", pending_snapshot("mosaic_run", f"r{i}", "completed").model_copy(update={"settled": True}))
+        for i in range(2)
+    ]
+    await journal.save_snapshots(done)
+    assert [r.job_id for r in await journal.live()] == ["r2"]
+    stored = await journal.get("r0")
+    assert stored is not None and stored.snapshot.status == "completed"
+    await journal.close()

@@ -1,0 +1,200 @@
+"""The poller: what each cycle costs upstream, how it backs off, and when it lets go of a job."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
+from mosaic_mcp.server.api.mosaic import MosaicClient
+from mosaic_mcp.server.api.motion import MotionClient
+from mosaic_mcp.server.api.requests import MotionSessionRequest, RunRequest
+from mosaic_mcp.server.jobs.journal import JobRecord, Journal
+from mosaic_mcp.server.jobs.poller import Poller, PollTiming
+from mosaic_mcp.server.jobs.snapshot import JobKind, pending_snapshot
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
+from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
+
+from ..support import MOSAIC_KEY, MOTION_KEY
+
+pytestmark = pytest.mark.anyio
+
+VIDEO = "https://youtu.be/dQw4w9WgXcQ"
+LIST_ROUTE = "/agent_runs"
+GET_ROUTE = "/agent_run/{run_id}"
+
+
+class Clock:
+    """A poller clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[RunningSandbox]:
+    """A sandbox whose clock moves only when the test advances it."""
+    async with serve_sandbox(Sandbox(SandboxConfig(speed=0))) as running:
+        yield running
+
+
+@pytest.fixture
+async def mosaic(sandbox: RunningSandbox) -> AsyncIterator[MosaicClient]:
+    """A Mosaic client whose retries never sleep."""
+    from pydantic import SecretStr
+
+    client = MosaicClient(
+        api_key=SecretStr(MOSAIC_KEY), base_url=sandbox.mosaic_base_url, retry=RetryPolicy(sleep=RecordingSleep())
+    )
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def motion(sandbox: RunningSandbox) -> AsyncIterator[MotionClient]:
+    """A Motion client whose retries never sleep."""
+    from pydantic import SecretStr
+
+    client = MotionClient(
+        api_key=SecretStr(MOTION_KEY), base_url=sandbox.motion_base_url, retry=RetryPolicy(sleep=RecordingSleep())
+    )
+    yield client
+    await client.aclose()
+
+
+class Harness:
+    """A poller over a real journal and the sandbox, recording what it announces."""
+
+    def __init__(self, journal: Journal, mosaic: MosaicClient, motion: MotionClient) -> None:
+        self.clock = Clock()
+        self.announced: list[str] = []
+        self.journal = journal
+
+        async def on_change(record: JobRecord) -> None:
+            # Journal first, then notify: the change must already be readable.
+            stored = await journal.get(record.job_id)
+            assert stored is not None and stored.snapshot.fingerprint() == record.snapshot.fingerprint()
+            self.announced.append(record.job_id)
+
+        self.poller = Poller(
+            journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=PollTiming(), clock=self.clock
+        )
+
+    async def track(self, kind: JobKind, job_id: str) -> None:
+        record = JobRecord(job_id, kind, "fp", pending_snapshot(kind, job_id, "running"))
+        await self.journal.add(record)
+        self.poller.track(record)
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, mosaic: MosaicClient, motion: MotionClient) -> AsyncIterator[Harness]:
+    """Journal + poller wired to the sandbox."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    yield Harness(journal, mosaic, motion)
+    await journal.close()
+
+
+async def start_runs(mosaic: MosaicClient, harness: Harness, count: int) -> list[str]:
+    ids = []
+    for _ in range(count):
+        created = await mosaic.run_agent(CAPTIONS_AGENT_ID, RunRequest(video_urls=[VIDEO]))
+        await harness.track("mosaic_run", created.run_id)
+        ids.append(created.run_id)
+    return ids
+
+
+async def test_many_live_runs_cost_one_list_page_per_cycle(
+    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+) -> None:
+    """With more than a few live runs a cycle lists them once instead of fetching each one."""
+    await start_runs(mosaic, harness, 8)
+    sandbox.sandbox.requests.clear()
+    stats = await harness.poller.cycle()
+    assert (stats.list_pages, stats.single_fetches) == (1, 0)
+    assert sandbox.sandbox.count("GET", LIST_ROUTE) == 1
+    assert sandbox.sandbox.count("GET", GET_ROUTE) == 0
+
+
+async def test_only_finished_runs_are_fetched_one_by_one(
+    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+) -> None:
+    """Runs that left the running list are fetched singly; the rest come from the list page."""
+    run_ids = await start_runs(mosaic, harness, 6)
+    await harness.poller.cycle()
+    sandbox.sandbox.advance(3600)  # every run finishes
+    sandbox.sandbox.requests.clear()
+    stats = await harness.poller.cycle()
+    assert stats.list_pages == 1
+    assert stats.single_fetches == len(run_ids) == sandbox.sandbox.count("GET", GET_ROUTE)
+    assert harness.poller.live_count == 0
+    assert set(run_ids) <= set(harness.announced)
+    for run_id in run_ids:
+        stored = await harness.journal.get(run_id)
+        assert stored is not None and stored.snapshot.status == "completed" and stored.snapshot.outputs
+
+
+async def test_few_runs_are_fetched_directly(harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox) -> None:
+    """Below the sweep threshold each due run is fetched by id, without a list request."""
+    await start_runs(mosaic, harness, 2)
+    sandbox.sandbox.requests.clear()
+    stats = await harness.poller.cycle()
+    assert (stats.list_pages, stats.single_fetches) == (0, 2)
+
+
+async def test_interval_grows_while_nothing_changes_and_resets_on_change(
+    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+) -> None:
+    """An unchanged job is polled less and less often; a change brings it back to the first interval."""
+    [run_id] = await start_runs(mosaic, harness, 1)
+    await harness.poller.cycle()  # first reading: a change (pending -> real snapshot)
+    intervals = []
+    for _ in range(4):
+        await harness.poller.cycle()
+        intervals.append(harness.poller.next_poll_after(run_id))
+    assert intervals == sorted(intervals) and intervals[-1] > intervals[0]
+    before = len(harness.announced)
+    with anyio.fail_after(10):
+        while len(harness.announced) == before:  # move the API's time until the run's counts change
+            sandbox.sandbox.advance(1)
+            await harness.poller.cycle()
+    assert harness.poller.next_poll_after(run_id) == PollTiming().initial
+
+
+async def test_motion_session_is_followed_until_its_download_exists(
+    harness: Harness, motion: MotionClient, sandbox: RunningSandbox
+) -> None:
+    """A completed Motion session stays followed until output.download_url appears."""
+    accepted = await motion.create_session(MotionSessionRequest(prompt="A teaser", mode="light"))
+    await harness.track("motion_session", accepted.job_id)
+    sandbox.sandbox.advance(3600)
+    await harness.poller.cycle()
+    first = await harness.journal.get(accepted.job_id)
+    assert first is not None and first.snapshot.status == "completed"
+    assert not first.snapshot.settled and harness.poller.live_count == 1
+    await harness.poller.cycle()
+    done = await harness.journal.get(accepted.job_id)
+    assert done is not None and done.snapshot.settled and done.snapshot.download_ready
+    assert harness.poller.live_count == 0
+
+
+async def test_unknown_job_stops_being_polled(harness: Harness) -> None:
+    """A job the service answers 404 for is settled as not_found instead of polled forever."""
+    await harness.track("mosaic_run", "00000000-0000-4000-8000-00000000dead")
+    await harness.poller.cycle()
+    stored = await harness.journal.get("00000000-0000-4000-8000-00000000dead")
+    assert stored is not None and stored.snapshot.status == "not_found" and stored.snapshot.settled
+    assert harness.poller.live_count == 0
+
+
+async def test_rate_limit_postpones_the_job_by_retry_after(
+    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+) -> None:
+    """A 429 that outlasts the client's retries delays that job's next poll by Retry-After."""
+    [run_id] = await start_runs(mosaic, harness, 1)
+    sandbox.sandbox.faults.inject("rate_limit", method="GET", path=GET_ROUTE, times=10, retry_after=17)
+    await harness.poller.cycle()
+    assert harness.poller.next_poll_after(run_id) == 17.0
