@@ -35,6 +35,10 @@ log = logging.getLogger("mosaic_mcp.poller")
 
 OnChange = Callable[[JobRecord], Awaitable[None]]
 
+SWEEP_CLOCK_SLACK_SECONDS = 3600.0
+"""The sweep lists runs created since our oldest live run, by our clock; this much slack keeps a
+skewed local clock from hiding our runs (the status filter keeps the pages few anyway)."""
+
 
 @dataclass(frozen=True)
 class PollTiming:
@@ -192,7 +196,7 @@ class Poller:
     async def _sweep(self, entries: list[_Entry], stats: _Counter) -> None:
         assert self.mosaic is not None
         wanted = {e.record.job_id: e for e in entries}
-        since = min(e.record.created_at for e in entries) - 120
+        since = min(e.record.created_at for e in entries) - SWEEP_CLOCK_SLACK_SECONDS
         seen: dict[str, RunSummary] = {}
         cursor: str | None = None
         complete = False
