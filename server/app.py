@@ -6,7 +6,6 @@ task and, in sandbox mode, the in-process emulator. Tools reach it as the typed 
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -18,8 +17,6 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.types import Resource
 from pydantic import SecretStr
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from . import __version__
 from .api.http import RetryPolicy
@@ -31,6 +28,7 @@ from .jobs.notify import Notifier
 from .jobs.poller import Poller, PollTiming
 from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
+from .webhooks import register_http_routes
 
 log = logging.getLogger("mosaic_mcp")
 
@@ -138,7 +136,7 @@ def create_server(
     )
     notifier.install(app)
     _register_resources(app)
-    _register_http_routes(app, settings)
+    register_http_routes(app, settings, lambda: app.runtime)
 
     from ..tools import register_tools  # tools import the server package; import them last
 
@@ -204,35 +202,3 @@ def _register_resources(app: MosaicServer) -> None:
         runtime = app.runtime
         records = await runtime.jobs.recent(limit=app.list_limit) if runtime else []
         return json.dumps([r.snapshot.model_dump(mode="json") for r in records], indent=2)
-
-
-def _register_http_routes(app: MosaicServer, settings: Settings) -> None:
-    """HTTP mode extras: `GET /healthz`, and `POST /webhooks/mosaic`, which makes the poller look at that run now.
-
-    The payload is never trusted as state — the run is re-read from the API — so a forged call
-    can cost at most one GET. With MOSAIC_WEBHOOK_SECRET set, deliveries without the matching
-    X-Mosaic-Signature (compared in constant time) are refused.
-    """
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"ok": True, "version": __version__})
-
-    async def mosaic_webhook(request: Request) -> Response:
-        secret = settings.webhook_secret
-        if secret is not None:
-            given = request.headers.get("X-Mosaic-Signature", "")
-            if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
-                return JSONResponse({"detail": "bad signature"}, status_code=401)
-        try:
-            payload = await request.json()
-            run_id = str(payload["run_id"])
-        except (ValueError, KeyError, TypeError):
-            return JSONResponse({"detail": "expected a JSON body with run_id"}, status_code=400)
-        runtime = app.runtime
-        if runtime is not None and await runtime.jobs.journal.get(run_id) is not None:
-            runtime.jobs.poller.wake(run_id)
-        return JSONResponse({"ok": True})
-
-    # Called, not used as decorators: the SDK's decorator is untyped.
-    app.custom_route("/healthz", methods=["GET"])(healthz)
-    app.custom_route("/webhooks/mosaic", methods=["POST"])(mosaic_webhook)

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
         validation_alias="MOSAIC_WEBHOOK_SECRET",
         description="Expected X-Mosaic-Signature on incoming webhooks.",
     )
+    public_url: str | None = Field(
+        default=None,
+        validation_alias="MOSAIC_MCP_PUBLIC_URL",
+        description="With serve --http: the URL at which Mosaic can reach this server; runs then report "
+        "changes by webhook to its /webhooks/mosaic instead of waiting for the next poll.",
+    )
     http_token: SecretStr | None = Field(
         default=None,
         validation_alias="MOSAIC_MCP_HTTP_TOKEN",

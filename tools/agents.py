@@ -14,6 +14,7 @@ from ..server.credits import low_balance_warnings
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
 from ..server.preflight import check_run, start_run
 from ..server.transfer import RunFiles
+from ..server.webhooks import with_callback
 from ._registry import READ, SPEND, Registrar, runtime
 from .handles import JobHandle
 
@@ -148,7 +149,7 @@ def register(tools: Registrar) -> None:
         check_run(request, agent)
         if local:  # uploaded only now, once the run's pre-flight passed
             request = await local.upload(rt.mosaic, request, ctx.report_progress)
-        created = await start_run(rt.mosaic, agent, request)
+        created = await start_run(rt.mosaic, agent, with_callback(request, rt.settings))
         summary = {"agent_id": agent_id, "agent_name": agent.agent.name}
         record = await rt.jobs.started(
             "mosaic_run", created.run_id, status="running", summary=summary, session=ctx.session

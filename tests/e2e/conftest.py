@@ -54,9 +54,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(env: dict[str, str], *extra: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`mosaic-mcp serve --http` on a free loopback port; yields the process and the /mcp URL."""
-    port = free_port()
+def http_server(
+    env: dict[str, str], *extra: str, port: int | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`mosaic-mcp serve --http` on a (free) loopback port; yields the process and the /mcp URL."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [*mosaic_mcp_command(), "serve", "--http", "--host", "127.0.0.1", "--port", str(port), *extra],
         env={**os.environ, **env},

@@ -10,6 +10,7 @@ import pytest
 from mcp import Client
 from mcp.client.subscriptions import ResourceUpdated
 
+from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 from .conftest import free_port, http_server, mosaic_mcp_command, wait_until_listening
@@ -65,3 +66,42 @@ def test_refuses_open_http_without_token(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert b"MOSAIC_MCP_HTTP_TOKEN" in proc.stderr
+
+
+async def test_webhook_settles_a_run_before_the_next_poll(server_env: dict[str, str], sandbox: RunningSandbox) -> None:
+    """With MOSAIC_MCP_PUBLIC_URL, a run reports by signed webhook: it settles long before the next poll."""
+    port = free_port()
+    secret = "whsec_e2e_" + "y" * 24
+    sandbox.sandbox.outbox.secret = secret
+    env = {
+        **server_env,
+        "MOSAIC_MCP_POLL_INTERVAL": "30",  # without the webhook, nothing would be seen for 30 s
+        "MOSAIC_MCP_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "MOSAIC_WEBHOOK_SECRET": secret,
+    }
+    with http_server(env, port=port) as (proc, url):
+        await wait_until_listening(url, proc)
+        async with Client(url, mode="legacy") as client:
+            run = await call(
+                client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}
+            )
+            with anyio.fail_after(15):
+                while True:  # list_jobs reads the journal only: it never polls the API itself
+                    jobs = (await call(client, "list_jobs", {}))["jobs"]
+                    if jobs[0]["settled"]:
+                        break
+                    await anyio.sleep(0.2)
+    assert jobs[0]["job_id"] == run["job_id"] and jobs[0]["status"] == "completed"
+    assert sandbox.sandbox.runs.get(run["job_id"]).callback_url == f"http://127.0.0.1:{port}/webhooks/mosaic"
+
+
+async def test_webhook_with_a_wrong_signature_is_refused(server_env: dict[str, str]) -> None:
+    """A delivery without the configured X-Mosaic-Signature gets 401."""
+    env = {**server_env, "MOSAIC_WEBHOOK_SECRET": "whsec_right"}
+    with http_server(env) as (proc, url):
+        await wait_until_listening(url, proc)
+        hook = url.replace("/mcp", "/webhooks/mosaic")
+        async with httpx2.AsyncClient() as http:
+            wrong = await http.post(hook, json={"run_id": "x"}, headers={"X-Mosaic-Signature": "whsec_wrong"})
+            right = await http.post(hook, json={"run_id": "x"}, headers={"X-Mosaic-Signature": "whsec_right"})
+    assert (wrong.status_code, right.status_code) == (401, 200)
