@@ -1,16 +1,10 @@
-"""Argument types and annotations shared by the opt-in toolsets."""
+"""Argument types shared by the opt-in toolsets."""
 
 from typing import Annotated
 
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ..server.consent import CONFIRM_HELP
-
-CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
-"""Creates something upstream without spending credits; repeating it creates another."""
-EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
-"""Edits something upstream in ways that can remove parts of it."""
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 Limit = Annotated[int, Field(ge=1, le=100, description="Items per page.")]

@@ -36,6 +36,12 @@ SPEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent
 """Creates something upstream (a job, an upload…) and may spend credits."""
 CHANGE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 """Changes settings upstream; repeating it changes nothing more."""
+CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+"""Creates something upstream without spending credits; repeating it creates another."""
+EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
+"""Edits something upstream in ways that can remove parts of it."""
+WRITE_LOCAL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+"""Reads from a service and writes local files; repeating it changes nothing more."""
 DESTROY = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 """Stops or deletes something upstream."""
 

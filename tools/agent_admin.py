@@ -14,8 +14,8 @@ from ..server.api.validation import parse_operations
 from ..server.app import Runtime
 from ..server.preflight import check_operations
 from ..server.tiles import ParamDoc, docs_link, tile_doc
-from ._common import CREATE, EDIT, Confirm, Id
-from ._registry import DESTROY, READ, Registrar, runtime
+from ._common import Confirm, Id
+from ._registry import CREATE, DESTROY, EDIT, READ, Registrar, runtime
 from .agents import AgentId
 
 Name = Annotated[str | None, Field(min_length=1, max_length=120, description="Agent name.")]

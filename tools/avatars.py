@@ -7,8 +7,8 @@ from pydantic import BaseModel, Field
 
 from ..server.api.models import AvatarProfile
 from ..server.app import Runtime
-from ._common import CREATE, Id
-from ._registry import READ, Registrar, runtime
+from ._common import Id
+from ._registry import CREATE, READ, Registrar, runtime
 
 
 class AvatarView(BaseModel):

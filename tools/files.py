@@ -3,16 +3,13 @@
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, Resolve
-from mcp.types import ListRootsResult, ToolAnnotations
+from mcp.types import ListRootsResult
 from pydantic import Field
 
 from ..server.app import Runtime
 from ..server.files import client_roots, file_roots
 from ..server.transfer import DownloadResult, UploadedAsset, download_outputs, upload_local_file
-from ._registry import SPEND, Registrar, runtime
-
-WRITE_LOCAL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
-"""Reads from a service and writes local files; repeating it changes nothing more."""
+from ._registry import CREATE, WRITE_LOCAL, Registrar, runtime
 
 ClientRoots = Annotated[ListRootsResult, Resolve(client_roots)]
 """The client's MCP roots (filled by the server, not by the model)."""
@@ -21,7 +18,7 @@ ClientRoots = Annotated[ListRootsResult, Resolve(client_roots)]
 def register(tools: Registrar) -> None:
     """Register the file tools."""
 
-    @tools.tool(toolset="core", annotations=SPEND, title="Upload a local file to Mosaic")
+    @tools.tool(toolset="core", annotations=CREATE, title="Upload a local file to Mosaic")
     async def upload_file(
         path: Annotated[
             str,

@@ -22,8 +22,8 @@ from ..server.api.models import (
 )
 from ..server.api.validation import validate_social_post
 from ..server.app import Runtime
-from ._common import CREATE, Confirm, Cursor, Id, Limit
-from ._registry import CHANGE, DESTROY, READ, Registrar, runtime
+from ._common import Confirm, Cursor, Id, Limit
+from ._registry import CHANGE, CREATE, DESTROY, READ, Registrar, runtime
 
 Platform = Literal["x", "linkedin", "instagram", "facebook", "tiktok", "youtube"]
 ConnectionId = Annotated[Id, Field(description="social_connection_id from list_social_connections.")]

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 from mcp.server.session import ServerSession
 
-from ..api.errors import MissingKeyError, NotFoundError
+from ..api.errors import ConflictError, MissingKeyError, NotFoundError
 from .journal import JobRecord, Journal
 from .notify import Notifier
 from .poller import Poller
@@ -167,7 +167,11 @@ class JobService:
         mosaic = self.poller.mosaic
         if mosaic is None:
             raise MissingKeyError("Mosaic")
-        await mosaic.cancel_run(job_id)
+        try:
+            await mosaic.cancel_run(job_id)
+        except ConflictError:
+            # It finished between our last reading and the cancel: report how it ended.
+            return await self.refresh(job_id, force=True)
         return await self.refresh(job_id)
 
     async def recent(self, limit: int = 50) -> list[JobRecord]:

@@ -6,7 +6,9 @@ import anyio
 import pytest
 from mcp import Client
 
-from mosaic_mcp.server.app import MosaicServer
+from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.config import Settings
+from mosaic_mcp.server.jobs.poller import PollTiming
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import (
     CAPTIONS_AGENT_CAPTIONS_NODE_ID,
@@ -179,3 +181,19 @@ async def test_old_settled_job_is_read_again_for_fresh_urls(
     stored = await journal.get(handle["job_id"])
     assert stored is not None
     assert stored.snapshot.outputs[0].video_url == again["outputs"][0]["video_url"]
+
+
+async def test_cancelling_a_run_that_already_finished_reports_how_it_ended(
+    settings: Settings, sandbox: RunningSandbox
+) -> None:
+    """cancel_job on a run that completed since our last reading returns its final state, not a 409."""
+    slow = create_server(settings, poll_timing=PollTiming(initial=600, cap=600))  # we must not notice on our own
+    sandbox.sandbox.clock.speed = 0
+    async with Client(slow) as client:
+        handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        await call_ok(client, "poll_job", {"job_id": handle["job_id"]})  # last reading: running
+        sandbox.sandbox.advance(3600)  # it finishes upstream; we have not looked since
+        final = await call_ok(client, "cancel_job", {"job_id": handle["job_id"]})
+    assert final["status"] == "completed"
+    assert final["settled"]
+    assert sandbox.sandbox.count("POST", "/agent_run/{run_id}/cancel") == 1
