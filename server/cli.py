@@ -34,11 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "demo":
             from .demo import run_demo
 
-            return run_demo(speed=args.speed)
+            return run_demo(speed=args.speed, out=sys.stdout)
         if command == "doctor":
             from .doctor import run_doctor
 
-            return run_doctor(_settings(args))
+            return run_doctor(_settings(args), sys.stdout)
         if command == "sandbox":
             from .sandbox import run_sandbox
 

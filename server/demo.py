@@ -43,9 +43,9 @@ class Transcript:
         self.out.flush()
 
 
-def run_demo(*, speed: float = 30.0, out: TextIO | None = None) -> int:
-    """Run the scripted demo; 0 when both jobs completed."""
-    transcript = Transcript(out or sys.stdout)
+def run_demo(*, out: TextIO, speed: float = 30.0) -> int:
+    """Run the scripted demo, writing its transcript to `out` (the terminal); 0 when both jobs completed."""
+    transcript = Transcript(out)
     try:
         anyio.run(_demo, transcript, speed)
     except DemoError as exc:

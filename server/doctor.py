@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
+from typing import TextIO
 
 import anyio
 
@@ -13,17 +13,17 @@ from .api.motion import MotionClient
 from .config import Settings
 
 
-def run_doctor(settings: Settings) -> int:
-    """Print a report; exit 0 when everything configured works, 1 otherwise."""
-    return anyio.run(_doctor, settings)
+def run_doctor(settings: Settings, out: TextIO) -> int:
+    """Write a report to `out` (the terminal); exit 0 when everything configured works, 1 otherwise."""
+    return anyio.run(_doctor, settings, out)
 
 
-async def _doctor(settings: Settings) -> int:
+async def _doctor(settings: Settings, out: TextIO) -> int:
     problems = 0
 
     def say(ok: bool | None, text: str) -> None:
         mark = {True: "ok  ", False: "FAIL", None: "--  "}[ok]
-        print(f"[{mark}] {text}", file=sys.stdout)
+        out.write(f"[{mark}] {text}\n")
 
     if settings.sandbox:
         say(None, "MOSAIC_MCP_SANDBOX is on: both APIs are emulated locally; keys are not used")
