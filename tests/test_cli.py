@@ -3,14 +3,12 @@
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 
-from .e2e.conftest import free_port, mosaic_mcp_command
+from .e2e.conftest import free_port, mosaic_mcp_command, sandbox_process
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -23,22 +21,8 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
     """`mosaic-mcp sandbox` running as its own process on a free loopback port."""
-    port = free_port()
-    proc = subprocess.Popen([*mosaic_mcp_command(), "sandbox", "--port", str(port)], stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx2.get(f"{url}/whoami", timeout=1)
-                break
-            except httpx2.TransportError:
-                if proc.poll() is not None:
-                    pytest.fail("sandbox exited early")
-                time.sleep(0.05)
+    with sandbox_process() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_doctor_confirms_working_keys(sandbox_url: str, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,3 +91,28 @@ async def wait_until_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
                     return
                 except httpx2.TransportError:
                     await anyio.sleep(0.05)
+
+
+@contextmanager
+def sandbox_process(**env: str) -> Iterator[str]:
+    """`mosaic-mcp sandbox --port N` as its own process (MOSAIC_SANDBOX_* in `env`); yields its URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*mosaic_mcp_command(), "sandbox", "--port", str(port)],
+        env={**os.environ, **env},
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx2.get(f"{url}/whoami", timeout=1)
+                break
+            except httpx2.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the sandbox did not start"
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
