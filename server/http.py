@@ -17,19 +17,28 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .app import MosaicServer
 from .config import ConfigurationError, Settings
+from .webhooks import WEBHOOK_PATH
 
 log = logging.getLogger("mosaic_mcp.http")
 
+SESSION_IDLE_SECONDS = 6 * 3600.0
+
 
 class BearerTokenGate:
-    """ASGI middleware: every HTTP request must carry `Authorization: Bearer <token>`."""
+    """ASGI middleware: every HTTP request must carry `Authorization: Bearer <token>`.
+
+    Except the health check and Mosaic's webhook deliveries, which cannot carry our token: they
+    are checked by their own X-Mosaic-Signature and never trusted as state (server/webhooks.py).
+    """
+
+    OPEN_PATHS = frozenset({"/healthz", WEBHOOK_PATH})
 
     def __init__(self, app: ASGIApp, token: SecretStr) -> None:
         self.app = app
         self._expected = f"Bearer {token.get_secret_value()}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope.get("path") not in self.OPEN_PATHS:
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
             if not hmac.compare_digest(given, self._expected):
                 await send(
@@ -54,7 +63,11 @@ def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> AS
             "spend your credits. Set MOSAIC_MCP_HTTP_TOKEN to a long random string, or bind 127.0.0.1."
         )
     security = None if is_loopback(host) else TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    app: ASGIApp = server.streamable_http_app(host=host, transport_security=security)
+    # Legacy (2025-era) sessions that subscribe and then wait through a long render must not be
+    # dropped by the SDK's 30-minute idle default.
+    app: ASGIApp = server.streamable_http_app(
+        host=host, transport_security=security, session_idle_timeout=SESSION_IDLE_SECONDS
+    )
     if settings.http_token is not None:
         app = BearerTokenGate(app, settings.http_token)
     return app

@@ -96,8 +96,8 @@ async def test_webhook_settles_a_run_before_the_next_poll(server_env: dict[str, 
 
 
 async def test_webhook_with_a_wrong_signature_is_refused(server_env: dict[str, str]) -> None:
-    """A delivery without the configured X-Mosaic-Signature gets 401."""
-    env = {**server_env, "MOSAIC_WEBHOOK_SECRET": "whsec_right"}
+    """A delivery without the configured X-Mosaic-Signature gets 401; the bearer gate does not block Mosaic's."""
+    env = {**server_env, "MOSAIC_WEBHOOK_SECRET": "whsec_right", "MOSAIC_MCP_HTTP_TOKEN": "tok_" + "z" * 32}
     with http_server(env) as (proc, url):
         await wait_until_listening(url, proc)
         hook = url.replace("/mcp", "/webhooks/mosaic")
