@@ -82,6 +82,12 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--download-dir", help="where outputs are saved (MOSAIC_MCP_DOWNLOAD_DIR)")
     parser.add_argument("--allowed-dirs", help="comma list of readable/writable folders (MOSAIC_MCP_ALLOWED_DIRS)")
     parser.add_argument("--max-wait-seconds", type=float, help="longest wait in one tool call")
+    parser.add_argument("--poll-interval", type=float, help="first interval between polls of a job, seconds")
+    parser.add_argument("--mosaic-api-base-url", help="Mosaic API root (MOSAIC_API_BASE_URL)")
+    parser.add_argument("--motion-api-base-url", help="Motion API root (MOTION_API_BASE_URL)")
+    parser.add_argument("--workspace-id", help="X-Workspace-Id for Mosaic requests (MOSAIC_WORKSPACE_ID)")
+    parser.add_argument("--public-url", help="URL at which Mosaic reaches this HTTP server (webhooks)")
+    # Keys and tokens are deliberately not flags: a command line is visible in process lists.
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
 
 
@@ -94,6 +100,11 @@ def _settings(args: argparse.Namespace) -> Settings:
         "download_dir": args.download_dir,
         "allowed_dirs": args.allowed_dirs,
         "max_wait_seconds": args.max_wait_seconds,
+        "poll_interval_seconds": args.poll_interval,
+        "mosaic_api_base_url": args.mosaic_api_base_url,
+        "motion_api_base_url": args.motion_api_base_url,
+        "workspace_id": args.workspace_id,
+        "public_url": args.public_url,
     }
     return load_settings(**overrides)
 

@@ -67,3 +67,18 @@ async def test_sandbox_mode_needs_no_keys(tmp_path: Path) -> None:
                 "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}
             )
             assert not run.is_error
+
+
+async def test_serve_flags_choose_the_tools(server_env: dict[str, str]) -> None:
+    """`serve --toolsets all --read-only` lists opt-in tools, and only ones that change nothing."""
+    command = mosaic_mcp_command()
+    params = StdioServerParameters(
+        command=command[0], args=[*command[1:], "serve", "--toolsets", "all", "--read-only"], env=server_env
+    )
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            tools = (await client.list_tools()).tools
+    names = {t.name for t in tools}
+    assert {"list_runs", "get_plan", "list_social_posts"} <= names
+    assert not names & {"run_agent", "buy_credits", "delete_agent", "download_output"}
+    assert all(t.annotations is not None and t.annotations.read_only_hint for t in tools)
