@@ -25,7 +25,7 @@ from ..api.errors import (
     NotFoundError,
     RateLimitedError,
 )
-from ..api.models import RunSummary
+from ..api.models import RUN_TERMINAL_STATUSES, RunSummary
 from ..api.mosaic import MosaicClient
 from ..api.motion import MotionClient
 from .journal import JobRecord, Journal
@@ -217,10 +217,12 @@ class Poller:
             return
         async with anyio.create_task_group() as tg:
             for job_id, entry in wanted.items():
-                if job_id in seen:
-                    self._apply(entry, from_run(job_id, seen[job_id]), stats)
-                elif complete or entry.due <= self.clock():
-                    # Left the running list (it finished), or beyond the pages we read: fetch it.
+                summary = seen.get(job_id)
+                if summary is not None and summary.status not in RUN_TERMINAL_STATUSES:
+                    self._apply(entry, from_run(job_id, summary), stats)
+                elif summary is not None or complete or entry.due <= self.clock():
+                    # Finished (summaries lack needs_credits and errors, so read it whole), left the
+                    # running list, or lies beyond the pages we read: fetch it.
                     tg.start_soon(self._poll_one, entry, stats)
 
     async def _poll_one(self, entry: _Entry, stats: _Counter) -> None:

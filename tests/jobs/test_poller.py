@@ -4,7 +4,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
+import httpx2
 import pytest
+from pydantic import SecretStr
 
 from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.api.mosaic import MosaicClient
@@ -45,8 +47,6 @@ async def sandbox() -> AsyncIterator[RunningSandbox]:
 @pytest.fixture
 async def mosaic(sandbox: RunningSandbox) -> AsyncIterator[MosaicClient]:
     """A Mosaic client whose retries never sleep."""
-    from pydantic import SecretStr
-
     client = MosaicClient(
         api_key=SecretStr(MOSAIC_KEY), base_url=sandbox.mosaic_base_url, retry=RetryPolicy(sleep=RecordingSleep())
     )
@@ -57,8 +57,6 @@ async def mosaic(sandbox: RunningSandbox) -> AsyncIterator[MosaicClient]:
 @pytest.fixture
 async def motion(sandbox: RunningSandbox) -> AsyncIterator[MotionClient]:
     """A Motion client whose retries never sleep."""
-    from pydantic import SecretStr
-
     client = MotionClient(
         api_key=SecretStr(MOTION_KEY), base_url=sandbox.motion_base_url, retry=RetryPolicy(sleep=RecordingSleep())
     )
@@ -198,3 +196,27 @@ async def test_rate_limit_postpones_the_job_by_retry_after(
     sandbox.sandbox.faults.inject("rate_limit", method="GET", path=GET_ROUTE, times=10, retry_after=17)
     await harness.poller.cycle()
     assert harness.poller.next_poll_after(run_id) == 17.0
+
+
+async def test_a_finished_run_in_the_sweep_is_read_whole(tmp_path: Path) -> None:
+    """If the list answers with a finished run (say the API ignored status=running), the run is
+    fetched whole, so needs_credits — which summaries lack — is not lost."""
+    run_ids = [f"run-{i}" for i in range(5)]
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/agent_runs":
+            summaries = [{"run_id": r, "status": "failed", "node_status_counts": {"failed": 1}} for r in run_ids]
+            return httpx2.Response(200, json={"runs": summaries, "next_cursor": None})
+        return httpx2.Response(200, json={"status": "failed", "needs_credits": True, "errors": []})
+
+    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), transport=httpx2.MockTransport(answer))
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    harness = Harness(journal, mosaic, MotionClient(api_key=None))
+    for run_id in run_ids:
+        await harness.track("mosaic_run", run_id)
+    stats = await harness.poller.cycle()
+    assert (stats.list_pages, stats.single_fetches) == (1, len(run_ids))
+    stored = await journal.get("run-0")
+    assert stored is not None and stored.snapshot.needs_credits and stored.snapshot.settled
+    await journal.close()
+    await mosaic.aclose()
