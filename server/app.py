@@ -13,21 +13,24 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
+import httpx2
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.types import Resource
 from pydantic import SecretStr
 
 from . import __version__
-from .api.http import RetryPolicy
+from .api.http import DEFAULT_TIMEOUT, RetryPolicy
 from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
 from .config import Settings, key_fingerprint
 from .jobs.journal import JobRecord, Journal
 from .jobs.notify import Notifier
 from .jobs.poller import Poller, PollTiming
+from .jobs.reconcile import Reconciler
 from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
+from .jobs.starts import Starts
 from .webhooks import register_http_routes
 
 log = logging.getLogger("mosaic_mcp")
@@ -53,6 +56,7 @@ class Runtime:
     mosaic: MosaicClient
     motion: MotionClient
     jobs: JobService
+    starts: Starts
     notifier: Notifier
     sandbox_url: str | None = None
 
@@ -85,11 +89,16 @@ def _job_resource(record: JobRecord) -> Resource:
 
 
 def create_server(
-    settings: Settings, *, poll_timing: PollTiming | None = None, retry: RetryPolicy | None = None
+    settings: Settings,
+    *,
+    poll_timing: PollTiming | None = None,
+    retry: RetryPolicy | None = None,
+    http_timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
 ) -> MosaicServer:
     """Build the MCP server for these settings (nothing starts until it runs).
 
-    `poll_timing` and `retry` are the test switches: faster polling, back-off without sleeping.
+    `poll_timing`, `retry` and `http_timeout` are the test switches: faster polling (and
+    reconciliation), back-off without sleeping, short time-outs.
     """
     notifier = Notifier()
 
@@ -97,9 +106,9 @@ def create_server(
     async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         async with AsyncExitStack() as stack:
             effective, sandbox_url = await _effective_settings(settings, stack)
-            mosaic = MosaicClient.from_settings(effective, retry=retry)
+            mosaic = MosaicClient.from_settings(effective, retry=retry, timeout=http_timeout)
             stack.push_async_callback(mosaic.aclose)
-            motion = MotionClient.from_settings(effective, retry=retry)
+            motion = MotionClient.from_settings(effective, retry=retry, timeout=http_timeout)
             stack.push_async_callback(motion.aclose)
             journal = Journal(effective.journal_path)
             stack.push_async_callback(journal.close)
@@ -115,9 +124,12 @@ def create_server(
                 "motion_session": key_fingerprint(effective.motion_api_key),
             }
             jobs = JobService(journal, poller, notifier, fingerprints)
-            runtime = Runtime(effective, mosaic, motion, jobs, notifier, sandbox_url)
+            starts = Starts(journal, jobs, mosaic, motion, fingerprints)
+            reconciler = Reconciler(journal, jobs, starts, every=timing.adopt_every)
+            runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url)
             task_group = await stack.enter_async_context(anyio.create_task_group())
             await task_group.start(poller.run)
+            await task_group.start(reconciler.run)
             app.runtime = runtime
             try:
                 yield runtime

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .api._runs import KnownIds
 from .api.errors import BadRequestError, InvalidInputError, MosaicMCPError
 from .api.models import AgentDetail, AgentNode, NodeType, RunCreated
 from .api.mosaic import MosaicClient
@@ -38,10 +39,12 @@ def check_run(request: RunRequest, agent: AgentDetail) -> None:
             check_params(node, doc, patch)
 
 
-async def start_run(mosaic: MosaicClient, agent: AgentDetail, request: RunRequest) -> RunCreated:
+async def start_run(
+    mosaic: MosaicClient, agent: AgentDetail, request: RunRequest, *, known: KnownIds | None = None
+) -> RunCreated:
     """POST the run; a 400/422 comes back explained (which tiles went unchecked, their docs)."""
     try:
-        return await mosaic.run_agent(agent.agent.id, request)
+        return await mosaic.run_agent(agent.agent.id, request, known=known)
     except BadRequestError as exc:
         raise explain_rejection(exc, request, agent) from None
 

@@ -89,7 +89,7 @@ def register(tools: Registrar) -> None:
         rt = runtime(ctx)
         what = f"buying {credits:g} credits"
         consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="account")
-        return await rt.mosaic.buy_credits(credits, success_url=success_url, cancel_url=cancel_url)
+        return await rt.starts.buy_credits(credits, success_url, cancel_url)
 
     @tools.tool(toolset="account", annotations=READ, title="Show the plan")
     async def get_plan(ctx: Context[Runtime, Any]) -> PlanInfo:
@@ -121,4 +121,4 @@ def register(tools: Registrar) -> None:
         rt = runtime(ctx)
         what = f"changing the plan to {plan_id}"
         consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="account")
-        return await rt.mosaic.upgrade_plan(plan_id, success_url=success_url, cancel_url=cancel_url)
+        return await rt.starts.upgrade_plan(plan_id, success_url, cancel_url)

@@ -12,7 +12,7 @@ from ..server.api.requests import RunRequest, VideoInput
 from ..server.app import Runtime
 from ..server.credits import low_balance_warnings
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
-from ..server.preflight import check_run, start_run
+from ..server.preflight import check_run
 from ..server.transfer import RunFiles
 from ..server.webhooks import with_callback
 from ._registry import READ, SPEND, Registrar, runtime
@@ -149,9 +149,8 @@ def register(tools: Registrar) -> None:
         check_run(request, agent)
         if local:  # uploaded only now, once the run's pre-flight passed
             request = await local.upload(rt.mosaic, request, ctx.report_progress)
-        created = await start_run(rt.mosaic, agent, with_callback(request, rt.settings))
         summary = {"agent_id": agent_id, "agent_name": agent.agent.name}
-        record = await rt.jobs.started(
-            "mosaic_run", created.run_id, status="running", summary=summary, session=ctx.session
+        started = await rt.starts.run_agent(
+            agent, with_callback(request, rt.settings), summary=summary, session=ctx.session
         )
-        return JobHandle.of(record, await low_balance_warnings(rt.mosaic))
+        return JobHandle.of(started.record, started.warnings + await low_balance_warnings(rt.mosaic))

@@ -7,6 +7,7 @@ from mcp.types import CallToolResult, ContentBlock, TextContent
 from pydantic import BaseModel, Field
 
 from ..server.app import Runtime
+from ..server.jobs.intents import UnresolvedStart
 from ..server.jobs.snapshot import JobSnapshot
 from ..server.transfer import thumbnail_preview
 from ._registry import DESTROY, LOCAL_READ, READ, Registrar, runtime
@@ -15,10 +16,15 @@ JobId = Annotated[str, Field(min_length=1, max_length=200, description="job_id f
 
 
 class JobList(BaseModel):
-    """Tracked jobs, newest first."""
+    """Tracked jobs, newest first, and starts whose outcome is not a tracked job."""
 
     jobs: list[JobSnapshot]
     count: int
+    unresolved: list[UnresolvedStart] = Field(
+        default_factory=list,
+        description="Job starts and payments of the last 7 days that may exist upstream but are not tracked "
+        "(an answer was lost, or the server stopped mid-request): check them before starting again.",
+    )
 
 
 def register(tools: Registrar) -> None:
@@ -68,10 +74,13 @@ def register(tools: Registrar) -> None:
         limit: Annotated[int, Field(ge=1, le=100, description="How many jobs at most.")] = 20,
     ) -> JobList:
         """List the jobs this server has started or followed (runs and Motion sessions), newest
-        first, with their last known state; free. Use poll_job for a fresh reading of one."""
-        records = await runtime(ctx).jobs.recent(limit=100 if active_only else limit)
+        first, with their last known state, and any start whose outcome is unknown (`unresolved`:
+        it may exist and be charged — check it before starting again); free. Use poll_job for a
+        fresh reading of one."""
+        jobs = runtime(ctx).jobs
+        records = await jobs.recent(limit=100 if active_only else limit)
         snaps = [r.snapshot for r in records if not (active_only and r.snapshot.settled)][:limit]
-        return JobList(jobs=snaps, count=len(snaps))
+        return JobList(jobs=snaps, count=len(snaps), unresolved=await jobs.unresolved(limit))
 
     @tools.tool(toolset="core", annotations=DESTROY, title="Cancel a Mosaic run")
     async def cancel_job(job_id: JobId, ctx: Context[Runtime, Any]) -> JobSnapshot:

@@ -124,12 +124,9 @@ def register(tools: Registrar) -> None:
         )
         validate_motion_session(draft)  # every rule first: a bad request must not cost an upload
         request = draft.model_copy(update={"attachments": await _attachments(rt, roots, attachments, ctx)})
-        accepted = await rt.motion.create_session(request)
         summary = {"prompt": prompt[:300], "attachments": len(request.attachments), "mode": mode}
-        record = await rt.jobs.started(
-            "motion_session", accepted.job_id, status=accepted.status, summary=summary, session=ctx.session
-        )
-        return JobHandle.of(record)
+        started = await rt.starts.create_session(request, summary=summary, session=ctx.session)
+        return JobHandle.of(started.record, started.warnings)
 
     @tools.tool(toolset="core", annotations=SPEND, title="Revise a finished video", spends_credits=True)
     async def followup_video_session(
@@ -150,14 +147,6 @@ def register(tools: Registrar) -> None:
         )
         validate_followup(draft)  # every rule first: a bad request must not cost an upload
         request = draft.model_copy(update={"attachments": await _attachments(rt, roots, attachments, ctx)})
-        accepted = await rt.motion.create_followup(job_id, request)
         summary = {"followup_of": job_id, "prompt": prompt[:300]}
-        record = await rt.jobs.started(
-            "motion_session",
-            accepted.job_id,
-            status=accepted.status,
-            summary=summary,
-            parent_job_id=job_id,
-            session=ctx.session,
-        )
-        return JobHandle.of(record)
+        started = await rt.starts.followup(job_id, request, summary=summary, session=ctx.session)
+        return JobHandle.of(started.record, started.warnings)

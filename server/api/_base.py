@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel
 
+from .errors import InvalidResponseError, OutcomeUnknownError, ServerError, Service
 from .http import HTTPCore, Retry
 from .validation import check_id
 
@@ -70,7 +72,38 @@ class ClientBase:
         params: Mapping[str, Any] | None = None,
         retry: Retry,
     ) -> ModelT:
-        return await self._http.request_model(model, method, path, json=json, params=params, retry=retry)
+        if retry != "create":
+            return await self._http.request_model(model, method, path, json=json, params=params, retry=retry)
+        with outcome_unknown_on_failure(self._http.service, method, path):
+            return await self._http.request_model(model, method, path, json=json, params=params, retry=retry)
+
+    async def _send_json(self, method: str, path: str, *, json: Any = None) -> Any:
+        """A job-creating POST whose body the caller parses itself (same rules as `_send`)."""
+        with outcome_unknown_on_failure(self._http.service, method, path):
+            return await self._http.request_json(method, path, json=json, retry="create")
+
+
+@contextmanager
+def outcome_unknown_on_failure(service: Service, method: str, path: str) -> Iterator[None]:
+    """After a job-creating or paying request was sent, a 5xx or an unreadable answer proves nothing.
+
+    The service may have done the work and failed only to answer, so these become
+    `OutcomeUnknownError` (reconcile, or tell the user it may exist) — never "try again".
+    """
+    try:
+        yield
+    except ServerError as exc:
+        raise OutcomeUnknownError(
+            f"{method} {path} was sent to {service}, which answered {exc.status_code} "
+            f"({exc.detail or 'no reason given'}); it may or may not have been carried out",
+            service=service,
+        ) from None
+    except InvalidResponseError:
+        raise OutcomeUnknownError(
+            f"{method} {path} was sent to {service}, whose answer could not be read; "
+            "it may or may not have been carried out",
+            service=service,
+        ) from None
 
 
 def page_params(limit: int | None, cursor: str | None, **filters: Any) -> dict[str, Any]:

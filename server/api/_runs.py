@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from ._base import ClientBase, page_params
-from .errors import InvalidResponseError, OutcomeUnknownError
+from .errors import OutcomeUnknownError
 from .models import CancelResult, ResumeResult, Run, RunCreated, RunNodes, RunPage, RunProgress, RunSummary
 from .pagination import paginate
 from .requests import RunRequest
@@ -18,62 +18,109 @@ log = logging.getLogger("mosaic_mcp.api")
 Timestamp = str | datetime | date | None
 Statuses = str | Sequence[str] | None
 
-# How far before the call the reconciliation window starts: covers clock skew between us and the
-# service, and a run stamped a little before our request finished arriving.
+# How far around the request the reconciliation window reaches: covers clock skew between us and
+# the service, and a run stamped a little before our request finished arriving.
 RECONCILE_SLACK = timedelta(seconds=30)
 RECONCILE_MAX_RUNS = 500
+
+KnownIds = Callable[[Sequence[str]], Awaitable[set[str]]]
+"""Which of these run ids are already tracked (the journal): a known run is never adopted."""
 
 
 class RunsAPI(ClientBase):
     """Start, watch, list, cancel and resume agent runs."""
 
-    async def run_agent(self, agent_id: str, request: RunRequest) -> RunCreated:
-        """POST /agent/{id}/run: start a run (spends credits). Never resent blindly; see reconciliation."""
+    async def run_agent(self, agent_id: str, request: RunRequest, *, known: KnownIds | None = None) -> RunCreated:
+        """POST /agent/{id}/run: start a run (spends credits). Never resent blindly; see reconciliation.
+
+        A start whose outcome is unknown (no answer, a 5xx, an unreadable body) is reconciled: the
+        agent's runs are listed and a run is adopted only when it can be proven ours — see
+        `find_started_runs`. Otherwise `OutcomeUnknownError` says the run may exist and how to check.
+        """
         path = self._path("/agent/{agent_id}/run", agent_id=agent_id)
         validate_run_request(request)
-        since = datetime.now(UTC) - RECONCILE_SLACK
-        before = await self._known_run_ids(agent_id, since)
+        since = datetime.now(UTC)
+        before = await self._known_run_ids(agent_id, since - RECONCILE_SLACK)
         try:
             return await self._send(RunCreated, "POST", path, json=request.to_body(), retry="create")
-        except (OutcomeUnknownError, InvalidResponseError) as exc:
-            # Sent but unanswered (or answered unreadably): the run may exist and be charged.
-            return await self._reconcile(agent_id, since, before, exc)
+        except OutcomeUnknownError as exc:
+            return await self._reconcile(agent_id, request, since, before, known, exc)
 
-    async def _known_run_ids(self, agent_id: str, since: datetime) -> set[str] | None:
+    async def _known_run_ids(self, agent_id: str, since: datetime) -> set[str]:
         """Runs already in the reconciliation window, so a later listing can tell ours apart.
 
-        One page at most: this runs before every run start. When the window holds more than a page
-        the answer is None, and an unanswered start is then reported as unknown, never guessed.
+        One page at most: this runs before every run start. A failure here only makes the later
+        proof stricter (the journal and the window still apply); the run itself must not fail.
         """
         try:
             page = await self.list_agent_runs(agent_id, limit=100, from_=since)
-        except Exception as exc:  # best effort: the run itself must not fail because of this
+        except Exception as exc:
             log.info("could not list recent runs before starting a run (%s)", type(exc).__name__)
-            return None
-        return None if page.next_cursor else {run.run_id for run in page.runs}
+            return set()
+        return {run.run_id for run in page.runs}
 
-    async def _run_ids_since(self, agent_id: str, since: datetime) -> set[str]:
+    async def find_started_runs(
+        self,
+        agent_id: str,
+        request: RunRequest,
+        *,
+        sent_at: datetime,
+        until: datetime,
+        exclude: set[str] | None = None,
+        known: KnownIds | None = None,
+        any_inputs: bool = False,
+    ) -> list[RunSummary]:
+        """Runs that could be the one a start sent at `sent_at` created: the proof of reconciliation.
+
+        A candidate is a run of this agent, created between `sent_at` and `until` (each widened by
+        the clock slack), started through the API (not by a trigger or the editor), with as many
+        inputs as the request gave sources, and not already known (`exclude`, `known`). Exactly one
+        candidate is a proof; several are none. With `any_inputs`, the input count is not compared
+        (to tell "nothing was created" from "something that is not provably ours").
+        """
+        window_start, window_end = sent_at - RECONCILE_SLACK, until + RECONCILE_SLACK
+
         async def fetch(cursor: str | None) -> tuple[list[RunSummary], str | None]:
-            page = await self.list_agent_runs(agent_id, limit=100, cursor=cursor, from_=since)
+            page = await self.list_agent_runs(agent_id, limit=100, cursor=cursor, from_=window_start)
             return page.runs, page.next_cursor
 
-        return {run.run_id async for run in paginate(fetch, max_items=RECONCILE_MAX_RUNS)}
+        runs = [run async for run in paginate(fetch, max_items=RECONCILE_MAX_RUNS)]
+        skip = exclude or set()
+        pool = [
+            run
+            for run in runs
+            if run.run_id not in skip
+            and run.agent_id in (None, agent_id)
+            and _started_by_api(run)
+            and _within(run.started_at, window_start, window_end)
+            and (any_inputs or len(run.inputs) == request.source_count)
+        ]
+        if known is not None and pool:
+            tracked = await known([run.run_id for run in pool])
+            pool = [run for run in pool if run.run_id not in tracked]
+        return pool
 
-    async def _reconcile(self, agent_id: str, since: datetime, before: set[str] | None, cause: Exception) -> RunCreated:
+    async def _reconcile(
+        self,
+        agent_id: str,
+        request: RunRequest,
+        since: datetime,
+        before: set[str],
+        known: KnownIds | None,
+        cause: OutcomeUnknownError,
+    ) -> RunCreated:
         try:
-            after = await self._run_ids_since(agent_id, since)
-        except Exception:
-            after = None
-        if after is not None and before is not None and len(new := after - before) == 1:
-            run_id = new.pop()
-            log.info("adopted run %s after an unanswered run start", run_id)
-            return RunCreated(run_id=run_id)
+            pool = await self.find_started_runs(
+                agent_id, request, sent_at=since, until=datetime.now(UTC), exclude=before, known=known
+            )
+        except Exception as exc:
+            log.info("could not list runs to reconcile an unanswered start (%s)", type(exc).__name__)
+            pool = None
+        if pool is not None and len(pool) == 1:
+            log.info("adopted run %s after an unanswered run start", pool[0].run_id)
+            return RunCreated(run_id=pool[0].run_id)
         raise OutcomeUnknownError(
-            f"The request to start a run of agent {agent_id} was sent but no usable answer came back "
-            f"({type(cause).__name__}), and the run could not be identified afterwards. A run may exist and "
-            "may be charged: check with list_runs (agent_id filter) or the agent's runs in the Mosaic "
-            "editor before starting it again.",
-            service="Mosaic",
+            unknown_run_message(agent_id, str(cause), [run.run_id for run in pool or []]), service="Mosaic"
         ) from None
 
     async def get_run(self, run_id: str) -> Run:
@@ -194,3 +241,32 @@ def _run_filters(
         status=check_status_filter(status),
         **{"from": check_timestamp("from", from_), "to": check_timestamp("to", to)},
     )
+
+
+def unknown_run_message(agent_id: str, cause: str, candidates: Sequence[str]) -> str:
+    """What to tell the user about a run start whose outcome could not be proven."""
+    maybe = f" Runs that could be it: {', '.join(candidates[:5])}." if candidates else ""
+    return (
+        f"The request to start a run of agent {agent_id} was sent, but its outcome is unknown ({cause}). "
+        f"A run may exist and may be charged.{maybe} Do NOT call run_agent again for this: first check "
+        "the agent's runs (list_runs with agent_id, in the runs toolset, or the Mosaic editor); a run found "
+        "there can be followed with poll_job(run_id)."
+    )
+
+
+def _started_by_api(run: RunSummary) -> bool:
+    """A run started through the API: not by a trigger, not from the editor."""
+    origin = run.triggered_by or {}
+    return not origin.get("trigger_id") and origin.get("source") not in ("ui", "editor")
+
+
+def _within(stamp: str | None, start: datetime, end: datetime) -> bool:
+    if not stamp:
+        return False  # no creation time: no proof
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return start <= when <= end

@@ -53,12 +53,14 @@ class MosaicClient(AgentsAPI, RunsAPI, TriggersAPI, AssetsAPI, AccountAPI, Socia
         *,
         retry: RetryPolicy | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
+        timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
     ) -> MosaicClient:
         """A client configured from `Settings` (key, base URL, workspace)."""
         return cls(
             api_key=settings.mosaic_api_key,
             base_url=settings.mosaic_api_base_url,
             workspace_id=settings.workspace_id,
+            timeout=timeout,
             retry=retry,
             transport=transport,
         )

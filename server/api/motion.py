@@ -6,17 +6,21 @@ import httpx2
 from pydantic import SecretStr
 
 from ..config import DEFAULT_MOTION_BASE_URL, Settings
-from ._base import ClientBase
+from ._base import ClientBase, outcome_unknown_on_failure
 from .errors import ConflictError, OutcomeUnknownError
 from .http import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
 from .models import MotionJobAccepted, MotionSession
 from .requests import FollowupRequest, MotionSessionRequest
 from .validation import validate_followup, validate_motion_session
 
-_CHECK_HINT = (
-    "Motion has no list endpoint: check the sessions in the Motion web app before trying again, "
-    "so the job is not started (and charged) twice"
-)
+
+def unknown_session_message(what: str, cause: str) -> str:
+    """What to tell the user about a Motion start whose outcome cannot be known."""
+    return (
+        f"The request to {what} was sent, but its outcome is unknown ({cause}). It may have started and may "
+        "be charged. Motion has no list endpoint, so this server cannot check: do NOT send it again; first "
+        "look at the sessions in the Motion web app, so the video is not made (and charged) twice."
+    )
 
 
 class MotionClient(ClientBase):
@@ -49,10 +53,15 @@ class MotionClient(ClientBase):
         *,
         retry: RetryPolicy | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
+        timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
     ) -> MotionClient:
         """A client configured from `Settings` (key, base URL)."""
         return cls(
-            api_key=settings.motion_api_key, base_url=settings.motion_api_base_url, retry=retry, transport=transport
+            api_key=settings.motion_api_key,
+            base_url=settings.motion_api_base_url,
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
         )
 
     async def create_session(self, request: MotionSessionRequest) -> MotionJobAccepted:
@@ -60,11 +69,9 @@ class MotionClient(ClientBase):
         validate_motion_session(request)
         try:
             return await self._send(MotionJobAccepted, "POST", "/sessions", json=request.to_body(), retry="create")
-        except OutcomeUnknownError:
+        except OutcomeUnknownError as exc:
             raise OutcomeUnknownError(
-                "The request to start a Motion session was sent but no answer came back. A session may exist "
-                f"and may be charged. {_CHECK_HINT}.",
-                service="Motion",
+                unknown_session_message("start a Motion session", str(exc)), service="Motion"
             ) from None
 
     async def get_session(self, job_id: str) -> MotionSession:
@@ -79,21 +86,18 @@ class MotionClient(ClientBase):
         """
         path = self._path("/sessions/{job_id}/followups", job_id=job_id)
         validate_followup(request)
+        what = f"revise Motion session {job_id}"
         try:
-            data = await self._http.request_json("POST", path, json=request.to_body(), retry="create")
+            data = await self._send_json("POST", path, json=request.to_body())
+            body = dict(data) if isinstance(data, dict) else {}
+            if body.get("job_id") is None:
+                body["job_id"] = job_id
+            with outcome_unknown_on_failure("Motion", "POST", path):
+                return self._http.parse(MotionJobAccepted, body, "POST", path)
         except ConflictError as exc:
             raise _followup_conflict(exc, job_id) from None
-        except OutcomeUnknownError:
-            raise OutcomeUnknownError(
-                f"The follow-up for Motion session {job_id} was sent but no answer came back. It may have started "
-                f"and may be charged: {_CHECK_HINT}.",
-                service="Motion",
-            ) from None
-        body = dict(data) if isinstance(data, dict) else {}
-        body.setdefault("job_id", job_id)
-        if body["job_id"] is None:
-            body["job_id"] = job_id
-        return self._http.parse(MotionJobAccepted, body, "POST", path)
+        except OutcomeUnknownError as exc:
+            raise OutcomeUnknownError(unknown_session_message(what, str(exc)), service="Motion") from None
 
 
 def _followup_conflict(exc: ConflictError, job_id: str) -> ConflictError:

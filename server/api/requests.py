@@ -64,6 +64,11 @@ class VideoInput(RequestModel):
         """Whether the entry names at least one source."""
         return bool(self.video_ids or self.node_render_ids or self.video_urls or self.mimir_assets)
 
+    @property
+    def source_count(self) -> int:
+        """How many sources the entry names (a run lists one `inputs[]` item per source)."""
+        return len(self.video_ids) + len(self.node_render_ids) + len(self.video_urls) + len(self.mimir_assets)
+
 
 class RunRequest(RequestModel):
     """Body of POST /agent/{id}/run."""
@@ -86,6 +91,12 @@ class RunRequest(RequestModel):
     def has_inputs(self) -> bool:
         """Whether any video source is given at all."""
         return self.has_top_level_inputs or bool(self.video_inputs)
+
+    @property
+    def source_count(self) -> int:
+        """How many sources the run is given in all (what reconciliation compares with `inputs[]`)."""
+        top = len(self.video_ids) + len(self.node_render_ids) + len(self.video_urls) + len(self.mimir_assets)
+        return top + sum(entry.source_count for entry in self.video_inputs)
 
 
 # --- agent graph operations ------------------------------------------------------------------

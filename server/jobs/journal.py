@@ -18,11 +18,13 @@ from typing import Any, TypeVar, cast
 
 import anyio.to_thread
 
+from ..api.errors import MosaicMCPError
+from .intents import Intent, IntentAction, IntentState
 from .snapshot import JobKind, JobSnapshot
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     job_id          TEXT PRIMARY KEY,
@@ -38,7 +40,23 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_at DESC);
 CREATE INDEX IF NOT EXISTS jobs_live ON jobs (terminal, kind);
+CREATE TABLE IF NOT EXISTS intents (
+    intent_id       TEXT PRIMARY KEY,
+    action          TEXT NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    target          TEXT,
+    details         TEXT NOT NULL,
+    started_at      REAL NOT NULL,
+    state           TEXT NOT NULL,
+    outcome         TEXT,
+    closed_at       REAL
+);
+CREATE INDEX IF NOT EXISTS intents_by_state ON intents (state, started_at);
 """
+
+INTENT_SELECT = (
+    "SELECT intent_id, action, key_fingerprint, target, details, started_at, state, outcome, closed_at FROM intents"
+)
 
 SELECT = (
     "SELECT job_id, kind, key_fingerprint, created_at, updated_at, viewed_at, request_summary, "
@@ -66,6 +84,30 @@ class JobRecord:
         return self.snapshot.settled
 
 
+class JournalWriteError(MosaicMCPError):
+    """The journal could not be written (disk full, read-only folder…); the message names the folder."""
+
+    def __init__(self, path: Path, exc: sqlite3.Error) -> None:
+        self.path = path
+        super().__init__(
+            f"The job journal in {path.parent} cannot be written ({_reason(exc)}). "
+            "Free some space or fix the folder's permissions (or point MOSAIC_MCP_HOME at another folder)."
+        )
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    text = str(exc).lower()
+    if "full" in text:
+        return "the disk is full"
+    if "readonly" in text or "read-only" in text:
+        return "the folder or file is read-only"
+    if "unable to open" in text:
+        return "the file cannot be opened"
+    if "locked" in text or "busy" in text:
+        return "another process holds it locked"
+    return f"SQLite error: {exc}"
+
+
 class Journal:
     """Async access to the SQLite job journal at `path`."""
 
@@ -89,24 +131,20 @@ class Journal:
 
         return await anyio.to_thread.run_sync(call)
 
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A write that must succeed before anything is sent upstream: errors name the folder."""
+        try:
+            return await self._run(fn)
+        except sqlite3.Error as exc:
+            raise JournalWriteError(self.path, exc) from None
+
     async def close(self) -> None:
         """Close the database."""
         await self._run(lambda db: db.close())
 
     async def add(self, record: JobRecord) -> bool:
         """Insert a job; False when it was already journaled (e.g. by another process)."""
-        row = (
-            record.job_id,
-            record.kind,
-            record.key_fingerprint,
-            record.created_at,
-            record.updated_at,
-            record.viewed_at,
-            json.dumps(record.request_summary),
-            record.snapshot.model_dump_json(),
-            int(record.terminal),
-            record.parent_job_id,
-        )
+        row = _job_row(record)
 
         def insert(db: sqlite3.Connection) -> bool:
             cursor = db.execute("INSERT OR IGNORE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
@@ -166,10 +204,120 @@ class Journal:
         """Jobs that are not settled yet, oldest first."""
         return await self._select("WHERE terminal=0 ORDER BY created_at", ())
 
+    # ------------------------------------------------------------------ write-ahead intents
+
+    async def open_intent(self, intent: Intent) -> None:
+        """Record that a job-creating or paying request is about to be sent (raises JournalWriteError)."""
+        row = (
+            intent.intent_id,
+            intent.action,
+            intent.key_fingerprint,
+            intent.target,
+            json.dumps(intent.details),
+            intent.started_at,
+            intent.state,
+            intent.outcome,
+            intent.closed_at,
+        )
+        await self._write(lambda db: db.execute("INSERT INTO intents VALUES (?,?,?,?,?,?,?,?,?)", row))
+
+    async def close_intent(self, intent: Intent, state: IntentState, outcome: str | None) -> None:
+        """Close (or re-label) an intent: it became nothing (`failed`), or may exist (`may_exist`)."""
+        intent.state, intent.outcome, intent.closed_at = state, outcome, time.time()
+        await self._write(
+            lambda db: db.execute(
+                "UPDATE intents SET state=?, outcome=?, closed_at=? WHERE intent_id=?",
+                (state, outcome, intent.closed_at, intent.intent_id),
+            )
+        )
+
+    async def finish_intent(self, intent: Intent, record: JobRecord) -> None:
+        """The intent became a job: journal the job and close the intent in one transaction."""
+        intent.state, intent.outcome, intent.closed_at = "done", record.job_id, time.time()
+        row = _job_row(record)
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                inserted = db.execute("INSERT OR IGNORE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?)", row).rowcount
+                if not inserted:  # a follow-up that reuses its parent's id makes the job live again
+                    db.execute(
+                        "UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?",
+                        (row[7], row[8], row[4], row[0]),
+                    )
+                db.execute(
+                    "UPDATE intents SET state='done', outcome=?, closed_at=? WHERE intent_id=?",
+                    (record.job_id, intent.closed_at, intent.intent_id),
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+        await self._write(write)
+
+    async def intents(
+        self,
+        states: Sequence[IntentState],
+        *,
+        fingerprints: Sequence[str] | None = None,
+        since: float = 0.0,
+        actions: Sequence[IntentAction] | None = None,
+    ) -> list[Intent]:
+        """Intents in the given states started after `since`, newest first."""
+        where = [f"state IN ({','.join('?' * len(states))})", "started_at >= ?"]
+        args: list[object] = [*states, since]
+        if fingerprints is not None:
+            where.append(f"key_fingerprint IN ({','.join('?' * len(fingerprints))})")
+            args.extend(fingerprints)
+        if actions is not None:
+            where.append(f"action IN ({','.join('?' * len(actions))})")
+            args.extend(actions)
+        query = f"{INTENT_SELECT} WHERE {' AND '.join(where)} ORDER BY started_at DESC"
+        rows = await self._run(lambda db: db.execute(query, tuple(args)).fetchall())
+        return [_intent(row) for row in rows]
+
+    async def known_job_ids(self, job_ids: Sequence[str]) -> set[str]:
+        """Which of these ids this journal already tracks."""
+        if not job_ids:
+            return set()
+        query = f"SELECT job_id FROM jobs WHERE job_id IN ({','.join('?' * len(job_ids))})"  # noqa: S608 - marks only
+        rows = await self._run(lambda db: db.execute(query, tuple(job_ids)).fetchall())
+        return {row[0] for row in rows}
+
     async def _select(self, where: str, args: Sequence[object]) -> list[JobRecord]:
         query = f"{SELECT} {where}"  # `where` is always ours; values are bound parameters
         rows = await self._run(lambda db: db.execute(query, tuple(args)).fetchall())
         return [_record(row) for row in rows]
+
+
+def _job_row(record: JobRecord) -> tuple[object, ...]:
+    return (
+        record.job_id,
+        record.kind,
+        record.key_fingerprint,
+        record.created_at,
+        record.updated_at,
+        record.viewed_at,
+        json.dumps(record.request_summary),
+        record.snapshot.model_dump_json(),
+        int(record.terminal),
+        record.parent_job_id,
+    )
+
+
+def _intent(row: Sequence[Any]) -> Intent:
+    return Intent(
+        intent_id=row[0],
+        action=cast(IntentAction, row[1]),
+        key_fingerprint=row[2],
+        target=row[3],
+        details=json.loads(row[4]),
+        started_at=row[5],
+        state=cast(IntentState, row[6]),
+        outcome=row[7],
+        closed_at=row[8],
+    )
 
 
 def _record(row: Sequence[Any]) -> JobRecord:

@@ -15,6 +15,7 @@ import anyio
 from mcp.server.session import ServerSession
 
 from ..api.errors import ConflictError, MissingKeyError, NotFoundError
+from .intents import UNRESOLVED_STATES, UNRESOLVED_VISIBLE_SECONDS, Intent, UnresolvedStart
 from .journal import JobRecord, Journal
 from .notify import Notifier
 from .poller import Poller
@@ -75,10 +76,14 @@ class JobService:
         summary: dict[str, Any],
         parent_job_id: str | None = None,
         session: ServerSession | None = None,
+        intent: Intent | None = None,
     ) -> JobRecord:
         """Journal a job that was just created upstream, follow it, and announce it.
 
-        `session` is the caller's connection: 2025-era clients hear about later jobs through it.
+        With the `intent` it was started under, the job is journaled and the intent closed in one
+        transaction. `session` is the caller's connection: 2025-era clients hear about later jobs
+        through it. If the journal cannot be written now, the job is still followed in memory and
+        the error propagates after that; its intent stays open, so a restart reconciles it.
         """
         if session is not None:
             self.notifier.remember(session)
@@ -90,12 +95,23 @@ class JobService:
             request_summary=summary,
             parent_job_id=parent_job_id,
         )
-        if not await self.journal.add(record):
-            # Already journaled: a follow-up that reuses its parent's id makes the job live again.
-            await self.journal.save_snapshot(job_id, record.snapshot)
-        self.poller.track(record)
-        await self.notifier.list_changed()
+        try:
+            if intent is not None:
+                await self.journal.finish_intent(intent, record)
+            elif not await self.journal.add(record):
+                # Already journaled: a follow-up that reuses its parent's id makes the job live again.
+                await self.journal.save_snapshot(job_id, record.snapshot)
+        finally:
+            self.poller.track(record)
+            await self.notifier.list_changed()
         return record
+
+    async def unresolved(self, limit: int = 20) -> list[UnresolvedStart]:
+        """Starts of the configured keys that may have created something nobody follows."""
+        since = time.time() - UNRESOLVED_VISIBLE_SECONDS
+        fingerprints = sorted(set(self.fingerprints.values()))
+        found = await self.journal.intents(UNRESOLVED_STATES, fingerprints=fingerprints, since=since)
+        return [UnresolvedStart.of(intent) for intent in found[:limit]]
 
     async def get(self, job_id: str) -> JobRecord:
         """A tracked job; a run or session the keys can see but we never tracked is adopted."""

@@ -8,7 +8,8 @@ The next ``times`` requests whose method matches and whose path (or route templa
 ``/agent/{agent_id}/run``) matches the glob get the fault instead of (or, with ``after=True``, in
 place of the response to) the real handling. Kinds:
 
-- ``latency``: wait ``delay`` real seconds, then answer normally.
+- ``latency``: wait ``delay`` real seconds, then answer normally; with ``after=True`` the request
+  is carried out at once and only the answer waits (a client time-out after the work was done).
 - ``server_error``: 500 (``status`` may pick another 5xx).
 - ``rate_limit``: 429 with ``Retry-After``.
 - ``status``: any ``status`` with ``body`` (dict -> JSON, str/bytes verbatim; default: a
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import fnmatch
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -48,6 +50,7 @@ class Fault:
     delay: float | None = None
     after: bool = False
     headers: dict[str, str] | None = None
+    then: Callable[[], object] | None = None
 
     def matches(self, method: str, path: str, route: str | None) -> bool:
         """Whether a request is targeted by this fault."""
@@ -78,15 +81,17 @@ class FaultInjector:
         delay: float | None = None,
         after: bool = False,
         headers: dict[str, str] | None = None,
+        then: Callable[[], object] | None = None,
     ) -> Fault:
-        """Script a fault for the next ``times`` matching requests."""
+        """Script a fault for the next ``times`` matching requests; ``then()`` runs each time it fires
+        (e.g. another client starting a run while our request is being lost)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
         if kind == "status" and status is None:
             raise ValueError("kind='status' needs a status")
         if times < 1:
             raise ValueError("times must be >= 1")
-        fault = Fault(kind, method, path, times, status, retry_after, body, delay, after, headers)
+        fault = Fault(kind, method, path, times, status, retry_after, body, delay, after, headers, then)
         self._scripted.append(fault)
         return fault
 
@@ -124,4 +129,6 @@ class FaultInjector:
 
     def _fired(self, fault: Fault, method: str, path: str) -> Fault:
         self.fired.append((fault.kind, method, path))
+        if fault.then is not None:
+            fault.then()
         return fault

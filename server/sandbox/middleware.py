@@ -132,6 +132,18 @@ class SandboxMiddleware:
             )
 
     async def _handle(self, fault: Fault | None, scope: Scope, receive: Receive, send: Send) -> None:
+        if fault is not None and fault.kind == "latency" and fault.after:
+            # Process the request at once, answer late: the client may time out after the work is done.
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await self.app(scope, receive, hold)
+            await anyio.sleep(fault.delay if fault.delay is not None else 0.5)
+            for message in held:
+                await send(message)
+            return
         if fault is not None and fault.kind == "latency":
             await anyio.sleep(fault.delay if fault.delay is not None else 0.5)
             fault = None

@@ -17,7 +17,7 @@ from .files import Blob, BlobStore
 from .ids import IdFactory, fingerprint
 from .motion import MotionStore
 from .requestlog import RequestLog
-from .run_inputs import InputSource, RunPlan, is_http_url
+from .run_inputs import InputSource, RunPlan, is_http_url, plan_run
 from .runs import Run, RunEngine
 from .scheduler import Scheduler
 from .social import SocialStore
@@ -123,6 +123,12 @@ class Sandbox:
     def revoke_key(self, api_key: str) -> None:
         """Make a well-formed key answer 401 from now on."""
         self.revoked_keys.add(api_key)
+
+    def start_api_run(self, agent_id: str, body: dict[str, Any] | None = None) -> Run:
+        """Start a run as another API client of the same organisation would (for reconciliation tests)."""
+        agent = self.agents.get(agent_id)
+        plan = plan_run(agent, body or {}, known_video=self.known_video, known_render=lambda r: r in self.runs.renders)
+        return self.runs.start(agent, plan, self.now())
 
     def fire_trigger(self, trigger_id: str, video_url: str = "https://www.youtube.com/watch?v=dQw4w9WgXcQ") -> Run:
         """Start a run as the YouTube trigger would on a new video (runs show ``triggered_by``)."""
