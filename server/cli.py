@@ -78,6 +78,11 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sandbox", action="store_true", default=None, help="use the built-in API emulator")
     parser.add_argument("--toolsets", help="comma list of toolsets, or 'all' (MOSAIC_MCP_TOOLSETS)")
     parser.add_argument("--read-only", action="store_true", default=None, help="only tools that change nothing")
+    parser.add_argument(
+        "--allow-without-prompt",
+        help="comma list of payments, publishing, deleting allowed with confirm=true when the client cannot "
+        "show a confirmation prompt (MOSAIC_MCP_ALLOW_WITHOUT_PROMPT)",
+    )
     parser.add_argument("--home", help="folder of the job journal (MOSAIC_MCP_HOME)")
     parser.add_argument("--download-dir", help="where outputs are saved (MOSAIC_MCP_DOWNLOAD_DIR)")
     parser.add_argument("--allowed-dirs", help="comma list of readable/writable folders (MOSAIC_MCP_ALLOWED_DIRS)")
@@ -96,6 +101,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "sandbox": args.sandbox,
         "toolsets": args.toolsets,
         "read_only": args.read_only,
+        "allow_without_prompt": args.allow_without_prompt,
         "home": args.home,
         "download_dir": args.download_dir,
         "allowed_dirs": args.allowed_dirs,

@@ -19,6 +19,8 @@ DEFAULT_MOSAIC_BASE_URL = "https://api.mosaic.so"
 DEFAULT_MOTION_BASE_URL = "https://api.motion.so/api/motion"
 
 TOOLSETS = ("core", "agents", "runs", "assets", "avatars", "triggers", "social", "account")
+UNPROMPTED_KINDS = ("payments", "publishing", "deleting")
+"""What MOSAIC_MCP_ALLOW_WITHOUT_PROMPT can allow when the client cannot show a confirmation prompt."""
 
 
 class ConfigurationError(Exception):
@@ -100,6 +102,12 @@ class Settings(BaseSettings):
         validation_alias="MOSAIC_MCP_TOOLSETS",
         description="Comma list of tool groups, or 'all'.",
     )
+    allow_without_prompt: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="MOSAIC_MCP_ALLOW_WITHOUT_PROMPT",
+        description="Comma list of payments, publishing, deleting: what a client that cannot show a "
+        "confirmation prompt may do with confirm=true. Set by a person only; never implied by toolsets.",
+    )
     read_only: bool = Field(
         default=False,
         validation_alias="MOSAIC_MCP_READ_ONLY",
@@ -144,7 +152,7 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("allowed_dirs", "toolsets", mode="before")
+    @field_validator("allowed_dirs", "toolsets", "allow_without_prompt", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _split_list(value)
@@ -158,6 +166,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"MOSAIC_MCP_TOOLSETS: unknown toolset(s) {', '.join(unknown)}; "
                 f"choose from {', '.join(TOOLSETS)} or 'all'"
+            )
+        return names
+
+    @field_validator("allow_without_prompt")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        names = [v.lower() for v in value]
+        unknown = [n for n in names if n not in UNPROMPTED_KINDS]
+        if unknown:
+            raise ValueError(
+                f"MOSAIC_MCP_ALLOW_WITHOUT_PROMPT: unknown value(s) {', '.join(unknown)}; list the kinds of "
+                f"action to allow without a confirmation prompt, from {', '.join(UNPROMPTED_KINDS)} "
+                "(each named on purpose: there is no 'all' or '1')"
             )
         return names
 

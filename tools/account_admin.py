@@ -18,7 +18,7 @@ from ..server.api.models import (
 )
 from ..server.api.validation import validate_auto_topup, validate_credit_purchase, validate_plan_upgrade
 from ..server.app import Runtime
-from ._common import Confirm
+from ._common import ConfirmPayment
 from ._registry import CHANGE, READ, SPEND, Registrar, runtime
 
 PlanId = Literal["creator", "creator_annual", "professional", "professional_annual", "pro"]
@@ -60,13 +60,13 @@ def register(tools: Registrar) -> None:
         quantity: Annotated[float, Field(ge=0, le=1_000_000, description="Credits bought per top-up.")],
         ctx: Context[Runtime, Any],
         approval: Annotated[consent.Answer, Resolve(ask_topup)],
-        confirm: Confirm = False,
+        confirm: ConfirmPayment = False,
     ) -> CreditSettings:
         """Turn automatic credit purchases on or off (needs a paid plan). Turning it on SPENDS MONEY
-        later, so it asks the user first (or needs confirm=true when the client cannot ask)."""
+        later, so it asks the user first (a client that cannot ask: see confirm)."""
         rt = runtime(ctx)
         what = f"turning on auto top-up ({quantity:g} credits below {threshold:g})"
-        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="account")
+        consent.require(approval, action=what, confirm=confirm, kind=consent.PAYMENTS, settings=rt.settings)
         return await rt.mosaic.update_credit_settings(enabled=enabled, threshold=threshold, quantity=quantity)
 
     async def ask_buy(
@@ -82,13 +82,13 @@ def register(tools: Registrar) -> None:
         approval: Annotated[consent.Answer, Resolve(ask_buy)],
         success_url: RedirectUrl = None,
         cancel_url: RedirectUrl = None,
-        confirm: Confirm = False,
+        confirm: ConfirmPayment = False,
     ) -> CreditPurchase:
         """Buy Mosaic credits at the plan's rate — SPENDS MONEY (or returns a checkout_url to pay).
-        Asks the user first; if the client cannot ask, needs confirm=true after the user agreed."""
+        Asks the user first (a client that cannot ask: see confirm)."""
         rt = runtime(ctx)
         what = f"buying {credits:g} credits"
-        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="account")
+        consent.require(approval, action=what, confirm=confirm, kind=consent.PAYMENTS, settings=rt.settings)
         return await rt.starts.buy_credits(credits, success_url, cancel_url)
 
     @tools.tool(toolset="account", annotations=READ, title="Show the plan")
@@ -114,11 +114,11 @@ def register(tools: Registrar) -> None:
         approval: Annotated[consent.Answer, Resolve(ask_upgrade)],
         success_url: RedirectUrl = None,
         cancel_url: RedirectUrl = None,
-        confirm: Confirm = False,
+        confirm: ConfirmPayment = False,
     ) -> PlanUpgrade:
         """Switch to a paid plan (see list_plans) — SPENDS MONEY (or returns a checkout_url to pay).
-        Asks the user first; if the client cannot ask, needs confirm=true after the user agreed."""
+        Asks the user first (a client that cannot ask: see confirm)."""
         rt = runtime(ctx)
         what = f"changing the plan to {plan_id}"
-        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="account")
+        consent.require(approval, action=what, confirm=confirm, kind=consent.PAYMENTS, settings=rt.settings)
         return await rt.starts.upgrade_plan(plan_id, success_url, cancel_url)

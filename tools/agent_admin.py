@@ -14,7 +14,7 @@ from ..server.api.validation import parse_operations
 from ..server.app import Runtime
 from ..server.preflight import check_operations
 from ..server.tiles import ParamDoc, docs_link, tile_doc
-from ._common import Confirm, Id
+from ._common import ConfirmDeleting, Id
 from ._registry import CREATE, DESTROY, EDIT, READ, Registrar, runtime
 from .agents import AgentId
 
@@ -97,14 +97,13 @@ def register(tools: Registrar) -> None:
         agent_id: AgentId,
         ctx: Context[Runtime, Any],
         approval: Annotated[consent.Answer, Resolve(ask_delete)],
-        confirm: Confirm = False,
+        confirm: ConfirmDeleting = False,
     ) -> AgentDeleted:
-        """Delete an agent (cannot be undone through the API). Asks the user first; if the client
-        cannot ask, needs confirm=true after the user agreed."""
+        """Delete an agent (cannot be undone through the API). Asks the user first (a client that
+        cannot ask: see confirm)."""
         rt = runtime(ctx)
-        consent.require(
-            approval, action=f"deleting agent {agent_id}", confirm=confirm, settings=rt.settings, toolset="agents"
-        )
+        what = f"deleting agent {agent_id}"
+        consent.require(approval, action=what, kind=consent.DELETING, confirm=confirm, settings=rt.settings)
         return await rt.mosaic.delete_agent(agent_id)
 
     @tools.tool(toolset="agents", annotations=READ, title="Show a tile type")

@@ -6,11 +6,12 @@
 
 import logging
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import anyio
 
+from ..server import consent
 from ..server.app import MosaicServer
 from ..server.config import TOOLSETS, Settings
 from . import register_tools
@@ -81,29 +82,53 @@ ENDPOINT_TOOLS: dict[str, str] = {
 """Every endpoint of the Mosaic API (reference section 2.0) → the tool that calls it."""
 
 
-def full_catalogue() -> tuple[list[ToolInfo], set[str]]:
-    """Every tool (all toolsets), and the names of those that ask the user before acting."""
+ASKS_ONLY: dict[str, str] = {
+    "update_credit_settings": "to turn it on",
+    "update_social_post": "to approve, unpause or reschedule",
+}
+"""Consent-needing tools that ask only for some calls (the rest of their calls change nothing that
+costs money or gets published); tests/toolsets/test_consent.py checks both sides."""
+
+
+def full_catalogue() -> tuple[list[ToolInfo], dict[str, consent.Kind]]:
+    """Every tool (all toolsets), and for those that ask the user before acting, the kind of action
+    that MOSAIC_MCP_ALLOW_WITHOUT_PROMPT must name for a client that cannot ask (read from `confirm`)."""
     server = MosaicServer("catalogue")
     catalogue = register_tools(server, Settings(MOSAIC_MCP_TOOLSETS="all"))
     tools = anyio.run(server.list_tools)
-    asks = {t.name for t in tools if "confirm" in t.input_schema.get("properties", {})}
+    asks: dict[str, consent.Kind] = {}
+    for tool in tools:
+        confirm = tool.input_schema.get("properties", {}).get("confirm")
+        if confirm is not None:
+            kind = consent.kind_of(confirm.get("description"))
+            if kind is None:
+                raise ValueError(f"{tool.name}: its confirm parameter is not one of tools/_common.py's Confirm types")
+            asks[tool.name] = kind
     return catalogue, asks
 
 
-def render(catalogue: Sequence[ToolInfo], asks: Collection[str] = ()) -> str:
-    """The Markdown table: toolset, tool, spends credits or money, read-only, asks the user first."""
+def render(catalogue: Sequence[ToolInfo], asks: Mapping[str, str] | None = None) -> str:
+    """The Markdown table: toolset, tool, spends credits or money, read-only, asks the user first
+    (and, else, which kind MOSAIC_MCP_ALLOW_WITHOUT_PROMPT must name)."""
+    asks = asks or {}
     order = {name: i for i, name in enumerate(TOOLSETS)}
     rows = sorted(catalogue, key=lambda t: order.get(t.toolset, len(order)))
     lines = [
-        "| toolset | tool | spends credits / money | read-only | asks the user first |",
+        "| toolset | tool | spends credits / money | read-only | asks the user first (else needs) |",
         "| --- | --- | --- | --- | --- |",
     ]
     for tool in rows:
         lines.append(
             f"| {tool.toolset} | `{tool.name}` | {_yes(tool.spends_credits)} | {_yes(tool.read_only)} "
-            f"| {_yes(tool.name in asks)} |"
+            f"| {_asks(tool.name, asks)} |"
         )
     return "\n".join(lines)
+
+
+def _asks(name: str, asks: Mapping[str, str]) -> str:
+    if name not in asks:
+        return "—"
+    return f"{ASKS_ONLY.get(name, 'yes')} (else `{asks[name]}` + `confirm`)"
 
 
 def replace_table(readme: str, table: str) -> str:

@@ -20,9 +20,9 @@ from ..server.api.models import (
     SocialPostTracking,
     SocialPostUpdated,
 )
-from ..server.api.validation import validate_social_post
+from ..server.api.validation import check_timestamp, validate_social_post
 from ..server.app import Runtime
-from ._common import Confirm, Cursor, Id, Limit
+from ._common import ConfirmDeleting, ConfirmPublishing, Cursor, Id, Limit
 from ._registry import CHANGE, CREATE, DESTROY, READ, Registrar, runtime
 
 Platform = Literal["x", "linkedin", "instagram", "facebook", "tiktok", "youtube"]
@@ -43,6 +43,18 @@ class PostDetail(BaseModel):
     post: SocialPost
     analytics: SocialPostAnalytics | None = None
     comments: SocialPostComments | None = None
+
+
+def publishing_changes(schedule_date: str | None, scheduled_pause: bool | None, approve: bool | None) -> list[str]:
+    """What an update of a scheduled post changes about what gets published when (empty: nothing)."""
+    changes = []
+    if approve:
+        changes.append("approve it, which publishes it")
+    if scheduled_pause is False:
+        changes.append("unpause it, so it publishes as scheduled")
+    if schedule_date is not None:
+        changes.append(f"publish it at {schedule_date} instead")
+    return changes
 
 
 def register(tools: Registrar) -> None:
@@ -78,13 +90,12 @@ def register(tools: Registrar) -> None:
         social_connection_id: ConnectionId,
         ctx: Context[Runtime, Any],
         approval: Annotated[consent.Answer, Resolve(ask_disconnect)],
-        confirm: Confirm = False,
+        confirm: ConfirmDeleting = False,
     ) -> SocialConnectionDeleted:
-        """Disconnect a social account. Asks the user first; if the client cannot ask, needs
-        confirm=true after the user agreed."""
+        """Disconnect a social account. Asks the user first (a client that cannot ask: see confirm)."""
         rt = runtime(ctx)
         what = f"disconnecting social account {social_connection_id}"
-        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="social")
+        consent.require(approval, action=what, kind=consent.DELETING, confirm=confirm, settings=rt.settings)
         return await rt.mosaic.delete_social_connection(social_connection_id)
 
     async def ask_post(
@@ -109,13 +120,13 @@ def register(tools: Registrar) -> None:
         post: Annotated[str, Field(description="The text.")] = "",
         media_urls: Annotated[list[str] | None, Field(description="Public video/image URLs (run outputs).")] = None,
         schedule_date: Schedule = None,
-        confirm: Confirm = False,
+        confirm: ConfirmPublishing = False,
     ) -> SocialPostResult:
-        """PUBLISHES publicly to the user's social accounts, now or scheduled. Asks the user first;
-        if the client cannot ask, needs confirm=true after the user agreed to this exact post."""
+        """PUBLISHES publicly to the user's social accounts, now or scheduled. Asks the user first
+        (a client that cannot ask: see confirm; the user must have agreed to this exact post)."""
         rt = runtime(ctx)
         what = "publishing this post"
-        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="social")
+        consent.require(approval, action=what, kind=consent.PUBLISHING, confirm=confirm, settings=rt.settings)
         return await rt.mosaic.create_social_post(
             destinations=destinations, post=post, media_urls=media_urls or (), schedule_date=schedule_date
         )
@@ -154,10 +165,21 @@ def register(tools: Registrar) -> None:
             detail.comments = await mosaic.get_social_post_comments(post_id)
         return detail
 
-    async def ask_update(post_id: str, approve: bool | None, ctx: Context[Runtime, Any]) -> consent.Asked:
-        if not approve:
-            return consent.Approval(approve=True)  # rescheduling or pausing publishes nothing
-        return consent.ask(ctx, f"Approve the scheduled post {post_id} for publishing?")
+    async def ask_update(
+        post_id: str,
+        schedule_date: str | None,
+        scheduled_pause: bool | None,
+        approve: bool | None,
+        ctx: Context[Runtime, Any],
+    ) -> consent.Asked:
+        changes = publishing_changes(schedule_date, scheduled_pause, approve)
+        if not changes:
+            return consent.Approval(approve=True)  # pausing, rejecting or notes publish nothing
+
+        def check() -> None:
+            check_timestamp("schedule_date", schedule_date)
+
+        return consent.ask(ctx, f"Change the scheduled post {post_id}: {'; '.join(changes)}?", check=check)
 
     @tools.tool(toolset="social", annotations=CHANGE, title="Change a scheduled post")
     async def update_social_post(
@@ -168,13 +190,14 @@ def register(tools: Registrar) -> None:
         scheduled_pause: Annotated[bool | None, Field(description="true pauses, false unpauses.")] = None,
         notes: Annotated[str | None, Field(description="Internal notes.")] = None,
         approve: Annotated[bool | None, Field(description="Approve a post awaiting approval (publishes it).")] = None,
-        confirm: Confirm = False,
+        confirm: ConfirmPublishing = False,
     ) -> SocialPostUpdated:
-        """Reschedule, pause, annotate or approve a scheduled post; free. Approving publishes it, so
-        that asks the user first (or needs confirm=true when the client cannot ask)."""
+        """Reschedule, pause, annotate or approve a scheduled post; free. Approving, unpausing and
+        rescheduling decide what gets published when, so they ask the user first (a client that cannot
+        ask: see confirm); pausing and notes do not."""
         rt = runtime(ctx)
-        what = f"approving post {post_id} for publishing"
-        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="social")
+        what = f"changing post {post_id} ({'; '.join(publishing_changes(schedule_date, scheduled_pause, approve))})"
+        consent.require(approval, action=what, kind=consent.PUBLISHING, confirm=confirm, settings=rt.settings)
         return await rt.mosaic.update_social_post(
             post_id, schedule_date=schedule_date, scheduled_pause=scheduled_pause, notes=notes, approve=approve
         )
@@ -190,13 +213,13 @@ def register(tools: Registrar) -> None:
         mark_manual_deleted: Annotated[
             bool | None, Field(description="Only record it as deleted by hand elsewhere.")
         ] = None,
-        confirm: Confirm = False,
+        confirm: ConfirmDeleting = False,
     ) -> SocialPostDeleted:
-        """Delete a published or scheduled post. Asks the user first; if the client cannot ask,
-        needs confirm=true after the user agreed."""
+        """Delete a published or scheduled post. Asks the user first (a client that cannot ask: see
+        confirm)."""
         rt = runtime(ctx)
         what = f"deleting post {post_id}"
-        consent.require(approval, action=what, confirm=confirm, settings=rt.settings, toolset="social")
+        consent.require(approval, action=what, kind=consent.DELETING, confirm=confirm, settings=rt.settings)
         return await rt.mosaic.delete_social_post(post_id, mark_manual_deleted=mark_manual_deleted)
 
     @tools.tool(toolset="social", annotations=READ, title="Track a social post")

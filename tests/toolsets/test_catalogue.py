@@ -1,5 +1,6 @@
 """Toolsets: the default stays small, read-only hides every change, and all of them cover the API."""
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -66,12 +67,12 @@ def sandbox_endpoints() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def catalogue() -> tuple[list[ToolInfo], set[str]]:
+def catalogue() -> tuple[list[ToolInfo], Mapping[str, str]]:
     """The whole catalogue (built once: it registers every tool)."""
     return full_catalogue()
 
 
-def test_every_endpoint_has_a_registered_tool(catalogue: tuple[list[ToolInfo], set[str]]) -> None:
+def test_every_endpoint_has_a_registered_tool(catalogue: tuple[list[ToolInfo], Mapping[str, str]]) -> None:
     """Each endpoint of reference 2.0 (and of the sandbox) maps to a tool registered with `all`."""
     assert len(ENDPOINT_TOOLS) == 56  # rows 1–55; row 55 names two paths; uploads per type
     assert sandbox_endpoints() == set(ENDPOINT_TOOLS)
@@ -79,8 +80,8 @@ def test_every_endpoint_has_a_registered_tool(catalogue: tuple[list[ToolInfo], s
     assert set(ENDPOINT_TOOLS.values()) <= registered
 
 
-def test_catalogue_is_truthful(catalogue: tuple[list[ToolInfo], set[str]]) -> None:
-    """Money tools are marked as spending and not read-only; list tools as read-only."""
+def test_catalogue_is_truthful(catalogue: tuple[list[ToolInfo], Mapping[str, str]]) -> None:
+    """Money tools are marked as spending and not read-only; list tools as read-only; each consent tool's kind."""
     info = {t.name: t for t in catalogue[0]}
     asks = catalogue[1]
     for name in ("buy_credits", "upgrade_plan", "run_agent", "resume_run"):
@@ -88,9 +89,13 @@ def test_catalogue_is_truthful(catalogue: tuple[list[ToolInfo], set[str]]) -> No
         assert not info[name].read_only
     assert info["list_runs"].read_only
     assert not info["list_runs"].spends_credits
-    assert {"buy_credits", "upgrade_plan", "create_social_post", "delete_agent"} <= asks
+    assert asks == {
+        "buy_credits": "payments", "upgrade_plan": "payments", "update_credit_settings": "payments",
+        "create_social_post": "publishing", "update_social_post": "publishing",
+        "delete_agent": "deleting", "delete_social_post": "deleting", "delete_social_connection": "deleting",
+    }  # fmt: skip
 
 
-def test_readme_table_is_current(catalogue: tuple[list[ToolInfo], set[str]]) -> None:
+def test_readme_table_is_current(catalogue: tuple[list[ToolInfo], Mapping[str, str]]) -> None:
     """The README's tool table equals the rendered catalogue (python -m mosaic_mcp.tools.catalogue)."""
     assert readme_table(README.read_text(encoding="utf-8")) == render(*catalogue)

@@ -1,20 +1,31 @@
-"""Spending money, publishing and deleting ask the user first — or need an explicit confirmation."""
+"""Paying, publishing and deleting ask the user first — or, without a prompt, need a person's setting and confirm."""
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
+import anyio
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.server.elicitation import AcceptedElicitation, DeclinedElicitation
 from mcp.types import ElicitRequestParams, ElicitResult
 
 from mosaic_mcp.server import consent
-from mosaic_mcp.server.config import load_settings
+from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.config import ConfigurationError, load_settings
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
+from mosaic_mcp.server.sandbox.social import Post
 
-from ..support import call_error, call_ok, text_of
+from ..e2e.conftest import mosaic_mcp_command
+from ..support import MOSAIC_KEY, MOTION_KEY, call_error, call_ok, text_of
+from .conftest import make_settings
 
 pytestmark = pytest.mark.anyio
+
+SETTING = "MOSAIC_MCP_ALLOW_WITHOUT_PROMPT"
+KINDS = ("payments", "publishing", "deleting")
 
 
 class User:
@@ -31,87 +42,334 @@ class User:
         return ElicitResult(action=self.action, content=content)
 
 
-async def test_accepted_purchase_happens(server: Any, mode: str, sandbox: RunningSandbox) -> None:
-    """The user approves through elicitation: the credits are bought."""
-    user = User("accept")
-    async with Client(server, mode=mode, elicitation_callback=user) as client:  # type: ignore[arg-type]
-        result = await call_ok(client, "buy_credits", {"credits": 500})
-    assert result["success"] is True
-    assert result["credits_purchased"] == 500
-    assert len(user.questions) == 1
-    assert "500" in user.questions[0]
-    assert sandbox.sandbox.count("POST", "/credits/buy") == 1
+# -- what each consent-needing call needs -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", ["decline", "cancel"])
-async def test_declined_purchase_does_nothing(server: Any, mode: str, sandbox: RunningSandbox, action: Any) -> None:
-    """Decline or cancel: nothing is bought, and the model is told so."""
-    async with Client(server, mode=mode, elicitation_callback=User(action)) as client:  # type: ignore[arg-type]
-        message = await call_error(client, "upgrade_plan", {"plan_id": "professional"})
+def connection(sandbox: RunningSandbox) -> str:
+    """A fresh connected social account in the sandbox."""
+    return sandbox.sandbox.social.connect({"platform": "linkedin"}).connection_id
+
+
+def scheduled_post(sandbox: RunningSandbox, *, paused: bool = False) -> Post:
+    """A fresh post scheduled far in the future (optionally paused) in the sandbox."""
+    body = {"destinations": [{"social_connection_id": connection(sandbox)}], "schedule_date": "2099-01-01T00:00:00Z"}
+    post = sandbox.sandbox.social.publish({**body, "post": "Later"}, sandbox.sandbox.now())
+    post.paused = paused
+    return post
+
+
+Prepare = Callable[[RunningSandbox, Client], Awaitable[dict[str, Any]]]
+
+
+async def buy(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of buy_credits."""
+    return {"credits": 200}
+
+
+async def upgrade(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of upgrade_plan."""
+    return {"plan_id": "professional"}
+
+
+async def topup_on(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of update_credit_settings that turn auto top-up on."""
+    return {"enabled": True, "threshold": 50, "quantity": 500}
+
+
+async def publish(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of create_social_post for a fresh account."""
+    return {"destinations": [connection(sandbox)], "post": "Launch day!"}
+
+
+async def approve(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of update_social_post approving a scheduled post."""
+    return {"post_id": scheduled_post(sandbox).post_id, "approve": True}
+
+
+async def unpause(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of update_social_post unpausing a paused scheduled post."""
+    return {"post_id": scheduled_post(sandbox, paused=True).post_id, "scheduled_pause": False}
+
+
+async def reschedule(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of update_social_post moving a scheduled post to another time."""
+    return {"post_id": scheduled_post(sandbox).post_id, "schedule_date": "2099-06-01T12:00:00Z"}
+
+
+async def delete_agent(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of delete_agent for a fresh agent (created through the free create_agent tool)."""
+    return {"agent_id": (await call_ok(client, "create_agent", {"name": "Disposable"}))["agent_id"]}
+
+
+async def delete_post(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of delete_social_post for a fresh post."""
+    return {"post_id": scheduled_post(sandbox).post_id}
+
+
+async def disconnect(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+    """Arguments of delete_social_connection for a fresh account."""
+    return {"social_connection_id": connection(sandbox)}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One consent-needing call: the tool, its kind of action, the request it sends, its arguments."""
+
+    tool: str
+    kind: str
+    method: str
+    route: str
+    prepare: Prepare
+
+
+CASES = [
+    pytest.param(Case("buy_credits", "payments", "POST", "/credits/buy", buy), id="buy_credits"),
+    pytest.param(Case("upgrade_plan", "payments", "POST", "/plan/upgrade", upgrade), id="upgrade_plan"),
+    pytest.param(Case("update_credit_settings", "payments", "POST", "/credits/settings", topup_on), id="topup_on"),
+    pytest.param(Case("create_social_post", "publishing", "POST", "/social/post", publish), id="create_social_post"),
+    pytest.param(Case("update_social_post", "publishing", "PATCH", "/social/post/*", approve), id="approve_post"),
+    pytest.param(Case("update_social_post", "publishing", "PATCH", "/social/post/*", unpause), id="unpause_post"),
+    pytest.param(Case("update_social_post", "publishing", "PATCH", "/social/post/*", reschedule), id="reschedule"),
+    pytest.param(Case("delete_agent", "deleting", "*", "/agent/{agent_id}/delete", delete_agent), id="delete_agent"),
+    pytest.param(Case("delete_social_post", "deleting", "DELETE", "/social/post/*", delete_post), id="delete_post"),
+    pytest.param(
+        Case("delete_social_connection", "deleting", "DELETE", "/social/connections/*", disconnect), id="disconnect"
+    ),
+]
+
+
+# -- servers: every toolset, differing only in what is allowed without a prompt ------------------------
+
+
+@pytest.fixture(scope="module")
+def servers(sandbox: RunningSandbox, home: Path) -> Callable[[str], MosaicServer]:
+    """A server with every toolset and MOSAIC_MCP_ALLOW_WITHOUT_PROMPT set to the given list (built once each)."""
+    built: dict[str, MosaicServer] = {}
+
+    def server(allow: str) -> MosaicServer:
+        if allow not in built:
+            folder = home / (allow.replace(",", "-") or "none")
+            built[allow] = create_server(make_settings(sandbox, folder, allow_without_prompt=allow or None))
+        return built[allow]
+
+    return server
+
+
+@pytest.fixture
+async def prepared(
+    request: pytest.FixtureRequest, servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+) -> tuple[Case, dict[str, Any]]:
+    """The case's arguments, made with objects of its own; the request log then starts empty."""
+    case: Case = request.param
+    async with Client(servers(""), mode=mode) as setup:  # type: ignore[arg-type]
+        args = await case.prepare(sandbox, setup)
+    sandbox.sandbox.requests.clear()
+    return case, args
+
+
+def changes_sent(sandbox: RunningSandbox) -> list[str]:
+    """Every request the sandbox received that could change something (anything but a GET)."""
+    return [f"{r.method} {r.path}" for r in sandbox.sandbox.requests.records if r.method != "GET"]
+
+
+async def call_without_prompt(server: MosaicServer, mode: str, tool: str, args: dict[str, Any]) -> Any:
+    """Call `tool` from a client that cannot show a confirmation prompt (no elicitation)."""
+    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+        return await client.call_tool(tool, args)
+
+
+@pytest.mark.parametrize("prepared", CASES, indirect=True)
+async def test_without_a_prompt_confirm_needs_the_persons_setting(
+    prepared: tuple[Case, dict[str, Any]], servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+) -> None:
+    """No prompt: toolsets=all + confirm=true is refused (also with every other kind allowed); the setting allows it."""
+    case, args = prepared
+    others = ",".join(k for k in KINDS if k != case.kind)
+    for allow in ("", others):
+        result = await call_without_prompt(servers(allow), mode, case.tool, {**args, "confirm": True})
+        assert result.is_error, (allow, result.structured_content)
+        message = text_of(result)
+        assert f"{SETTING}={case.kind}" in message
+        assert "a model cannot set it" in message
+        assert "confirm=true" in message
+        assert "Nothing was done" in message
+        assert changes_sent(sandbox) == []
+    unconfirmed = await call_without_prompt(servers(case.kind), mode, case.tool, args)
+    assert unconfirmed.is_error
+    assert "call again with confirm=true" in text_of(unconfirmed)
+    assert changes_sent(sandbox) == []
+    done = await call_without_prompt(servers(case.kind), mode, case.tool, {**args, "confirm": True})
+    assert not done.is_error, text_of(done)
+    assert sandbox.sandbox.count(case.method, case.route) == 1
+
+
+@pytest.mark.parametrize("prepared", CASES, indirect=True)
+async def test_confirm_must_be_a_json_boolean(
+    prepared: tuple[Case, dict[str, Any]], servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+) -> None:
+    """Even where the kind is allowed, confirm "true", 1, "yes" (or "1") is refused, naming confirm; nothing is sent."""
+    case, args = prepared
+    server = servers(",".join(KINDS))
+    for value in ("true", 1, "yes", "1", "True"):
+        result = await call_without_prompt(server, mode, case.tool, {**args, "confirm": value})
+        assert result.is_error, value
+        assert "confirm must be the JSON boolean true or false" in text_of(result)
+    assert changes_sent(sandbox) == []
+
+
+@pytest.mark.parametrize("prepared", CASES, indirect=True)
+async def test_with_a_prompt_the_users_answer_decides(
+    prepared: tuple[Case, dict[str, Any]], servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+) -> None:
+    """With a prompt: decline stops it (even with the setting and confirm=true); accept goes ahead without them."""
+    case, args = prepared
+    no = User("decline")
+    async with Client(servers(case.kind), mode=mode, elicitation_callback=no) as client:  # type: ignore[arg-type]
+        message = await call_error(client, case.tool, {**args, "confirm": True})
+    assert "declined" in message
     assert "nothing was done" in message
-    assert sandbox.sandbox.count("POST", "/plan/upgrade") == 0
+    assert len(no.questions) == 1
+    assert changes_sent(sandbox) == []
+    yes = User("accept")
+    async with Client(servers(""), mode=mode, elicitation_callback=yes) as client:  # type: ignore[arg-type]
+        await call_ok(client, case.tool, args)
+    assert len(yes.questions) == 1
+    assert sandbox.sandbox.count(case.method, case.route) == 1
 
 
-async def test_answering_no_does_nothing(server: Any, mode: str, sandbox: RunningSandbox) -> None:
+async def test_rescheduling_and_unpausing_say_what_changes(
+    servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+) -> None:
+    """The prompt for a scheduled post names the change: unpausing, the new time, approval."""
+    post = scheduled_post(sandbox, paused=True)
+    user = User("accept")
+    async with Client(servers(""), mode=mode, elicitation_callback=user) as client:  # type: ignore[arg-type]
+        args = {"post_id": post.post_id, "scheduled_pause": False, "schedule_date": "2099-03-03T09:00:00Z"}
+        await call_ok(client, "update_social_post", args)
+    assert len(user.questions) == 1
+    assert post.post_id in user.questions[0]
+    assert "unpause" in user.questions[0]
+    assert "2099-03-03T09:00:00Z" in user.questions[0]
+    assert post.paused is False
+
+
+async def test_pausing_and_notes_need_no_consent(
+    servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+) -> None:
+    """Pausing a scheduled post or annotating it publishes nothing: no prompt, no setting, no confirm."""
+    post = scheduled_post(sandbox)
+    nobody = User("decline")
+    async with Client(servers(""), mode=mode, elicitation_callback=nobody) as client:  # type: ignore[arg-type]
+        await call_ok(client, "update_social_post", {"post_id": post.post_id, "scheduled_pause": True})
+        await call_ok(client, "update_social_post", {"post_id": post.post_id, "notes": "check captions"})
+    result = await call_without_prompt(servers(""), mode, "update_social_post", {"post_id": post.post_id, "notes": "x"})
+    assert not result.is_error, text_of(result)
+    assert nobody.questions == []
+    assert post.paused is True
+
+
+async def test_answering_no_does_nothing(servers: Callable[[str], MosaicServer], sandbox: RunningSandbox) -> None:
     """Accepting the form with approve=false counts as a refusal."""
-    async with Client(server, mode=mode, elicitation_callback=User("accept", approve=False)) as client:  # type: ignore[arg-type]
+    user = User("accept", approve=False)
+    async with Client(servers(""), elicitation_callback=user) as client:  # type: ignore[arg-type]
         message = await call_error(client, "delete_agent", {"agent_id": CAPTIONS_AGENT_ID})
     assert "did not approve" in message
     assert sandbox.sandbox.count("*", "/agent/{agent_id}/delete") == 0
 
 
-async def test_without_elicitation_refused_unless_confirmed(client: Client, sandbox: RunningSandbox) -> None:
-    """A client that cannot ask: refused with how to proceed; confirm=true (toolset named) goes ahead."""
-    message = await call_error(client, "buy_credits", {"credits": 200})
-    assert "confirm=true" in message
-    assert "Nothing was done" in message
-    assert sandbox.sandbox.count("POST", "/credits/buy") == 0
-    result = await call_ok(client, "buy_credits", {"credits": 200, "confirm": True})
-    assert result["credits_purchased"] == 200
-    assert sandbox.sandbox.count("POST", "/credits/buy") == 1
+@pytest.mark.parametrize("action", ["decline", "cancel"])
+async def test_declined_purchase_does_nothing(
+    servers: Callable[[str], MosaicServer], mode: str, sandbox: RunningSandbox, action: Any
+) -> None:
+    """Decline or cancel: nothing is bought, and the model is told so."""
+    async with Client(servers("payments"), mode=mode, elicitation_callback=User(action)) as client:  # type: ignore[arg-type]
+        message = await call_error(client, "upgrade_plan", {"plan_id": "professional", "confirm": True})
+    assert "nothing was done" in message
+    assert sandbox.sandbox.count("POST", "/plan/upgrade") == 0
 
 
-async def test_publishing_asks_with_the_post(server: Any, mode: str, sandbox: RunningSandbox) -> None:
+async def test_publishing_asks_with_the_post(servers: Callable[[str], MosaicServer], sandbox: RunningSandbox) -> None:
     """create_social_post shows the user what will be published, then publishes once approved."""
     user = User("accept")
-    async with Client(server, mode=mode, elicitation_callback=user) as client:  # type: ignore[arg-type]
-        link = await call_ok(client, "connect_social_account", {"platform": "linkedin"})
-        assert link["connect_url"].startswith("http")
-        accounts = await call_ok(client, "list_social_connections")
-        destination = accounts["connected_accounts"][0]["social_connection_id"]
-        post = await call_ok(client, "create_social_post", {"destinations": [destination], "post": "Launch day!"})
+    async with Client(servers(""), elicitation_callback=user) as client:  # type: ignore[arg-type]
+        post = await call_ok(client, "create_social_post", {"destinations": [connection(sandbox)], "post": "Hi all!"})
     assert post["post_id"]
-    assert "Launch day!" in user.questions[0]
-    assert sandbox.sandbox.count("POST", "/social/post") == 1
+    assert "Hi all!" in user.questions[0]
 
 
-async def test_invalid_input_is_refused_before_asking(server: Any, mode: str, sandbox: RunningSandbox) -> None:
+async def test_invalid_input_is_refused_before_asking(
+    servers: Callable[[str], MosaicServer], mode: str, sandbox: RunningSandbox
+) -> None:
     """The user is never asked to approve something the API would refuse anyway."""
     user = User("accept")
-    async with Client(server, mode=mode, elicitation_callback=user) as client:  # type: ignore[arg-type]
-        result = await client.call_tool("buy_credits", {"credits": 300, "success_url": "ftp://example.com"})
-    assert result.is_error
-    assert "success_url" in text_of(result)
+    async with Client(servers(""), mode=mode, elicitation_callback=user) as client:  # type: ignore[arg-type]
+        bought = await client.call_tool("buy_credits", {"credits": 300, "success_url": "ftp://example.com"})
+        moved = await client.call_tool("update_social_post", {"post_id": "p1", "schedule_date": "next tuesday"})
+    assert bought.is_error
+    assert "success_url" in text_of(bought)
+    assert moved.is_error
+    assert "schedule_date" in text_of(moved)
     assert user.questions == []
-    assert sandbox.sandbox.count("POST", "/credits/buy") == 0
+    assert changes_sent(sandbox) == []
 
 
-async def test_harmless_variant_needs_no_consent(server: Any, mode: str, sandbox: RunningSandbox) -> None:
-    """Turning auto top-up off spends nothing, so nobody is asked."""
+async def test_harmless_variant_needs_no_consent(servers: Callable[[str], MosaicServer], mode: str) -> None:
+    """Turning auto top-up off spends nothing, so nobody is asked and nothing needs allowing."""
     user = User("decline")
-    async with Client(server, mode=mode, elicitation_callback=user) as client:  # type: ignore[arg-type]
+    async with Client(servers(""), mode=mode, elicitation_callback=user) as client:  # type: ignore[arg-type]
         result = await call_ok(client, "update_credit_settings", {"enabled": False, "threshold": 0, "quantity": 0})
     assert result["auto_topup"]["enabled"] is False
     assert user.questions == []
 
 
-def test_confirm_alone_is_not_enough_without_an_explicit_toolset() -> None:
-    """With MOSAIC_MCP_TOOLSETS left at its default, confirm=true cannot stand in for the user."""
-    default = load_settings()
-    explicit = load_settings(toolsets="core")
+# -- the rule itself, and the setting --------------------------------------------------------------------
+
+
+def test_require_needs_the_kind_allowed_and_a_confirmation() -> None:
+    """No prompt: neither the default nor toolsets=all allows; the named kind plus confirm does; "no" always wins."""
     not_asked: Any = AcceptedElicitation(data=consent.NotAsked())
-    with pytest.raises(consent.ConsentRequired, match="enabled by name"):
-        consent.require(not_asked, action="buying credits", confirm=True, settings=default, toolset="core")
-    consent.require(not_asked, action="buying credits", confirm=True, settings=explicit, toolset="core")
+    for settings in (load_settings(), load_settings(toolsets="all"), load_settings(allow_without_prompt="deleting")):
+        with pytest.raises(consent.ConsentRequired, match=f"{SETTING}=payments"):
+            consent.require(not_asked, action="buying credits", kind="payments", confirm=True, settings=settings)
+    allowed = load_settings(allow_without_prompt="payments")
+    consent.require(not_asked, action="buying credits", kind="payments", confirm=True, settings=allowed)
+    with pytest.raises(consent.ConsentRequired, match="call again with confirm=true"):
+        consent.require(not_asked, action="buying credits", kind="payments", confirm=False, settings=allowed)
     with pytest.raises(consent.ConsentDeclined):
-        consent.require(DeclinedElicitation(), action="x", confirm=True, settings=explicit, toolset="core")
+        consent.require(DeclinedElicitation(), action="x", kind="payments", confirm=True, settings=allowed)
+
+
+def test_setting_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MOSAIC_MCP_ALLOW_WITHOUT_PROMPT is a comma list, case-insensitive; unset means nothing is allowed."""
+    assert load_settings().allow_without_prompt == []
+    monkeypatch.setenv(SETTING, "Publishing, deleting")
+    assert load_settings().allow_without_prompt == ["publishing", "deleting"]
+
+
+@pytest.mark.parametrize("value", ["1", "true", "all", "spending"])
+def test_setting_names_each_kind(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """A yes-like value or an unknown kind is a configuration error naming the variable and the kinds."""
+    monkeypatch.setenv(SETTING, value)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert SETTING in str(raised.value)
+    assert "payments, publishing, deleting" in str(raised.value)
+
+
+async def test_serve_flag_allows_over_stdio(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    """`mosaic-mcp serve --allow-without-prompt payments`: a host without elicitation can buy with confirm=true."""
+    command = mosaic_mcp_command()
+    env = {
+        "MOSAIC_API_KEY": MOSAIC_KEY,
+        "MOTION_API_KEY": MOTION_KEY,
+        "MOSAIC_API_BASE_URL": sandbox.mosaic_base_url,
+        "MOTION_API_BASE_URL": sandbox.motion_base_url,
+        "MOSAIC_MCP_HOME": str(tmp_path / "home"),
+    }
+    flags = ["serve", "--toolsets", "account", "--allow-without-prompt", "payments"]
+    params = StdioServerParameters(command=command[0], args=[*command[1:], *flags], env=env)
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            bought = await call_ok(client, "buy_credits", {"credits": 300, "confirm": True})
+    assert bought["credits_purchased"] == 300
+    assert sandbox.sandbox.count("POST", "/credits/buy") == 1

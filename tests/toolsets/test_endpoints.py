@@ -1,8 +1,11 @@
 """The opt-in tools reach their endpoints (checked in the sandbox's request log) and shape results."""
 
+from pathlib import Path
+
 import pytest
 from mcp import Client
 
+from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.catalog import CAPTIONS_ID, VIDEO_INPUT_ID
 from mosaic_mcp.server.sandbox.seed import (
@@ -15,12 +18,18 @@ from mosaic_mcp.server.sandbox.seed import (
 from mosaic_mcp.tools.catalogue import ENDPOINT_TOOLS
 
 from ..support import call_error, call_ok
-from .conftest import VIDEO
+from .conftest import VIDEO, make_settings
 
 pytestmark = pytest.mark.anyio
 
 WEIGHT = {"caption_font_weight": "800"}
 CHANNEL = "UCxxxxxxxxxxxxxxxxxxxxxx"
+
+
+@pytest.fixture(scope="module")
+def server(sandbox: RunningSandbox, home: Path) -> MosaicServer:
+    """Every toolset, and every kind of action allowed with confirm=true (these clients cannot ask)."""
+    return create_server(make_settings(sandbox, home, allow_without_prompt="payments,publishing,deleting"))
 
 
 def hit(sandbox: RunningSandbox, endpoint: str, times: int = 1) -> bool:

@@ -10,7 +10,7 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import call_ok
+from ..support import call_error, call_ok
 from .conftest import VIDEO, make_settings
 
 pytestmark = pytest.mark.anyio
@@ -25,8 +25,8 @@ async def sandbox() -> AsyncIterator[RunningSandbox]:
 
 @pytest.fixture
 def server(sandbox: RunningSandbox, tmp_path: Path) -> MosaicServer:
-    """A server with every toolset for this test's sandbox."""
-    return create_server(make_settings(sandbox, tmp_path))
+    """A server with every toolset for this test's sandbox; payments allowed with confirm=true."""
+    return create_server(make_settings(sandbox, tmp_path, allow_without_prompt="payments"))
 
 
 async def test_low_balance_is_reported_and_recoverable(client: Client, sandbox: RunningSandbox) -> None:
@@ -54,3 +54,22 @@ async def test_low_balance_is_reported_and_recoverable(client: Client, sandbox: 
     done = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
     assert done["status"] == "completed"
     assert done["outputs"]
+
+
+async def test_no_money_moves_without_the_persons_setting(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+    """toolsets=all and confirm=true, but no MOSAIC_MCP_ALLOW_WITHOUT_PROMPT: no purchase, upgrade or top-up is sent."""
+    settings = make_settings(sandbox, tmp_path / "strict")
+    async with Client(create_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        before = (await call_ok(client, "check_credits"))["balance"]
+        for tool, args in (
+            ("buy_credits", {"credits": 1000}),
+            ("upgrade_plan", {"plan_id": "professional"}),
+            ("update_credit_settings", {"enabled": True, "threshold": 50, "quantity": 500}),
+        ):
+            message = await call_error(client, tool, {**args, "confirm": True})
+            assert "MOSAIC_MCP_ALLOW_WITHOUT_PROMPT=payments" in message
+            assert "Nothing was done" in message
+        after = (await call_ok(client, "check_credits"))["balance"]
+    assert after == before
+    for route in ("/credits/buy", "/plan/upgrade", "/credits/settings"):
+        assert sandbox.sandbox.count("POST", route) == 0
