@@ -28,6 +28,7 @@ from .jobs.notify import Notifier
 from .jobs.poller import Poller, PollTiming
 from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
+from .transfer.downloads import remove_stale_parts_on_start
 from .webhooks import register_http_routes
 
 log = logging.getLogger("mosaic_mcp")
@@ -97,6 +98,7 @@ def create_server(
     async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         async with AsyncExitStack() as stack:
             effective, sandbox_url = await _effective_settings(settings, stack)
+            await anyio.to_thread.run_sync(remove_stale_parts_on_start, effective)  # never raises
             mosaic = MosaicClient.from_settings(effective, retry=retry)
             stack.push_async_callback(mosaic.aclose)
             motion = MotionClient.from_settings(effective, retry=retry)

@@ -348,7 +348,7 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _human(size: int) -> str:
+def human_size(size: int) -> str:
     """Binary units, as the upload limits are documented (5 GB = 5,368,709,120 bytes)."""
     value = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -430,7 +430,7 @@ def _check_size(path: Path, size: int, kind: AssetKind, field: str) -> None:
     limit = MAX_UPLOAD_BYTES[kind]
     if size > limit:
         raise InvalidInputError(
-            field, f"'{path.name}' has {_human(size)}; Mosaic accepts {kind} files up to {_human(limit)}"
+            field, f"'{path.name}' has {human_size(size)}; Mosaic accepts {kind} files up to {human_size(limit)}"
         )
     if size == 0:
         raise InvalidInputError(field, f"'{path.name}' is empty")
@@ -460,6 +460,8 @@ def _reason(exc: OSError) -> str:
     return known or (exc.strerror or type(exc).__name__).lower()
 
 
-def disk_error(folder: Path, exc: OSError, *, doing: str) -> LocalFileError:
+def disk_error(folder: Path, exc: OSError, *, doing: str, advice: str = "") -> LocalFileError:
     """An error naming the folder, what was being done and why it failed, in plain words."""
-    return LocalFileError(f"Could not {doing} in the folder '{folder}': {_reason(exc)}.")
+    return LocalFileError(
+        f"Could not {doing} in the folder '{folder}': {_reason(exc)}." + (f" {advice}" if advice else "")
+    )

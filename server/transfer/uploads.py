@@ -39,7 +39,8 @@ async def upload_local_file(mosaic: MosaicClient, local: LocalFile, progress: Pr
     """Upload one checked local file: open it (the checked file or nothing) → get URL → stream → finalize."""
     if not mosaic.has_key:
         raise MissingKeyError("Mosaic")
-    handle, opened = await anyio.to_thread.run_sync(local.open)
+    with anyio.CancelScope(shield=True):  # a cancel here must not drop an open handle on the floor
+        handle, opened = await anyio.to_thread.run_sync(local.open)
     with handle:
         ticket = await mosaic.get_upload_url(opened.kind)
         meter = ByteMeter(progress, opened.size, f"uploading {opened.filename}")
