@@ -31,6 +31,7 @@ from .jobs.reconcile import Reconciler
 from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
+from .transfer.downloads import remove_stale_parts_on_start
 from .webhooks import register_http_routes
 
 log = logging.getLogger("mosaic_mcp")
@@ -106,6 +107,7 @@ def create_server(
     async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         async with AsyncExitStack() as stack:
             effective, sandbox_url = await _effective_settings(settings, stack)
+            await anyio.to_thread.run_sync(remove_stale_parts_on_start, effective)  # never raises
             mosaic = MosaicClient.from_settings(effective, retry=retry, timeout=http_timeout)
             stack.push_async_callback(mosaic.aclose)
             motion = MotionClient.from_settings(effective, retry=retry, timeout=http_timeout)

@@ -86,6 +86,9 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", help="folder of the job journal (MOSAIC_MCP_HOME)")
     parser.add_argument("--download-dir", help="where outputs are saved (MOSAIC_MCP_DOWNLOAD_DIR)")
     parser.add_argument("--allowed-dirs", help="comma list of readable/writable folders (MOSAIC_MCP_ALLOWED_DIRS)")
+    parser.add_argument(
+        "--max-download-bytes", type=int, help="largest file saved, bytes (MOSAIC_MCP_MAX_DOWNLOAD_BYTES)"
+    )
     parser.add_argument("--max-wait-seconds", type=float, help="longest wait in one tool call")
     parser.add_argument("--poll-interval", type=float, help="first interval between polls of a job, seconds")
     parser.add_argument("--mosaic-api-base-url", help="Mosaic API root (MOSAIC_API_BASE_URL)")
@@ -105,6 +108,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "home": args.home,
         "download_dir": args.download_dir,
         "allowed_dirs": args.allowed_dirs,
+        "max_download_bytes": args.max_download_bytes,
         "max_wait_seconds": args.max_wait_seconds,
         "poll_interval_seconds": args.poll_interval,
         "mosaic_api_base_url": args.mosaic_api_base_url,

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MOSAIC_BASE_URL = "https://api.mosaic.so"
 DEFAULT_MOTION_BASE_URL = "https://api.motion.so/api/motion"
+DEFAULT_MAX_DOWNLOAD_BYTES = 20 * 1024**3
 
 TOOLSETS = ("core", "agents", "runs", "assets", "avatars", "triggers", "social", "account")
 UNPROMPTED_KINDS = ("payments", "publishing", "deleting")
@@ -90,6 +91,12 @@ class Settings(BaseSettings):
         default=None,
         validation_alias="MOSAIC_MCP_DOWNLOAD_DIR",
         description="Where outputs are saved (default ~/Downloads/Mosaic, else $MOSAIC_MCP_HOME/downloads).",
+    )
+    max_download_bytes: int = Field(
+        default=DEFAULT_MAX_DOWNLOAD_BYTES,
+        gt=0,
+        validation_alias="MOSAIC_MCP_MAX_DOWNLOAD_BYTES",
+        description="Largest file download_output saves, in bytes (default 20 GiB); a bigger one is refused.",
     )
     allowed_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,

@@ -72,4 +72,5 @@ def register(tools: Registrar) -> None:
             output_id=output_id,
             include_premiere=include_premiere,
             progress=ctx.report_progress,
+            max_bytes=rt.settings.max_download_bytes,
         )

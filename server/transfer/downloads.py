@@ -1,17 +1,30 @@
 """Saving a finished job's outputs to disk, atomically.
 
-Downloads stream into a temporary file in the target folder and are renamed into place only when
-complete (`os.replace`), so a reader never sees half a video; a file already there with the same
-size is kept. Signed URLs expire: a 4xx on one re-reads the job for freshly signed URLs and tries
-once more. The folder comes from `files.FileRoots`, which decided it may be written.
+Downloads stream into a temporary `.part` file in the target folder and are renamed into place
+only when complete (`os.replace`), so a reader never sees half a video; a file already there with
+the same size is kept. Signed URLs expire: a 4xx on one re-reads the job for freshly signed URLs
+and tries once more. The folder comes from `files.FileRoots`, which decided it may be written.
+
+A file larger than `MOSAIC_MCP_MAX_DOWNLOAD_BYTES` is refused before a byte is written when its
+Content-Length says so, and stopped (its part file deleted) when the stream passes the cap. Part
+files left by an interrupted process (a kill, a crash) are removed on start and after each finished
+download; one still being written (locked, or touched in the last minute) is left alone. Every
+error of the local disk names the folder and the reason (full, read-only, permissions…).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
+import stat
+import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -22,11 +35,27 @@ import httpx2
 from pydantic import BaseModel, Field
 
 from ..api.errors import APIConnectionError, APIStatusError, InvalidInputError, error_class_for
-from ..files import safe_filename
+from ..config import DEFAULT_MAX_DOWNLOAD_BYTES, Settings
+from ..files import LocalFileError, disk_error, human_size, safe_filename
 from ..jobs.service import JobService
 from ..jobs.snapshot import JobOutput, JobSnapshot
 from .progress import CHUNK, ByteMeter, Progress
 from .signed import REFRESHABLE, content_length, open_signed
+
+if sys.platform != "win32":
+    import fcntl
+
+log = logging.getLogger("mosaic_mcp.downloads")
+
+EXTENSIONS = (".mp4", ".mov", ".webm", ".png", ".jpg", ".jpeg", ".webp", ".zip")
+"""Extensions saved files keep; anything else gets the part's default."""
+PART_SUFFIX = ".part"
+_PART_NAME = re.compile(
+    r"^\.[^/\\]+(?:" + "|".join(re.escape(e) for e in EXTENSIONS) + r")\.[a-z0-9_]{8}" + re.escape(PART_SUFFIX) + "$"
+)
+"""What `_write_atomically` names its temporary files: `.<target name>.<8 random chars>.part`."""
+STALE_AFTER_SECONDS = 60.0
+"""A part file untouched this long, and not locked by a running download, is left over from a kill."""
 
 
 class SavedFile(BaseModel):
@@ -64,6 +93,7 @@ async def download_outputs(
     output_id: str | None = None,
     include_premiere: bool = False,
     progress: Progress | None = None,
+    max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
 ) -> DownloadResult:
     """Save a settled job's outputs (all, or one) into `folder`; see the module docstring."""
     record = await jobs.refresh(job_id)
@@ -81,8 +111,9 @@ async def download_outputs(
     saved: list[SavedFile] = []
     for n, item in enumerate(items):
         meter.label = f"{item.filename} ({n + 1}/{len(items)})"
-        saved.append(await _download_item(client, links, item, folder, meter, last=n == len(items) - 1))
+        saved.append(await _download_item(client, links, item, folder, meter, max_bytes, last=n == len(items) - 1))
     await meter.finish()
+    await anyio.to_thread.run_sync(remove_stale_parts, [folder])
     return DownloadResult(job_id=job_id, directory=str(folder), files=saved, bytes_downloaded=meter.done)
 
 
@@ -121,7 +152,7 @@ def _choose(snapshot: JobSnapshot, output_id: str | None) -> list[JobOutput]:
 
 def _extension(url: str, default: str) -> str:
     ext = os.path.splitext(urlsplit(url).path)[1].lower()
-    return ext if ext in {".mp4", ".mov", ".webm", ".png", ".jpg", ".jpeg", ".webp", ".zip"} else default
+    return ext if ext in EXTENSIONS else default
 
 
 class _Links:
@@ -149,7 +180,14 @@ class _Links:
 
 
 async def _download_item(
-    client: httpx2.AsyncClient, links: _Links, item: _Item, folder: Path, meter: ByteMeter, *, last: bool
+    client: httpx2.AsyncClient,
+    links: _Links,
+    item: _Item,
+    folder: Path,
+    meter: ByteMeter,
+    max_bytes: int,
+    *,
+    last: bool,
 ) -> SavedFile:
     target = folder / item.filename
     while True:
@@ -163,9 +201,12 @@ async def _download_item(
                 return SavedFile(
                     output_id=item.output_id, part=item.part, path=str(target), size_bytes=size, skipped=True
                 )
+            if size is not None and size > max_bytes:
+                raise _too_large(item, target, max_bytes, f"it has {human_size(size)}")
             if last and size is not None:
                 meter.total = meter.done + size
-            written = await _write_atomically(response, target, meter, size)
+            too_large = partial(_too_large, item, target, max_bytes)
+            written = await _write_atomically(response, target, meter, size, max_bytes, too_large)
             return SavedFile(
                 output_id=item.output_id, part=item.part, path=str(target), size_bytes=written, skipped=False
             )
@@ -183,6 +224,16 @@ def _link_error(status: int, item: _Item) -> APIStatusError:
     return error
 
 
+def _too_large(item: _Item, target: Path, max_bytes: int, how: str = "") -> LocalFileError:
+    what = how or f"it passed {human_size(max_bytes)} while downloading and was stopped"
+    return LocalFileError(
+        f"The {item.part} of output {item.output_id} was not saved: {what}, more than this server saves "
+        f"(MOSAIC_MCP_MAX_DOWNLOAD_BYTES = {max_bytes:,} bytes); nothing was left in '{target.parent}'. "
+        "Whoever runs the server can raise MOSAIC_MCP_MAX_DOWNLOAD_BYTES (or --max-download-bytes); "
+        "or open the output's link from poll_job in a browser."
+    )
+
+
 def _same_size(target: Path, size: int) -> bool:
     try:
         info = target.lstat()
@@ -191,15 +242,30 @@ def _same_size(target: Path, size: int) -> bool:
     return not target.is_symlink() and target.is_file() and info.st_size == size
 
 
-async def _write_atomically(response: httpx2.Response, target: Path, meter: ByteMeter, expected: int | None) -> int:
-    """Stream the body into a temporary file beside `target`, then rename it into place."""
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+async def _write_atomically(
+    response: httpx2.Response,
+    target: Path,
+    meter: ByteMeter,
+    expected: int | None,
+    max_bytes: int,
+    too_large: Callable[[], LocalFileError],
+) -> int:
+    """Stream the body into a locked temporary file beside `target`, then rename it into place."""
+    folder = target.parent
+    advice = "Nothing was left behind; fix that or choose another directory, then call download_output again."
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=folder)
+    except OSError as exc:
+        raise disk_error(folder, exc, doing=f"save {target.name}", advice=advice) from None
     temp = Path(temp_name)
+    _lock(fd)
     written = 0
     try:
         async with anyio.wrap_file(os.fdopen(fd, "wb")) as handle:
             try:
                 async for chunk in response.aiter_bytes(CHUNK):
+                    if written + len(chunk) > max_bytes:
+                        raise too_large()
                     await handle.write(chunk)
                     written += len(chunk)
                     await meter.add(len(chunk))
@@ -214,11 +280,18 @@ async def _write_atomically(response: httpx2.Response, target: Path, meter: Byte
                 service="Mosaic",
             )
         await anyio.to_thread.run_sync(_publish, temp, target)
+    except OSError as exc:
+        await _discard(temp)
+        raise disk_error(folder, exc, doing=f"save {target.name}", advice=advice) from None
     except BaseException:
-        with anyio.CancelScope(shield=True), contextlib.suppress(OSError):
-            await anyio.to_thread.run_sync(temp.unlink)
+        await _discard(temp)
         raise
     return written
+
+
+async def _discard(temp: Path) -> None:
+    with anyio.CancelScope(shield=True), contextlib.suppress(OSError):
+        await anyio.to_thread.run_sync(temp.unlink)
 
 
 def _publish(temp: Path, target: Path) -> None:
@@ -235,3 +308,73 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+def _lock(fd: int) -> None:
+    """Mark a part file as being written (an advisory lock that a kill releases)."""
+    if sys.platform != "win32":
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def remove_stale_parts(folders: Iterable[Path], *, now: float | None = None) -> int:
+    """Delete the part files interrupted downloads left in these folders (not below them); how many.
+
+    Only names `_write_atomically` makes are touched, only regular files (never a link), only
+    when untouched for a minute and not locked by a download still running (in any process).
+    Never raises: a folder that is missing or unreadable is skipped.
+    """
+    cutoff = (time.time() if now is None else now) - STALE_AFTER_SECONDS
+    removed = 0
+    for folder in dict.fromkeys(folders):
+        try:
+            names = [n for n in os.listdir(folder) if _PART_NAME.match(n)]
+        except OSError:
+            continue
+        for name in names:
+            removed += _remove_if_stale(folder / name, cutoff)
+    return removed
+
+
+def _remove_if_stale(path: Path, cutoff: float) -> bool:
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
+            return False  # a link, a folder, or touched in the last minute: not a leftover
+        if sys.platform == "win32":
+            os.unlink(path)  # Windows refuses to delete a file that a running download has open
+        elif not _unlink_unlocked(path):
+            return False
+    except OSError as exc:
+        log.info("could not remove the stale part file %s (%s)", path, exc.strerror or type(exc).__name__)
+        return False
+    log.info("removed %s, left by an interrupted download", path)
+    return True
+
+
+def _unlink_unlocked(path: Path) -> bool:
+    """Delete a part file unless a download (of any process) holds its lock; whether it was deleted."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until the name is gone
+        except BlockingIOError:
+            return False  # a download is writing it
+        except OSError:
+            pass  # no locks on this file system: the age alone decides
+        os.unlink(path)
+        return True
+    finally:
+        os.close(fd)
+
+
+def remove_stale_parts_on_start(settings: Settings) -> None:
+    """At start-up: clean the download folder and the configured allowed folders. Never fails start-up."""
+    try:
+        folders = [settings.resolved_download_dir, *settings.allowed_dirs]
+        removed = remove_stale_parts(f.expanduser() for f in folders)
+    except Exception:  # a cleanup must never keep the server from starting
+        log.warning("could not look for part files of interrupted downloads", exc_info=True)
+        return
+    if removed:
+        log.warning("removed %d part file(s) left by interrupted downloads", removed)

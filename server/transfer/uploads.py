@@ -1,17 +1,19 @@
 """Local files to Mosaic assets: the three-step upload, streamed from disk.
 
 Uploads stream in 1 MiB chunks read on a worker thread — never the whole file in memory —
-through Mosaic's flow (upload URL → multipart POST → finalize). Every path comes from
-`files.FileRoots`, which decided it may be read.
+through Mosaic's flow (upload URL → multipart POST → finalize). Every file comes from
+`files.FileRoots`, which decided it may be read, and is read only through `LocalFile.open`: one
+open, without following links, of the very file that was checked; nothing opens it by name again.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
 import anyio
+import anyio.to_thread
 from pydantic import BaseModel, Field
 
 from ..api.errors import InvalidInputError, MissingKeyError
@@ -34,36 +36,38 @@ class UploadedAsset(BaseModel):
 
 
 async def upload_local_file(mosaic: MosaicClient, local: LocalFile, progress: Progress | None = None) -> UploadedAsset:
-    """Upload one checked local file: get URL → stream the bytes → finalize."""
+    """Upload one checked local file: open it (the checked file or nothing) → get URL → stream → finalize."""
     if not mosaic.has_key:
         raise MissingKeyError("Mosaic")
-    ticket = await mosaic.get_upload_url(local.kind)
-    meter = ByteMeter(progress, local.size, f"uploading {local.filename}")
-    await meter.start()
-    await mosaic.upload_to_signed_url(
-        ticket,
-        _read_chunks(local.path, meter),
-        filename=local.filename,
-        content_type=local.content_type,
-        size=local.size,
-    )
+    with anyio.CancelScope(shield=True):  # a cancel here must not drop an open handle on the floor
+        handle, opened = await anyio.to_thread.run_sync(local.open)
+    with handle:
+        ticket = await mosaic.get_upload_url(opened.kind)
+        meter = ByteMeter(progress, opened.size, f"uploading {opened.filename}")
+        await meter.start()
+        await mosaic.upload_to_signed_url(
+            ticket,
+            _read_chunks(handle, meter),
+            filename=opened.filename,
+            content_type=opened.content_type,
+            size=opened.size,
+        )
     await meter.finish()
-    done = await mosaic.finalize_upload(local.kind, ticket.asset_id)
+    done = await mosaic.finalize_upload(opened.kind, ticket.asset_id)
     return UploadedAsset(
         asset_id=done.asset_id,
-        kind=local.kind,
-        filename=local.filename,
-        size_bytes=local.size,
-        content_type=local.content_type,
-        path=str(local.path),
+        kind=opened.kind,
+        filename=opened.filename,
+        size_bytes=opened.size,
+        content_type=opened.content_type,
+        path=str(opened.path),
     )
 
 
-async def _read_chunks(path: Path, meter: ByteMeter) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as handle:
-        while chunk := await handle.read(CHUNK):
-            yield chunk
-            await meter.add(len(chunk))
+async def _read_chunks(handle: BinaryIO, meter: ByteMeter) -> AsyncIterator[bytes]:
+    while chunk := await anyio.to_thread.run_sync(handle.read, CHUNK):
+        yield chunk
+        await meter.add(len(chunk))
 
 
 @dataclass
