@@ -131,7 +131,10 @@ class Starts:
     ) -> AsyncIterator[Intent]:
         """Journal the intent (nothing is sent if that fails), then close it by how the request ended."""
         intent = Intent(action=action, key_fingerprint=self.fingerprints[kind], target=target, details=details)
-        await self.journal.open_intent(intent)
+        try:
+            await self.journal.open_intent(intent)
+        except JournalWriteError as exc:
+            raise JobError(f"{exc} Nothing was sent, so nothing was started or charged.") from None
         self.in_flight.add(intent.intent_id)
         try:
             yield intent
