@@ -1,9 +1,11 @@
-"""Argument types shared by the opt-in toolsets."""
+"""Argument types shared by the tools."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from ..server.arguments import unknown_names, unknown_names_message
 from ..server.consent import CONFIRM_HELP
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
@@ -13,3 +15,20 @@ Since = Annotated[str | None, Field(description="ISO date/time: only items creat
 Until = Annotated[str | None, Field(description="ISO date/time: only items created up to then.")]
 UpdatedFrom = Annotated[str | None, Field(description="ISO date/time: only items updated since (for polling).")]
 Confirm = Annotated[bool, Field(description=CONFIRM_HELP)]
+
+
+class ClosedInput(BaseModel):
+    """An object inside a tool's arguments: a field it does not have is refused, with the closest one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = [info.alias or name for name, info in cls.model_fields.items()]
+            unknown = unknown_names(data, known)
+            if unknown:
+                message = unknown_names_message(unknown, known, what="field", owner="this object")
+                raise PydanticCustomError("unknown_field", "{message}", {"message": message})
+        return data

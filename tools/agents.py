@@ -15,6 +15,7 @@ from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
 from ..server.preflight import check_run, start_run
 from ..server.transfer import RunFiles
 from ..server.webhooks import with_callback
+from ._common import ClosedInput
 from ._registry import READ, SPEND, Registrar, runtime
 from .handles import JobHandle
 
@@ -43,7 +44,7 @@ class NodeTypeList(BaseModel):
     node_types: list[NodeType]
 
 
-class VideoInputArg(BaseModel):
+class VideoInputArg(ClosedInput):
     """The sources for one Video Input tile (for agents with several)."""
 
     agent_node_id: str = Field(description="The Video Input tile (see get_agent).")
