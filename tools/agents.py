@@ -12,7 +12,7 @@ from ..server.api.requests import RunRequest, VideoInput
 from ..server.app import Runtime
 from ..server.credits import low_balance_warnings
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
-from ..server.preflight import check_run, start_run
+from ..server.preflight import prepare_run, start_run
 from ..server.transfer import RunFiles
 from ..server.webhooks import with_callback
 from ._common import ClosedInput
@@ -146,8 +146,7 @@ def register(tools: Registrar) -> None:
             ignore_nodes=ignore_nodes or [],
             callback_url=callback_url,
         )
-        agent = await rt.mosaic.get_agent(agent_id)
-        check_run(request, agent)
+        agent = await prepare_run(rt.mosaic, agent_id, request)
         if local:  # uploaded only now, once the run's pre-flight passed
             request = await local.upload(rt.mosaic, request, ctx.report_progress)
         created = await start_run(rt.mosaic, agent, with_callback(request, rt.settings))

@@ -30,7 +30,7 @@ class RunsAPI(ClientBase):
     async def run_agent(self, agent_id: str, request: RunRequest) -> RunCreated:
         """POST /agent/{id}/run: start a run (spends credits). Never resent blindly; see reconciliation."""
         path = self._path("/agent/{agent_id}/run", agent_id=agent_id)
-        validate_run_request(request)
+        validate_run_request(request, self.callbacks)
         since = datetime.now(UTC) - RECONCILE_SLACK
         before = await self._known_run_ids(agent_id, since)
         try:

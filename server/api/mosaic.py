@@ -17,6 +17,7 @@ from ._runs import RunsAPI
 from ._social import SocialAPI
 from ._triggers import TriggersAPI
 from .http import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
+from .validation import CallbackPolicy
 
 
 class MosaicClient(AgentsAPI, RunsAPI, TriggersAPI, AssetsAPI, AccountAPI, SocialAPI):
@@ -54,11 +55,13 @@ class MosaicClient(AgentsAPI, RunsAPI, TriggersAPI, AssetsAPI, AccountAPI, Socia
         retry: RetryPolicy | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> MosaicClient:
-        """A client configured from `Settings` (key, base URL, workspace)."""
-        return cls(
+        """A client configured from `Settings` (key, base URL, workspace, where webhooks may go)."""
+        client = cls(
             api_key=settings.mosaic_api_key,
             base_url=settings.mosaic_api_base_url,
             workspace_id=settings.workspace_id,
             retry=retry,
             transport=transport,
         )
+        client.callbacks = CallbackPolicy(settings.allow_private_callbacks, settings.public_url)
+        return client

@@ -7,6 +7,8 @@ through Mosaic's flow (upload URL → multipart POST → finalize). Every path c
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +126,8 @@ class RunFiles:
 
 
 def _placeholder(local: LocalFile) -> str:
-    return f"local-file:{local.path}"
+    # Short and plain whatever the path (length, control characters): it must pass the id rules.
+    return "local-file:" + hashlib.sha256(os.fsencode(local.path)).hexdigest()[:32]
 
 
 async def attachment_from_path(
