@@ -95,6 +95,9 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--motion-api-base-url", help="Motion API root (MOTION_API_BASE_URL)")
     parser.add_argument("--workspace-id", help="X-Workspace-Id for Mosaic requests (MOSAIC_WORKSPACE_ID)")
     parser.add_argument("--public-url", help="URL at which Mosaic reaches this HTTP server (webhooks)")
+    parser.add_argument(
+        "--allow-private-callbacks", action="store_true", default=None, help="callback_url may be a private address"
+    )
     # Keys and tokens are deliberately not flags: a command line is visible in process lists.
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
 
@@ -115,6 +118,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "motion_api_base_url": args.motion_api_base_url,
         "workspace_id": args.workspace_id,
         "public_url": args.public_url,
+        "allow_private_callbacks": args.allow_private_callbacks,
     }
     return load_settings(**overrides)
 

@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         description="With serve --http: the URL at which Mosaic can reach this server; runs then report "
         "changes by webhook to its /webhooks/mosaic instead of waiting for the next poll.",
     )
+    allow_private_callbacks: bool = Field(
+        default=False,
+        validation_alias="MOSAIC_MCP_ALLOW_PRIVATE_CALLBACKS",
+        description="Let callback_url point at loopback, private or link-local addresses (a test receiver on "
+        "this network); this server's own MOSAIC_MCP_PUBLIC_URL is always allowed.",
+    )
     http_token: SecretStr | None = Field(
         default=None,
         validation_alias="MOSAIC_MCP_HTTP_TOKEN",

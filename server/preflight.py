@@ -1,7 +1,8 @@
 """Pre-flight checks of a run against the agent's graph, before anything is created or charged.
 
-What the API lets us know for certain is checked (DESIGN.md section 4): `update_params` and
-`ignore_nodes` keys against the graph, inputs against its Video Input tiles, and parameter names
+What the API lets us know for certain is checked (DESIGN.md section 4): first the request's own
+rules (nothing is sent for those), then `update_params` and `ignore_nodes` keys against the graph,
+inputs against its Video Input tiles (a run without inputs is refused when a tile needs one), and parameter names
 and types against the tiles whose parameters the docs list (`tiles.py`). Parameters of other
 tiles pass through; if the API then refuses the run, `explain_rejection` says which tiles went
 unchecked and where their parameters are documented.
@@ -17,12 +18,20 @@ from .api.errors import BadRequestError, InvalidInputError, MosaicMCPError
 from .api.models import AgentDetail, AgentNode, NodeType, RunCreated
 from .api.mosaic import MosaicClient
 from .api.requests import CreateNodeOp, DeleteNodeOp, GraphOperation, RunRequest, UpdateNodeOp
-from .api.validation import validate_run_against_graph
+from .api.validation import validate_run_against_graph, validate_run_request
 from .tiles import TileDoc, docs_link, tile_doc, value_problem
 
 
 class RunRejectedError(MosaicMCPError):
     """The API refused to start a run (400/422); nothing was created or charged."""
+
+
+async def prepare_run(mosaic: MosaicClient, agent_id: str, request: RunRequest) -> AgentDetail:
+    """The agent, once the request passed its own rules (no request sent) and the graph's (one read)."""
+    validate_run_request(request, mosaic.callbacks)
+    agent = await mosaic.get_agent(agent_id)
+    check_run(request, agent)
+    return agent
 
 
 def check_run(request: RunRequest, agent: AgentDetail) -> None:

@@ -1,10 +1,12 @@
-"""Argument types shared by the opt-in toolsets."""
+"""Argument types shared by the tools."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..server import consent
+from ..server.arguments import unknown_names, unknown_names_message
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 Limit = Annotated[int, Field(ge=1, le=100, description="Items per page.")]
@@ -24,3 +26,20 @@ ConfirmPublishing = Annotated[
 ConfirmDeleting = Annotated[
     bool, consent.REAL_BOOLEAN, Field(strict=True, description=consent.confirm_help(consent.DELETING))
 ]
+
+
+class ClosedInput(BaseModel):
+    """An object inside a tool's arguments: a field it does not have is refused, with the closest one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = [info.alias or name for name, info in cls.model_fields.items()]
+            unknown = unknown_names(data, known)
+            if unknown:
+                message = unknown_names_message(unknown, known, what="field", owner="this object")
+                raise PydanticCustomError("unknown_field", "{message}", {"message": message})
+        return data

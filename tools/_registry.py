@@ -3,14 +3,17 @@
 Every tool is declared through `Registrar.tool`, which registers it only when its toolset is
 enabled (and, in read-only mode, only when it changes nothing), records it in the catalogue the
 README's table is checked against, and turns our errors into `ToolError` messages the model can
-act on — never a traceback, never a secret.
+act on — never a traceback, never a secret. An input error from the API layer names the API's
+field; `in_tool_terms` renames it to the tool's own parameter (`API_NAMES`, the one mapping).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -18,7 +21,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
-from ..server.api.errors import MosaicMCPError
+from ..server.api.errors import InvalidInputError, MosaicMCPError
 from ..server.app import MosaicServer, Runtime
 from ..server.config import Settings
 from ..server.jobs.service import JobError
@@ -44,6 +47,56 @@ WRITE_LOCAL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idem
 """Reads from a service and writes local files; repeating it changes nothing more."""
 DESTROY = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 """Stops or deletes something upstream."""
+
+
+API_NAMES = {
+    "from": "from_date",
+    "to": "to_date",
+    "cid": "social_connection_id",
+    "run_id": "job_id",
+    "trigger_callback_url": "callback_url",
+}
+"""API field (or client argument) → the tool parameter that carries it, where the names differ.
+
+Used only when the tool has that parameter and not the API's name: get_run_nodes keeps its run_id,
+poll_job's job_id is named for it. Containers the tools flatten (`auto_topup.threshold`,
+`filter_options.duration.min_seconds`, `sources.video_url`) are dropped by `tool_field` itself.
+"""
+
+_HEAD = re.compile(r"[^.\[]+")
+
+
+def tool_field(field: str, parameters: Collection[str]) -> str:
+    """An API-layer field path in a tool's own terms: `from` → `from_date`, `auto_topup.threshold` → `threshold`."""
+    head = _HEAD.match(field)
+    if head is None or head.group() in parameters:
+        return field
+    renamed = API_NAMES.get(head.group())
+    if renamed in parameters:
+        return f"{renamed}{field[head.end() :]}"
+    parts = field.split(".")
+    for i in range(1, len(parts)):
+        tail = ".".join(parts[i:])
+        if (inner := _HEAD.match(tail)) is not None and inner.group() in parameters:
+            return tail
+    return field
+
+
+def in_tool_terms(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Re-raise input errors from below with the field named as this tool's parameter."""
+    parameters = frozenset(inspect.signature(fn).parameters)
+
+    @functools.wraps(fn)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except InvalidInputError as exc:
+            field = tool_field(exc.field, parameters)
+            if field == exc.field:
+                raise
+            raise InvalidInputError(field, exc.rule) from None
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -79,7 +132,7 @@ class Registrar:
             read_only = bool(annotations.read_only_hint)
             enabled = toolset in self.settings.enabled_toolsets and (read_only or not self.settings.read_only)
             self.catalogue.append(ToolInfo(fn.__name__, toolset, spends_credits, read_only, enabled))
-            wrapped = translate_errors(fn)
+            wrapped = translate_errors(in_tool_terms(fn))
             if enabled:
                 self.server.add_tool(wrapped, title=title, annotations=annotations)
             return wrapped

@@ -12,9 +12,10 @@ from ..server.api.requests import RunRequest, VideoInput
 from ..server.app import Runtime
 from ..server.credits import low_balance_warnings
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
-from ..server.preflight import check_run
+from ..server.preflight import prepare_run
 from ..server.transfer import RunFiles
 from ..server.webhooks import with_callback
+from ._common import ClosedInput
 from ._registry import READ, SPEND, Registrar, runtime
 from .handles import JobHandle
 
@@ -43,7 +44,7 @@ class NodeTypeList(BaseModel):
     node_types: list[NodeType]
 
 
-class VideoInputArg(BaseModel):
+class VideoInputArg(ClosedInput):
     """The sources for one Video Input tile (for agents with several)."""
 
     agent_node_id: str = Field(description="The Video Input tile (see get_agent).")
@@ -145,8 +146,7 @@ def register(tools: Registrar) -> None:
             ignore_nodes=ignore_nodes or [],
             callback_url=callback_url,
         )
-        agent = await rt.mosaic.get_agent(agent_id)
-        check_run(request, agent)
+        agent = await prepare_run(rt.mosaic, agent_id, request)
         if local:  # uploaded only now, once the run's pre-flight passed
             request = await local.upload(rt.mosaic, request, ctx.report_progress)
         summary = {"agent_id": agent_id, "agent_name": agent.agent.name}

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, Resolve
 from mcp.types import ListRootsResult
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..server.api.errors import MissingKeyError
 from ..server.api.requests import Attachment, DesignMd, FollowupRequest, MotionSessionRequest
@@ -12,11 +12,12 @@ from ..server.api.validation import validate_followup, validate_motion_session
 from ..server.app import Runtime
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
 from ..server.transfer import attachment_from_path
+from ._common import ClosedInput
 from ._registry import SPEND, Registrar, runtime
 from .handles import JobHandle
 
 
-class AttachmentInput(BaseModel):
+class AttachmentInput(ClosedInput):
     """A file the video may use: a public URL, or a local path (uploaded to Mosaic for a link)."""
 
     url: str | None = Field(default=None, max_length=4096, description="Publicly reachable (signed) URL of the file.")

@@ -20,7 +20,7 @@ from ..server.api.models import (
     SocialPostTracking,
     SocialPostUpdated,
 )
-from ..server.api.validation import check_timestamp, validate_social_post
+from ..server.api.validation import MAX_NOTES, MAX_POST, check_timestamp, validate_social_post
 from ..server.app import Runtime
 from ._common import ConfirmDeleting, ConfirmPublishing, Cursor, Id, Limit
 from ._registry import CHANGE, CREATE, DESTROY, READ, Registrar, runtime
@@ -117,7 +117,7 @@ def register(tools: Registrar) -> None:
         destinations: Annotated[list[str], Field(min_length=1, description="social_connection_ids to post to.")],
         ctx: Context[Runtime, Any],
         approval: Annotated[consent.Answer, Resolve(ask_post)],
-        post: Annotated[str, Field(description="The text.")] = "",
+        post: Annotated[str, Field(max_length=MAX_POST, description="The text.")] = "",
         media_urls: Annotated[list[str] | None, Field(description="Public video/image URLs (run outputs).")] = None,
         schedule_date: Schedule = None,
         confirm: ConfirmPublishing = False,
@@ -188,7 +188,7 @@ def register(tools: Registrar) -> None:
         approval: Annotated[consent.Answer, Resolve(ask_update)],
         schedule_date: Schedule = None,
         scheduled_pause: Annotated[bool | None, Field(description="true pauses, false unpauses.")] = None,
-        notes: Annotated[str | None, Field(description="Internal notes.")] = None,
+        notes: Annotated[str | None, Field(max_length=MAX_NOTES, description="Internal notes.")] = None,
         approve: Annotated[bool | None, Field(description="Approve a post awaiting approval (publishes it).")] = None,
         confirm: ConfirmPublishing = False,
     ) -> SocialPostUpdated:

@@ -1,4 +1,8 @@
-"""What every client shares: the HTTP core, lifetime management and small request helpers."""
+"""What every client shares: the HTTP core, lifetime management and small request helpers.
+
+Path ids and query values are checked here, for every endpoint, before a request is built
+(`validation.check_id`, `validation.check_query`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pydantic import BaseModel
 
 from .errors import InvalidResponseError, OutcomeUnknownError, ServerError, Service
 from .http import HTTPCore, Retry
-from .validation import check_id
+from .validation import CallbackPolicy, check_id, check_query
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -21,6 +25,8 @@ class ClientBase:
     """Owns one `HTTPCore`; usable as `async with client:`."""
 
     _http: HTTPCore
+    callbacks: CallbackPolicy = CallbackPolicy()
+    """Where webhooks may be sent; private addresses are refused unless the settings allow them."""
 
     def __init__(self, http: HTTPCore) -> None:
         self._http = http
@@ -60,6 +66,7 @@ class ClientBase:
         return template.format(**{name: quote(value, safe="") for name, value in ids.items()})
 
     async def _get(self, model: type[ModelT], path: str, params: Mapping[str, Any] | None = None) -> ModelT:
+        check_query(params or {})
         return await self._http.request_model(model, "GET", path, params=params, retry="idempotent")
 
     async def _send(
@@ -72,6 +79,7 @@ class ClientBase:
         params: Mapping[str, Any] | None = None,
         retry: Retry,
     ) -> ModelT:
+        check_query(params or {})
         if retry != "create":
             return await self._http.request_model(model, method, path, json=json, params=params, retry=retry)
         with outcome_unknown_on_failure(self._http.service, method, path):

@@ -38,7 +38,7 @@ class RunsAPI(ClientBase):
         `find_started_runs`. Otherwise `OutcomeUnknownError` says the run may exist and how to check.
         """
         path = self._path("/agent/{agent_id}/run", agent_id=agent_id)
-        validate_run_request(request)
+        validate_run_request(request, self.callbacks)
         since = datetime.now(UTC)
         before = await self._known_run_ids(agent_id, since - RECONCILE_SLACK)
         try:

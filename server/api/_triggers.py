@@ -19,7 +19,7 @@ from .models import (
     WatchedFolderPage,
 )
 from .validation import (
-    check_http_url,
+    check_callback_url,
     check_limit,
     check_timestamp,
     validate_duration_filter,
@@ -61,7 +61,7 @@ class TriggersAPI(ClientBase):
         validate_duration_filter(min_seconds, max_seconds)
         body: dict[str, Any] = {"youtube_channels": list(youtube_channels)}
         if trigger_callback_url is not None:
-            check_http_url("trigger_callback_url", trigger_callback_url)
+            check_callback_url("trigger_callback_url", trigger_callback_url, self.callbacks)
             body["trigger_callback_url"] = trigger_callback_url
         elif clear_trigger_callback_url:
             body["trigger_callback_url"] = None  # an explicit null clears the stored URL

@@ -17,6 +17,7 @@ from ._runs import RunsAPI
 from ._social import SocialAPI
 from ._triggers import TriggersAPI
 from .http import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
+from .validation import CallbackPolicy
 
 
 class MosaicClient(AgentsAPI, RunsAPI, TriggersAPI, AssetsAPI, AccountAPI, SocialAPI):
@@ -55,8 +56,8 @@ class MosaicClient(AgentsAPI, RunsAPI, TriggersAPI, AssetsAPI, AccountAPI, Socia
         transport: httpx2.AsyncBaseTransport | None = None,
         timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
     ) -> MosaicClient:
-        """A client configured from `Settings` (key, base URL, workspace)."""
-        return cls(
+        """A client configured from `Settings` (key, base URL, workspace, where webhooks may go)."""
+        client = cls(
             api_key=settings.mosaic_api_key,
             base_url=settings.mosaic_api_base_url,
             workspace_id=settings.workspace_id,
@@ -64,3 +65,5 @@ class MosaicClient(AgentsAPI, RunsAPI, TriggersAPI, AssetsAPI, AccountAPI, Socia
             retry=retry,
             transport=transport,
         )
+        client.callbacks = CallbackPolicy(settings.allow_private_callbacks, settings.public_url)
+        return client

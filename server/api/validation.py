@@ -4,11 +4,19 @@ Every check raises `InvalidInputError(field, rule)`: the message names the field
 never echoes the offending value (it may be long, or private). Graph-aware run checks need the
 agent's graph, so they live in `validate_run_against_graph`, which the caller runs when it has
 fetched the agent.
+
+What can never be right is refused here too, whatever the endpoint: control characters in ids,
+URLs and query values; lists, ids, URLs and query values longer than the limits below; callback
+URLs to this machine, its network or a cloud metadata service (`check_callback_url`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import ipaddress
+import re
+import socket
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -52,7 +60,21 @@ YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "y
 
 MAX_PROMPT = 12_000
 MAX_ATTACHMENTS = 10
-MAX_ATTACHMENT_URL = 4_096
+MAX_URL = 4_096
+"""Any URL we send: video_urls, callback and redirect URLs, attachments, media."""
+MAX_ATTACHMENT_URL = MAX_URL
+MAX_ID = 200
+"""Any id, in a path, a body or a query."""
+MAX_QUERY_VALUE = 2_048
+"""One query parameter (a cursor, a status list, a date)."""
+MAX_SOURCES = 100
+"""Videos given to one input of a run: video_urls, video_ids (local files included), node_render_ids."""
+MAX_GRAPH_ITEMS = 500
+"""Tiles named in one call: video_inputs, ignore_nodes, update_params, graph operations."""
+MAX_LIST = 100
+"""Other lists: YouTube channels, post destinations, platforms and media."""
+MAX_POST = 10_000
+MAX_NOTES = 5_000
 MAX_ATTACHMENT_NAME = 240
 MAX_DESIGN_MD = 200_000
 MAX_AGENT_NAME = 120
@@ -66,9 +88,26 @@ def _fail(field: str, rule: str) -> InvalidInputError:
     return InvalidInputError(field, rule)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0 controls (NUL, TAB, LF, CR…), DEL and C1 controls."""
+
+
 def _short(key: str, limit: int = 80) -> str:
-    """A caller-chosen key inside a field path, cut so a message stays readable."""
+    """A caller-chosen key inside a field path: control characters escaped, cut to stay readable."""
+    key = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", key)
     return key if len(key) <= limit else key[: limit - 1] + "…"
+
+
+def check_no_control(field: str, value: str) -> None:
+    """`value` must contain no control character (NUL, CR, LF, TAB, DEL, C1…)."""
+    if _CONTROL.search(value):
+        raise _fail(field, "must not contain control characters (NUL, CR, LF, TAB, DEL…)")
+
+
+def check_count(field: str, items: Collection[Any], maximum: int) -> None:
+    """A list of at most `maximum` items."""
+    if len(items) > maximum:
+        raise _fail(field, f"takes at most {maximum:,} items (got {len(items):,})")
 
 
 def check_length(field: str, value: str, *, minimum: int = 0, maximum: int) -> None:
@@ -103,24 +142,113 @@ def check_limit(limit: int | None, *, field: str = "limit", maximum: int = 100) 
         raise _fail(field, f"must be between 1 and {maximum:,}")
 
 
-def check_id(field: str, value: str) -> None:
-    """An id that goes into a URL path: non-empty, no slash, not a dot segment."""
+def check_token(field: str, value: str) -> None:
+    """An id in a body or a query: non-empty, at most MAX_ID characters, no control characters."""
     if not isinstance(value, str) or not value.strip():
         raise _fail(field, "must be a non-empty id")
-    if "/" in value or "\\" in value or value in {".", ".."} or len(value) > 200:
-        raise _fail(field, "must be an id as returned by the API (no slashes, at most 200 characters)")
+    if len(value) > MAX_ID or _CONTROL.search(value):
+        raise _fail(field, f"must be an id as returned by the API (no control characters, at most {MAX_ID} characters)")
 
 
-def check_http_url(field: str, value: str, *, maximum: int | None = None) -> None:
-    """An absolute http(s) URL with a host."""
-    if maximum is not None and len(value) > maximum:
+def check_id(field: str, value: str) -> None:
+    """An id that goes into a URL path: a token with no slash and not a dot segment."""
+    check_token(field, value)
+    if "/" in value or "\\" in value or value in {".", ".."}:
+        raise _fail(field, f"must be an id as returned by the API (no slashes, at most {MAX_ID} characters)")
+
+
+def check_query(params: Mapping[str, Any]) -> None:
+    """Query parameters: each string at most MAX_QUERY_VALUE characters, without control characters."""
+    for name, value in params.items():
+        if isinstance(value, str):
+            check_length(name, value, maximum=MAX_QUERY_VALUE)
+            check_no_control(name, value)
+
+
+def check_http_url(field: str, value: str, *, maximum: int = MAX_URL) -> None:
+    """An absolute http(s) URL with a host, at most `maximum` characters, without control characters."""
+    if not isinstance(value, str):
+        raise _fail(field, "must be an http(s) URL")
+    if len(value) > maximum:
         raise _fail(field, f"must be at most {maximum:,} characters long (got {len(value):,})")
+    check_no_control(field, value)
     try:
         parts = urlsplit(value)
     except ValueError:
         raise _fail(field, "must be an http(s) URL") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise _fail(field, "must be an http(s) URL")
+
+
+LOCAL_NAME_SUFFIXES = ("localhost", "local", "internal", "localdomain", "home.arpa")
+"""Special-use names that resolve on this machine or its network (localhost, mDNS, metadata.google.internal…)."""
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    """Where Mosaic may be asked to send webhooks (a run's or a trigger's callback URL)."""
+
+    allow_private: bool = False
+    """MOSAIC_MCP_ALLOW_PRIVATE_CALLBACKS: allow loopback, private and link-local addresses."""
+    own_url: str | None = None
+    """MOSAIC_MCP_PUBLIC_URL: this server's own address, always allowed (its /webhooks/mosaic)."""
+
+    def is_own(self, url: str) -> bool:
+        """Whether `url` points at this server's public URL (same scheme, host and port)."""
+        if self.own_url is None:
+            return False
+        try:
+            mine, theirs = urlsplit(self.own_url), urlsplit(url)
+            return (mine.scheme, mine.hostname, mine.port) == (theirs.scheme, theirs.hostname, theirs.port)
+        except ValueError:
+            return False
+
+
+def check_callback_url(field: str, value: str, policy: CallbackPolicy = CallbackPolicy()) -> None:
+    """An http(s) URL Mosaic can reach: no loopback, private, link-local or metadata address, unless allowed.
+
+    Only what the URL says is checked (literal IPs, in any notation, and special-use names); no
+    DNS lookup is made, so a public name that resolves to a private address is the upstream's to refuse.
+    """
+    check_http_url(field, value)
+    if policy.allow_private or policy.is_own(value):
+        return
+    problem = _local_host(urlsplit(value).hostname or "")
+    if problem is not None:
+        raise _fail(
+            field,
+            f"must be a public address Mosaic can reach, not {problem} "
+            "(a person can allow such addresses with MOSAIC_MCP_ALLOW_PRIVATE_CALLBACKS=1)",
+        )
+
+
+def _local_host(host: str) -> str | None:
+    """Why `host` is on this machine or its network, or None when it may be public."""
+    name = host.rstrip(".").lower()
+    address = _literal_ip(name)
+    if address is not None:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            return "a loopback, private, link-local, metadata or reserved IP address"
+        return None
+    if "." not in name:
+        return "a single-label host name (resolved on the local network)"
+    if any(name == suffix or name.endswith("." + suffix) for suffix in LOCAL_NAME_SUFFIXES):
+        return "a local or internal host name"
+    return None
+
+
+def _literal_ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address `name` spells, also in the legacy IPv4 forms resolvers accept (2130706433, 127.1, 0x7f.1)."""
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(name))
+    except (OSError, ValueError):
+        return None
 
 
 def is_youtube_url(value: str) -> bool:
@@ -134,6 +262,7 @@ def is_youtube_url(value: str) -> bool:
 
 def check_youtube_url(field: str, value: str) -> None:
     """A YouTube video URL."""
+    check_http_url(field, value)
     if not is_youtube_url(value):
         raise _fail(field, "must be a YouTube URL (https://www.youtube.com/…, https://youtu.be/…)")
 
@@ -237,19 +366,21 @@ def validate_followup(request: FollowupRequest) -> None:
 
 
 def _check_sources(prefix: str, video_urls: Sequence[str], ids: Mapping[str, Sequence[str]]) -> None:
+    check_count(f"{prefix}video_urls", video_urls, MAX_SOURCES)
     for i, url in enumerate(video_urls):
         # A YouTube link is an http(s) URL too; anything else (file://, gs://, bare paths) is refused.
         check_http_url(f"{prefix}video_urls[{i}]", url)
     for name, values in ids.items():
+        check_count(f"{prefix}{name}", values, MAX_SOURCES)
         for i, value in enumerate(values):
-            if not isinstance(value, str) or not value.strip():
-                raise _fail(f"{prefix}{name}[{i}]", "must be a non-empty id")
+            check_token(f"{prefix}{name}[{i}]", value)
 
 
 def _check_video_input(index: int, entry: VideoInput) -> None:
     prefix = f"video_inputs[{index}]."
     if not entry.agent_node_id.strip():
         raise _fail(f"{prefix}agent_node_id", "is required (the Video Input tile this entry feeds)")
+    check_token(f"{prefix}agent_node_id", entry.agent_node_id)
     if not entry.has_source:
         raise _fail(
             f"video_inputs[{index}]",
@@ -264,8 +395,11 @@ def _check_video_input(index: int, entry: VideoInput) -> None:
         raise _fail(f"{prefix}input_clip_end_ms", "must be greater than input_clip_start_ms")
 
 
-def validate_run_request(request: RunRequest) -> None:
+def validate_run_request(request: RunRequest, callbacks: CallbackPolicy = CallbackPolicy()) -> None:
     """The rules of POST /agent/{id}/run that need no knowledge of the graph."""
+    check_count("video_inputs", request.video_inputs, MAX_GRAPH_ITEMS)
+    check_count("ignore_nodes", request.ignore_nodes, MAX_GRAPH_ITEMS)
+    check_count("update_params", request.update_params, MAX_GRAPH_ITEMS)
     if request.video_inputs and request.has_top_level_inputs:
         raise _fail(
             "video_inputs",
@@ -276,13 +410,15 @@ def validate_run_request(request: RunRequest) -> None:
         _check_video_input(i, entry)
     _check_sources("", request.video_urls, {"video_ids": request.video_ids, "node_render_ids": request.node_render_ids})
     if request.callback_url is not None:
-        check_http_url("callback_url", request.callback_url)
+        check_callback_url("callback_url", request.callback_url, callbacks)
     for node_id, params in request.update_params.items():
+        check_token(f"update_params.{_short(node_id)}", node_id)
         if not isinstance(params, Mapping):
             raise _fail(f"update_params.{_short(node_id)}", "must be an object of parameter names to values")
     for i, node_id in enumerate(request.ignore_nodes):
         if not node_id.strip():
             raise _fail(f"ignore_nodes[{i}]", "must be a non-empty agent_node_id")
+        check_token(f"ignore_nodes[{i}]", node_id)
 
 
 def validate_run_against_graph(request: RunRequest, agent: AgentDetail) -> None:
@@ -303,6 +439,15 @@ def validate_run_against_graph(request: RunRequest, agent: AgentDetail) -> None:
                 "this agent is generation-only (no Video Input tile) and takes no video inputs",
             )
         return
+    if runnable and not request.has_inputs:
+        tiles = ", ".join(runnable)
+        raise _fail(
+            "video_inputs" if len(runnable) > 1 else "video_urls",
+            f"this agent has {len(runnable)} Video Input tile(s) ({_short(tiles)}) and needs a video for each: "
+            "give video_urls, video_ids, files or node_render_ids"
+            + (" in video_inputs, one entry per tile" if len(runnable) > 1 else "")
+            + " (see get_agent); nothing was run",
+        )
     if request.has_top_level_inputs and len(runnable) > 1:
         raise _fail(
             "video_inputs",
@@ -341,6 +486,7 @@ def validate_agent_fields(name: str | None, description: str | None, visibility:
 
 def validate_operations(operations: Sequence[GraphOperation]) -> None:
     """Graph operations: ids present, connections with exactly one source and one target."""
+    check_count("operations", operations, MAX_GRAPH_ITEMS)
     for i, op in enumerate(operations):
         where = f"operations[{i}]"
         if isinstance(op, CreateNodeOp):
@@ -402,18 +548,21 @@ def validate_avatar_sources(name: str, sources: Mapping[str, str]) -> None:
             check_id(f"sources.{key}", value)
     has = {kind for kind in ("video", "image", "audio") if sources.get(f"{kind}_url") or sources.get(f"{kind}_id")}
     if "video" not in has and not {"image", "audio"} <= has:
-        raise _fail("sources", "needs a video (video_url or video_id), or an image plus an audio source")
+        raise _fail("sources.video_url", "needs a video (video_url or video_id), or an image plus an audio source")
 
 
 def validate_youtube_channels(channels: Sequence[str]) -> None:
     """At least one channel id (UC…) or channel URL."""
     if not channels:
         raise _fail("youtube_channels", "needs at least one channel id (UC…) or channel URL")
+    check_count("youtube_channels", channels, MAX_LIST)
     for i, channel in enumerate(channels):
         if not channel.strip():
             raise _fail(f"youtube_channels[{i}]", "must be a channel id (UC…) or a YouTube channel URL")
         if "://" in channel:
             check_youtube_url(f"youtube_channels[{i}]", channel)
+        else:
+            check_token(f"youtube_channels[{i}]", channel)
 
 
 def validate_duration_filter(min_seconds: int | None, max_seconds: int | None) -> None:
@@ -422,7 +571,7 @@ def validate_duration_filter(min_seconds: int | None, max_seconds: int | None) -
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise _fail(f"filter_options.duration.{name}", "must be a non-negative whole number of seconds")
     if min_seconds is not None and max_seconds is not None and min_seconds > max_seconds:
-        raise _fail("filter_options.duration", "min_seconds must not exceed max_seconds")
+        raise _fail("filter_options.duration.min_seconds", "must not exceed max_seconds")
 
 
 def check_platform(field: str, platform: str) -> None:
@@ -439,6 +588,9 @@ def validate_social_post(
     """A post needs a destination account (or, older form, a platform); media as http(s) URLs."""
     if not destinations and not platforms:
         raise _fail("destinations", "needs at least one social_connection_id (see list_social_connections)")
+    check_count("destinations", destinations, MAX_LIST)
+    check_count("platforms", platforms, MAX_LIST)
+    check_count("media_urls", media_urls, MAX_LIST)
     for i, connection_id in enumerate(destinations):
         check_id(f"destinations[{i}]", connection_id)
     for i, platform in enumerate(platforms):

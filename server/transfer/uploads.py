@@ -8,6 +8,8 @@ open, without following links, of the very file that was checked; nothing opens 
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -128,7 +130,8 @@ class RunFiles:
 
 
 def _placeholder(local: LocalFile) -> str:
-    return f"local-file:{local.path}"
+    # Short and plain whatever the path (length, control characters): it must pass the id rules.
+    return "local-file:" + hashlib.sha256(os.fsencode(local.path)).hexdigest()[:32]
 
 
 async def attachment_from_path(

@@ -21,6 +21,7 @@ from mosaic_mcp.server.api import (
     parse_model,
     validate_run_against_graph,
 )
+from mosaic_mcp.server.api.validation import CallbackPolicy, check_callback_url
 from mosaic_mcp.server.sandbox import Sandbox, seed
 
 pytestmark = pytest.mark.anyio
@@ -126,7 +127,7 @@ CASES: list[tuple[str, Call, str, str]] = [
     ("upload-kind", lambda m, v: m.get_upload_url("pdf"),  # type: ignore[arg-type]
      "kind", "one of video, audio, image"),
     ("view-asset-id", lambda m, v: m.get_view_url("video", "../x"), "asset_id", "no slashes"),
-    ("avatar-sources", lambda m, v: m.create_avatar_profile("A", {"image_url": URL}), "sources",
+    ("avatar-sources", lambda m, v: m.create_avatar_profile("A", {"image_url": URL}), "sources.video_url",
      "an image plus an audio"),
     ("avatar-source-url", lambda m, v: m.create_avatar_profile("A", {"video_url": "x"}), "sources.video_url",
      "http(s) URL"),
@@ -134,7 +135,89 @@ CASES: list[tuple[str, Call, str, str]] = [
     ("channels-url", lambda m, v: m.remove_youtube_channels("a", ["https://vimeo.com/x"]), "youtube_channels[0]",
      "YouTube URL"),
     ("duration-filter", lambda m, v: m.add_youtube_channels("a", ["UCx"], min_seconds=60, max_seconds=10),
-     "filter_options.duration", "must not exceed"),
+     "filter_options.duration.min_seconds", "must not exceed max_seconds"),
+]  # fmt: skip
+
+
+# What can never be right, whatever the endpoint: control characters, oversized lists and strings.
+MANY = [f"v{i}" for i in range(10_000)]
+HUGE = "c" * 1_000_000
+OPERATIONS = [{"op": "delete_node", "agent_node_id": "n"}] * 501
+CANNOT_BE_RIGHT: list[tuple[str, Call, str, str]] = [
+    ("path-id-nul", lambda m, v: m.get_agent("agent\x00"), "agent_id", "no control characters"),
+    ("path-id-crlf", lambda m, v: m.get_run("run\r\nX-Evil: 1"), "run_id", "no control characters"),
+    ("path-id-del", lambda m, v: m.get_run_nodes("run\x7f"), "run_id", "no control characters"),
+    ("path-id-c1", lambda m, v: v.get_session("job\x85"), "job_id", "no control characters"),
+    ("body-id-lf", lambda m, v: m.run_agent("a", run(video_ids=["v\n1"])), "video_ids[0]", "no control characters"),
+    ("body-id-long", lambda m, v: m.run_agent("a", run(node_render_ids=["r" * 201])), "node_render_ids[0]",
+     "at most 200"),
+    ("entry-node-nul", lambda m, v: m.run_agent("a", run(video_inputs=[entry(agent_node_id="n\x00", video_ids=["v"])])),
+     "video_inputs[0].agent_node_id", "no control characters"),
+    ("ignore-node-tab", lambda m, v: m.run_agent("a", run(video_ids=["v"], ignore_nodes=["n\t"])), "ignore_nodes[0]",
+     "no control characters"),
+    ("update-params-key-cr", lambda m, v: m.run_agent("a", run(video_ids=["v"], update_params={"n\r": {}})),
+     "update_params.n\\x0d", "no control characters"),
+    ("video-url-lf", lambda m, v: m.run_agent("a", run(video_urls=["https://e.com/a\nb"])), "video_urls[0]",
+     "control characters"),
+    ("video-url-long", lambda m, v: m.run_agent("a", run(video_urls=["https://e.com/" + "a" * 5000])),
+     "video_urls[0]", "at most 4,096"),
+    ("video-ids-10000", lambda m, v: m.run_agent("a", run(video_ids=MANY)), "video_ids", "at most 100 items"),
+    ("video-urls-many", lambda m, v: m.run_agent("a", run(video_urls=[URL] * 101)), "video_urls", "at most 100"),
+    ("entry-ids-many", lambda m, v: m.run_agent("a", run(video_inputs=[entry(video_ids=MANY)])),
+     "video_inputs[0].video_ids", "at most 100"),
+    ("video-inputs-many", lambda m, v: m.run_agent("a", run(video_inputs=[entry(video_ids=["v"])] * 501)),
+     "video_inputs", "at most 500"),
+    ("ignore-nodes-many", lambda m, v: m.run_agent("a", run(video_ids=["v"], ignore_nodes=MANY)), "ignore_nodes",
+     "at most 500"),
+    ("operations-many", lambda m, v: m.update_agent("a", operations=OPERATIONS),
+     "operations", "at most 500"),
+    ("channels-many", lambda m, v: m.add_youtube_channels("a", [f"UC{i}" for i in range(101)]), "youtube_channels",
+     "at most 100"),
+    ("channel-nul", lambda m, v: m.remove_youtube_channels("a", ["UC\x00"]), "youtube_channels[0]", "control"),
+    ("destinations-many", lambda m, v: m.create_social_post(destinations=MANY, post="hi"), "destinations",
+     "at most 100"),
+    ("media-many", lambda m, v: m.create_social_post(destinations=["c"], media_urls=[URL] * 101), "media_urls",
+     "at most 100"),
+    ("query-cursor-1mb", lambda m, v: m.list_runs(cursor=HUGE), "cursor", "at most 2,048 characters"),
+    ("query-cursor-lf", lambda m, v: m.list_agents(cursor="abc\ndef"), "cursor", "control characters"),
+    ("query-filter-1mb", lambda m, v: m.list_social_posts(social_connection_id=HUGE), "social_connection_id",
+     "at most 2,048"),
+    ("style-reference-long", lambda m, v: v.create_session(session(style_reference_url="https://youtu.be/" + HUGE)),
+     "style_reference_url", "at most 4,096"),
+]  # fmt: skip
+
+# Callback URLs Mosaic would deliver to this machine, its network or a cloud metadata service.
+PRIVATE_CALLBACKS = [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://127.0.0.1:8080/hook",
+    "http://[::1]/hook",
+    "http://10.0.0.5/hook",
+    "https://172.16.3.4/hook",
+    "http://192.168.1.10/hook",
+    "http://[fe80::1]/hook",
+    "http://[fd00::1]/hook",
+    "http://[fd00:ec2::254]/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://0.0.0.0/hook",
+    "http://2130706433/hook",
+    "http://0x7f.1/hook",
+    "http://100.100.100.200/",
+    "http://localhost/hook",
+    "http://LOCALHOST./hook",
+    "http://api.localhost/hook",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://metadata/computeMetadata/v1/",
+    "http://printer.local/hook",
+]
+CASES += [c for c in CANNOT_BE_RIGHT]
+CASES += [
+    (f"run-callback-{i}", lambda m, v, url=url: m.run_agent("a", run(callback_url=url)), "callback_url",
+     "must be a public address")
+    for i, url in enumerate(PRIVATE_CALLBACKS)
+]  # fmt: skip
+CASES += [
+    ("trigger-callback", lambda m, v: m.add_youtube_channels("a", ["UCx"], trigger_callback_url=PRIVATE_CALLBACKS[0]),
+     "trigger_callback_url", "MOSAIC_MCP_ALLOW_PRIVATE_CALLBACKS"),
 ]  # fmt: skip
 
 
@@ -218,3 +301,28 @@ async def test_graph_accepts_valid_requests(mosaic: MosaicClient) -> None:
         pip,
     )  # fmt: skip
     validate_run_against_graph(run(), await mosaic.get_agent(seed.GENERATOR_AGENT_ID))
+
+
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.com/mosaic", "http://93.184.216.34:8080/hook", "https://[2606:4700::1111]/h"]
+)
+def test_public_callback_urls_pass(url: str) -> None:
+    """Public names and addresses are callback URLs Mosaic may call."""
+    check_callback_url("callback_url", url)
+
+
+def test_private_callbacks_when_allowed() -> None:
+    """With MOSAIC_MCP_ALLOW_PRIVATE_CALLBACKS, private addresses are accepted (the http(s) rule still holds)."""
+    allowed = CallbackPolicy(allow_private=True)
+    for url in PRIVATE_CALLBACKS:
+        check_callback_url("callback_url", url, allowed)
+    with pytest.raises(InvalidInputError, match="http"):
+        check_callback_url("callback_url", "file:///etc/passwd", allowed)
+
+
+def test_own_public_url_is_always_a_valid_callback() -> None:
+    """The server's own MOSAIC_MCP_PUBLIC_URL (here on loopback) is accepted; another port on it is not."""
+    own = CallbackPolicy(own_url="http://127.0.0.1:8000")
+    check_callback_url("callback_url", "http://127.0.0.1:8000/webhooks/mosaic", own)
+    with pytest.raises(InvalidInputError):
+        check_callback_url("callback_url", "http://127.0.0.1:9000/webhooks/mosaic", own)

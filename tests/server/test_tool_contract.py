@@ -15,7 +15,7 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, call_error
+from ..support import FAST_POLLING, call_error, call_ok
 from .conftest import make_settings
 
 pytestmark = pytest.mark.anyio
@@ -106,3 +106,56 @@ async def test_missing_motion_key_says_how_to_fix(sandbox: RunningSandbox, tmp_p
         message = await call_error(client, "create_video_session", {"prompt": "A launch video"})
         assert "MOTION_API_KEY" in message and "motion_" in message
         assert not (await client.call_tool("list_agents", {})).is_error
+
+
+# Unknown arguments: the SDK would drop them; we refuse them before anything runs or is sent.
+MISSPELT: list[tuple[str, dict[str, Any], str, str | None]] = [
+    ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_url": [VIDEO]}, "video_url", "video_urls"),
+    ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "mimir_assets": [{"id": "a"}]}, "mimir_assets", None),
+    ("run_agent", {"agentId": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]}, "agentId", "agent_id"),
+    ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO], "roots": []}, "roots", None),
+    ("create_video_session", {"prompt": "A launch video", "aspectRatio": "9:16"}, "aspectRatio", "aspect_ratio"),
+    ("poll_job", {"job_id": JOB, "wait": 5}, "wait", None),
+]
+
+
+@pytest.mark.parametrize(("tool", "args", "unknown", "meant"), MISSPELT, ids=[f"{t}-{u}" for t, _, u, _ in MISSPELT])
+async def test_unknown_argument_is_refused_before_any_request(
+    client: Client, sandbox: RunningSandbox, tool: str, args: dict[str, Any], unknown: str, meant: str | None
+) -> None:
+    """An argument the tool does not take is named (with the closest valid one); no request leaves at all."""
+    before = sandbox.sandbox.count()
+    message = await call_error(client, tool, args)
+    assert f"unknown argument {unknown!r}" in message
+    if meant is not None:
+        assert f"did you mean {meant!r}" in message
+    assert sandbox.sandbox.count() == before
+
+
+async def test_unknown_field_in_a_video_input_is_refused(client: Client, sandbox: RunningSandbox) -> None:
+    """A misspelt field inside video_inputs is named with its place and the right name; nothing is sent."""
+    entry = {"agent_node_id": "input", "video_url": [VIDEO]}
+    message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_inputs": [entry]})
+    assert "video_inputs.0" in message
+    assert "unknown field 'video_url'" in message and "did you mean 'video_urls'" in message
+    assert sandbox.sandbox.count() == 0
+
+
+async def test_resolver_and_context_parameters_are_not_arguments(client: Client) -> None:
+    """run_agent's Context and Resolve(...) parameters are neither listed as arguments nor required."""
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools["run_agent"].input_schema["properties"]).isdisjoint({"ctx", "roots"})
+    await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+
+
+async def test_every_tool_schema_is_closed(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    """With every toolset on, each tool's input schema (and each object model in it) says additionalProperties false."""
+    server = create_server(make_settings(sandbox, tmp_path, toolsets="all"), poll_timing=FAST_POLLING)
+    async with Client(server) as client:
+        tools = (await client.list_tools()).tools
+    assert len(tools) > 40
+    for tool in tools:
+        assert tool.input_schema.get("additionalProperties") is False, tool.name
+        for name, model in tool.input_schema.get("$defs", {}).items():
+            if "properties" in model:
+                assert model.get("additionalProperties") is False, f"{tool.name}: {name}"

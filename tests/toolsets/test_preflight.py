@@ -88,6 +88,30 @@ async def test_top_level_inputs_for_multi_input_agent_are_refused(client: Client
     assert sandbox.sandbox.count("POST", RUN) == 0
 
 
+async def test_run_without_inputs_is_refused_when_a_video_input_needs_one(
+    client: Client, sandbox: RunningSandbox
+) -> None:
+    """An agent with a Video Input tile, run with no input at all, is refused naming the inputs; no run is created."""
+    message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID})
+    assert message.startswith("Error executing tool run_agent: video_urls:")
+    assert "Video Input" in message and "video_ids, files or node_render_ids" in message
+    assert sandbox.sandbox.count("POST", RUN) == 0
+
+
+async def test_multi_input_agent_without_inputs_is_refused(client: Client, sandbox: RunningSandbox) -> None:
+    """An agent with two Video Input tiles, run with no input, is told to send video_inputs; no run is created."""
+    message = await call_error(client, "run_agent", {"agent_id": PIP_AGENT_ID})
+    assert "video_inputs:" in message and "one entry per tile" in message
+    assert sandbox.sandbox.count("POST", RUN) == 0
+
+
+async def test_generation_only_agent_runs_without_inputs(client: Client, sandbox: RunningSandbox) -> None:
+    """An agent with no Video Input tile still runs with no inputs."""
+    handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID})
+    assert handle["kind"] == "mosaic_run"
+    assert sandbox.sandbox.count("POST", RUN) == 1
+
+
 async def test_valid_documented_parameters_start_the_run(client: Client, sandbox: RunningSandbox) -> None:
     """Parameters that follow the docs go through and the run starts."""
     params = {GENERATOR_AGENT_IMAGE_NODE_ID: {"prompt": "A poster", "image_size": "square_hd", "quality": "low"}}
