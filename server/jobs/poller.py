@@ -456,7 +456,8 @@ class Poller:
         else:
             delay = min(entry.interval * t.growth * 2, t.cap)
         log.warning("polling %s failed (%s); next try in %.0fs", _short(entry.record.job_id), _describe(exc), delay)
-        log.debug("polling %s failed", _short(entry.record.job_id), exc_info=exc)
+        if not isinstance(exc, APIError | MissingKeyError):  # an expected failure needs no traceback
+            log.debug("polling %s failed", _short(entry.record.job_id), exc_info=exc)
         entry.interval = min(max(delay, t.initial), t.idle_cap)
         entry.due = self.clock() + entry.interval
 
@@ -473,8 +474,9 @@ def _iso(epoch: float) -> str:
 
 
 def _short(job_id: str, limit: int = 80) -> str:
-    """A job id cut for a log line (a hostile id can be long)."""
-    return job_id if len(job_id) <= limit else job_id[: limit - 1] + "…"
+    """A job id fit for a log line: a hostile id can be long or hold line breaks."""
+    shown = job_id if job_id.isprintable() else repr(job_id)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,5 +1,6 @@
 """The poller: what each cycle costs upstream, how it backs off, and when it lets go of a job."""
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -225,12 +226,16 @@ async def test_a_finished_run_in_the_sweep_is_read_whole(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("bad_id", ["a/b", "r" * 201], ids=["slash", "too-long"])
 async def test_a_job_whose_id_cannot_be_used_is_quarantined(
-    harness: Harness, mosaic: MosaicClient, bad_id: str
+    harness: Harness, mosaic: MosaicClient, bad_id: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A journaled job whose id cannot go into a URL is settled as quarantined with a note; the others go on."""
     [good] = await start_runs(mosaic, harness, 1)
     await harness.track("mosaic_run", bad_id)
-    await harness.poller.cycle()
+    with caplog.at_level(logging.INFO, logger="mosaic_mcp"):
+        await harness.poller.cycle()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("stopped following job" in r.getMessage() for r in warnings)
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.INFO)  # no traceback at info
     stored = await harness.journal.get(bad_id)
     assert stored is not None and stored.snapshot.status == QUARANTINED and stored.snapshot.settled
     assert "id cannot be used" in stored.snapshot.errors[0]
@@ -256,13 +261,16 @@ async def test_a_poisoned_row_among_many_live_runs_does_not_stop_the_sweep(
 
 
 async def test_a_missing_run_list_falls_back_to_polling_each_run(
-    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     """When GET /agent_runs answers 404 the runs are polled one by one, and the list is not asked again."""
     run_ids = await start_runs(mosaic, harness, 5)
-    sandbox.sandbox.faults.inject("status", method="GET", path=LIST_ROUTE, status=404, times=100)
+    echo = {"detail": f"no route for key {MOSAIC_KEY}"}  # an upstream that echoes the key
+    sandbox.sandbox.faults.inject("status", method="GET", path=LIST_ROUTE, status=404, times=100, body=echo)
     sandbox.sandbox.requests.clear()
-    stats = await harness.poller.cycle()
+    with caplog.at_level(logging.DEBUG, logger="mosaic_mcp"):
+        stats = await harness.poller.cycle()
+    assert "not offered" in caplog.text and MOSAIC_KEY not in caplog.text
     assert (stats.list_pages, stats.single_fetches) == (0, len(run_ids))
     sandbox.sandbox.advance(3600)
     stats = await harness.poller.cycle()
