@@ -8,19 +8,23 @@ loop never waits on the disk. Keys are never stored, only a short fingerprint pe
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, get_args
 
 import anyio.to_thread
+from pydantic import ValidationError
 
 from ..api.errors import MosaicMCPError
 from .intents import Intent, IntentAction, IntentState
-from .snapshot import JobKind, JobSnapshot
+from .snapshot import JobKind, JobSnapshot, quarantined_snapshot
+
+log = logging.getLogger("mosaic_mcp.journal")
 
 T = TypeVar("T")
 
@@ -201,8 +205,8 @@ class Journal:
         )
 
     async def live(self) -> list[JobRecord]:
-        """Jobs that are not settled yet, oldest first."""
-        return await self._select("WHERE terminal=0 ORDER BY created_at", ())
+        """Jobs that are not settled yet, oldest first (a row that cannot be read is settled as quarantined)."""
+        return [r for r in await self._select("WHERE terminal=0 ORDER BY created_at", ()) if not r.snapshot.settled]
 
     # ------------------------------------------------------------------ write-ahead intents
 
@@ -320,15 +324,91 @@ def _intent(row: Sequence[Any]) -> Intent:
     )
 
 
+KINDS: frozenset[str] = frozenset(get_args(JobKind))
+
+_reported: set[str] = set()  # rows already warned about: one warning per row and process, not per read
+
+
 def _record(row: Sequence[Any]) -> JobRecord:
+    """A journal row as a record; a row that cannot be decoded comes back quarantined (the row is left as is)."""
+    try:
+        return _decode(row)
+    except _Undecodable as exc:
+        return _quarantined(row, exc.reason)
+    except (ValueError, TypeError, KeyError) as exc:  # anything else a hand-edited or foreign row can hold
+        return _quarantined(row, f"its journal row cannot be read ({type(exc).__name__})")
+
+
+class _Undecodable(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _decode(row: Sequence[Any]) -> JobRecord:
+    job_id, kind = row[0], row[1]
+    if not isinstance(job_id, str) or not job_id:
+        raise _Undecodable("its journal row has no usable job id")
+    if kind not in KINDS:
+        raise _Undecodable(f"its journal row has an unknown kind ({_short(kind)}; written by another version?)")
+    try:
+        summary = json.loads(row[6])
+    except (TypeError, ValueError):
+        raise _Undecodable("its journal row's request summary is not valid JSON") from None
+    if not isinstance(summary, dict):
+        raise _Undecodable("its journal row's request summary is not a JSON object")
+    try:
+        snapshot = JobSnapshot.model_validate_json(row[7])
+    except (TypeError, ValidationError):
+        raise _Undecodable("its journal row's snapshot cannot be read (not valid snapshot JSON)") from None
     return JobRecord(
-        job_id=row[0],
-        kind=cast(JobKind, row[1]),
-        key_fingerprint=row[2],
-        created_at=row[3],
-        updated_at=row[4],
-        viewed_at=row[5],
-        request_summary=json.loads(row[6]),
-        snapshot=JobSnapshot.model_validate_json(row[7]),
-        parent_job_id=row[8],
+        job_id=job_id,
+        kind=kind,
+        key_fingerprint=str(row[2]),
+        created_at=float(row[3]),
+        updated_at=float(row[4]),
+        viewed_at=float(row[5]),
+        request_summary=summary,
+        snapshot=snapshot,
+        parent_job_id=row[8] if isinstance(row[8], str) else None,
     )
+
+
+def _quarantined(row: Sequence[Any], reason: str) -> JobRecord:
+    job_id = row[0] if isinstance(row[0], str) else str(row[0])
+    kind: JobKind = row[1] if row[1] in KINDS else _stored_kind(row[7])
+    if job_id not in _reported:
+        _reported.add(job_id)
+        log.warning("journal row for job %s is quarantined: %s", _short(job_id), reason)
+    return JobRecord(
+        job_id=job_id,
+        kind=kind,
+        key_fingerprint=str(row[2]),
+        created_at=_number(row[3]),
+        updated_at=_number(row[4]),
+        viewed_at=_number(row[5]),
+        request_summary={},
+        snapshot=quarantined_snapshot(kind, job_id, reason),
+        parent_job_id=row[8] if isinstance(row[8], str) else None,
+    )
+
+
+def _stored_kind(snapshot_json: object) -> JobKind:
+    """The kind the stored snapshot names, when it is readable and known; else a Mosaic run."""
+    try:
+        kind = json.loads(snapshot_json).get("kind")  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError):
+        return "mosaic_run"
+    return kind if kind in KINDS else "mosaic_run"
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 1] + "…"

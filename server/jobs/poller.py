@@ -6,11 +6,18 @@ than a few Mosaic runs are live, one sweep of the list endpoint (`GET /agent_run
 100 per page) replaces per-run requests: runs still in the list are updated from their summary,
 and only runs that left it (they finished) are fetched one by one. Motion has no list endpoint,
 so its sessions are polled one by one. A change is written to the journal first, then announced.
+
+Nothing one job, one row or one answer does can stop the loop: a job whose id or data cannot be
+used is quarantined (settled with a note), any other failure is logged and backed off. A failed
+sweep falls back to per-run polling; when the list endpoint keeps failing (or does not exist,
+404) sweeping pauses for a while. When the journal cannot be written (disk full, read-only
+folder), changes stay in memory, are served from there, and are written (then announced) later.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,7 +27,9 @@ import anyio
 
 from ..api.errors import (
     APIError,
+    APIStatusError,
     AuthenticationError,
+    InvalidInputError,
     MissingKeyError,
     NotFoundError,
     RateLimitedError,
@@ -29,7 +38,7 @@ from ..api.models import RUN_TERMINAL_STATUSES, RunSummary
 from ..api.mosaic import MosaicClient
 from ..api.motion import MotionClient
 from .journal import JobRecord, Journal
-from .snapshot import JobSnapshot, from_run, from_session
+from .snapshot import JobSnapshot, from_run, from_session, quarantined_snapshot
 
 log = logging.getLogger("mosaic_mcp.poller")
 
@@ -38,6 +47,9 @@ OnChange = Callable[[JobRecord], Awaitable[None]]
 SWEEP_CLOCK_SLACK_SECONDS = 3600.0
 """The sweep lists runs created since our oldest live run, by our clock; this much slack keeps a
 skewed local clock from hiding our runs (the status filter keeps the pages few anyway)."""
+
+NO_LIST_ENDPOINT_STATUSES = frozenset({404, 405, 501})
+"""Answers to `GET /agent_runs` that mean this API has no list endpoint: stop sweeping at once."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,13 @@ class PollTiming:
     sweep_max_pages: int = 10
     concurrency: int = 8
     adopt_every: float = 30.0
+    sweep_failures_to_pause: int = 3
+    """Failed sweeps in a row after which the list endpoint is left alone for `sweep_pause`."""
+    sweep_pause: float = 600.0
+    quarantine_after: int = 3
+    """Unexpected (non-API) failures in a row after which a job's data counts as unusable."""
+    journal_retry: float = 10.0
+    """How often changes the journal could not take are written again."""
 
 
 @dataclass
@@ -61,6 +80,7 @@ class _Entry:
     due: float
     interval: float
     watchers: int = 0
+    failures: int = 0  # unexpected failures in a row (not API errors)
 
 
 @dataclass(frozen=True)
@@ -97,6 +117,11 @@ class Poller:
         self._wake = anyio.Event()
         self._limiter = anyio.CapacityLimiter(self.timing.concurrency)
         self._adopted_at = float("-inf")
+        self._sweep_failures = 0
+        self._sweep_paused_until = float("-inf")
+        self._unsaved: dict[str, JobRecord] = {}  # changes the journal has not taken yet (disk full...)
+        self._journal_retry_at = float("-inf")
+        self._journal_failing = False
 
     # ------------------------------------------------------------------ scheduling
 
@@ -122,9 +147,15 @@ class Poller:
         return len(self._entries)
 
     def followed(self, job_id: str) -> JobRecord | None:
-        """The in-memory record of a job being followed (fresher than the journal), else None."""
+        """The in-memory record of a job being followed, or whose last change is not journaled yet
+        (fresher than the journal), else None."""
         entry = self._entries.get(job_id)
-        return None if entry is None else entry.record
+        return self._unsaved.get(job_id) if entry is None else entry.record
+
+    @property
+    def unsaved_count(self) -> int:
+        """How many job changes wait for the journal to take them."""
+        return len(self._unsaved)
 
     def next_poll_after(self, job_id: str) -> float | None:
         """Seconds until the poller looks at this job again (None when not followed)."""
@@ -151,27 +182,48 @@ class Poller:
     # ------------------------------------------------------------------ the loop
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Poll forever (cancel the surrounding task group to stop)."""
+        """Poll forever (cancel the surrounding task group to stop); no failure ends the loop."""
         await self._adopt()
         task_status.started()
         while True:
-            now = self.clock()
-            if now - self._adopted_at >= self.timing.adopt_every:
-                await self._adopt()
-            due = [e for e in self._entries.values() if e.due <= now]
-            if due:
+            try:
+                await self._step()
+            except Exception as exc:  # a last guard: every part below catches its own failures
+                _report("the poller's cycle failed", exc)
+                await anyio.sleep(self.timing.initial)
+
+    async def _step(self) -> None:
+        now = self.clock()
+        if self._unsaved and now >= self._journal_retry_at:
+            await self._flush()
+        if now - self._adopted_at >= self.timing.adopt_every:
+            await self._adopt()
+        due = [e for e in self._entries.values() if e.due <= now]
+        if due:
+            try:
                 await self.cycle(due)
-                continue
-            wait = min((e.due for e in self._entries.values()), default=now + self.timing.adopt_every) - now
-            with anyio.move_on_after(max(wait, 0.0)):
-                await self._wake.wait()
-            self._wake = anyio.Event()
+            except Exception as exc:
+                _report("a poll cycle failed", exc)
+                for entry in due:  # never spin on the same failing jobs
+                    self._backoff(entry, exc)
+            return
+        wait = min((e.due for e in self._entries.values()), default=now + self.timing.adopt_every) - now
+        if self._unsaved:
+            wait = min(wait, self._journal_retry_at - now)
+        with anyio.move_on_after(max(wait, 0.0)):
+            await self._wake.wait()
+        self._wake = anyio.Event()
 
     async def _adopt(self) -> None:
         """Pick up unsettled jobs from the journal (after a restart, or started by another process)."""
         self._adopted_at = self.clock()
-        for record in await self.journal.live():
-            if record.job_id not in self._entries:
+        try:
+            live = await self.journal.live()
+        except Exception as exc:
+            _report(f"reading the job journal {self.journal.path} failed; trying again later", exc)
+            return
+        for record in live:
+            if record.job_id not in self._entries and record.job_id not in self._unsaved and not record.terminal:
                 self._entries[record.job_id] = _Entry(record, self.clock(), self.timing.initial)
 
     async def cycle(self, due: list[_Entry] | None = None) -> CycleStats:
@@ -181,9 +233,10 @@ class Poller:
         runs = [e for e in due if e.record.kind == "mosaic_run"]
         sessions = [e for e in due if e.record.kind == "motion_session"]
         live_runs = [e for e in self._entries.values() if e.record.kind == "mosaic_run"]
+        sweep = runs and len(live_runs) > self.timing.sweep_threshold and self.mosaic is not None
         async with anyio.create_task_group() as tg:
-            if runs and len(live_runs) > self.timing.sweep_threshold and self.mosaic is not None:
-                tg.start_soon(self._sweep, live_runs, stats)
+            if sweep and self.clock() >= self._sweep_paused_until:
+                tg.start_soon(self._sweep, live_runs, runs, stats)
             else:
                 for entry in runs:
                     tg.start_soon(self._poll_one, entry, stats)
@@ -193,43 +246,95 @@ class Poller:
         self.last_cycle = CycleStats(stats.pages, stats.fetches, len(stats.changed_records))
         return self.last_cycle
 
-    async def _sweep(self, entries: list[_Entry], stats: _Counter) -> None:
-        assert self.mosaic is not None
+    async def _sweep(self, entries: list[_Entry], due: list[_Entry], stats: _Counter) -> None:
+        """Update every live run from the running list; when listing fails, poll the due runs singly."""
         wanted = {e.record.job_id: e for e in entries}
-        since = min(e.record.created_at for e in entries) - SWEEP_CLOCK_SLACK_SECONDS
-        seen: dict[str, RunSummary] = {}
-        cursor: str | None = None
-        complete = False
         try:
-            for _ in range(self.timing.sweep_max_pages):
-                async with self._limiter:
-                    page = await self.mosaic.list_runs(status="running", limit=100, cursor=cursor, from_=_iso(since))
-                stats.pages += 1
-                seen.update((s.run_id, s) for s in page.runs if s.run_id in wanted)
-                cursor = page.next_cursor
-                if not cursor:
-                    complete = True
-                    break
-        except APIError as exc:
-            log.warning("sweep of running runs failed: %s", exc)
-            for entry in entries:
-                self._backoff(entry, exc)
-            return
-        async with anyio.create_task_group() as tg:
+            seen, complete = await self._list_running(entries, stats)
+        except Exception as exc:
+            if isinstance(exc, RateLimitedError | AuthenticationError):
+                # Per-run requests would meet the same limit or the same rejected key.
+                _report("listing running runs failed", exc)
+                for entry in entries:
+                    self._backoff(entry, exc)
+                return
+            self._sweep_failed(exc)
+            singly = due
+        else:
+            self._sweep_failures = 0
+            singly = []
             for job_id, entry in wanted.items():
                 summary = seen.get(job_id)
                 if summary is not None and summary.status not in RUN_TERMINAL_STATUSES:
-                    self._apply(entry, from_run(job_id, summary), stats)
+                    try:
+                        self._apply(entry, from_run(job_id, summary), stats)
+                    except Exception as exc:
+                        _report(f"reading run {_short(job_id)} from the running list failed", exc)
+                        singly.append(entry)
                 elif summary is not None or complete or entry.due <= self.clock():
                     # Finished (summaries lack needs_credits and errors, so read it whole), left the
                     # running list, or lies beyond the pages we read: fetch it.
-                    tg.start_soon(self._poll_one, entry, stats)
+                    singly.append(entry)
+        async with anyio.create_task_group() as tg:
+            for entry in singly:
+                tg.start_soon(self._poll_one, entry, stats)
+
+    async def _list_running(self, entries: list[_Entry], stats: _Counter) -> tuple[dict[str, RunSummary], bool]:
+        """The running list's summaries of our runs, and whether every page was read."""
+        assert self.mosaic is not None
+        wanted = {e.record.job_id for e in entries}
+        since = min(e.record.created_at for e in entries) - SWEEP_CLOCK_SLACK_SECONDS
+        seen: dict[str, RunSummary] = {}
+        cursor: str | None = None
+        for _ in range(self.timing.sweep_max_pages):
+            async with self._limiter:
+                page = await self.mosaic.list_runs(status="running", limit=100, cursor=cursor, from_=_iso(since))
+            stats.pages += 1
+            seen.update((s.run_id, s) for s in page.runs if s.run_id in wanted)
+            cursor = page.next_cursor
+            if not cursor:
+                return seen, True
+        return seen, False
+
+    def _sweep_failed(self, exc: Exception) -> None:
+        """Count a failed sweep; pause sweeping when the endpoint is missing or keeps failing."""
+        t = self.timing
+        self._sweep_failures += 1
+        missing = isinstance(exc, APIStatusError) and exc.status_code in NO_LIST_ENDPOINT_STATUSES
+        if missing or self._sweep_failures >= t.sweep_failures_to_pause:
+            why = "is not offered by this API" if missing else f"failed {self._sweep_failures} times in a row"
+            log.warning(
+                "listing running runs (GET /agent_runs) %s (%s); polling runs one by one for the next %.0fs",
+                why,
+                _describe(exc),
+                t.sweep_pause,
+            )
+            self._sweep_failures = 0
+            self._sweep_paused_until = self.clock() + t.sweep_pause
+        else:
+            log.warning("listing running runs failed (%s); polling the due runs one by one", _describe(exc))
 
     async def _poll_one(self, entry: _Entry, stats: _Counter) -> None:
+        """Read one job and take the reading in; never raises (failures back off or quarantine)."""
+        try:
+            await self._read_one(entry, stats)
+        except Exception as exc:
+            entry.failures += 1
+            if entry.failures >= self.timing.quarantine_after:
+                reason = f"reading it failed {entry.failures} times in a row ({type(exc).__name__})"
+                self._quarantine(entry, reason, stats, exc)
+            else:
+                self._backoff(entry, exc)
+
+    async def _read_one(self, entry: _Entry, stats: _Counter) -> None:
         try:
             async with self._limiter:
                 snapshot = await self.fetch(entry.record)
             stats.fetches += 1
+        except InvalidInputError as exc:
+            # Our own check refused the id before any request: it will never work.
+            self._quarantine(entry, f"its id cannot be used in a request ({exc.rule})", stats, exc)
+            return
         except NotFoundError:
             snapshot = entry.record.snapshot.model_copy(
                 update={
@@ -246,6 +351,13 @@ class Poller:
             self._backoff(entry, exc)
             return
         self._apply(entry, snapshot, stats)
+        entry.failures = 0
+
+    def _quarantine(self, entry: _Entry, reason: str, stats: _Counter, exc: Exception) -> None:
+        record = entry.record
+        log.warning("stopped following job %s: %s", _short(record.job_id), reason)
+        log.debug("why job %s was quarantined", _short(record.job_id), exc_info=exc)
+        self._apply(entry, quarantined_snapshot(record.kind, record.job_id, reason, previous=record.snapshot), stats)
 
     async def fetch(self, record: JobRecord) -> JobSnapshot:
         """Read a job's current state from its service."""
@@ -279,15 +391,52 @@ class Poller:
             stats.changed_records.append(record)
 
     async def _commit(self, records: list[JobRecord]) -> None:
-        """Journal every change in one transaction, then announce each (journal first, then notify)."""
-        if not records:
-            return
-        await self.journal.save_snapshots([(r.job_id, r.snapshot) for r in records])
+        """Journal every change in one transaction, then announce each (journal first, then notify).
+
+        Changes the journal cannot take stay in memory (served by `followed`) and are written again
+        on the next cycle; they are announced once written. Local waiters (`wait_for_change`) read
+        from memory, so they are woken at once either way.
+        """
         for record in records:
-            await self.on_change(record)
+            self._unsaved[record.job_id] = record
+        if self._unsaved:
+            await self._flush()
+        for record in records:
             event = self._changed.pop(record.job_id, None)
             if event is not None:
                 event.set()
+
+    async def _flush(self) -> None:
+        """Write every unsaved change in one transaction; announce the written ones."""
+        pending = [(r, r.snapshot) for r in self._unsaved.values()]
+        try:
+            await self.journal.save_snapshots([(r.job_id, snap) for r, snap in pending])
+        except Exception as exc:
+            self._journal_retry_at = self.clock() + self.timing.journal_retry
+            if not self._journal_failing:
+                self._journal_failing = True
+                log.warning(
+                    "could not write the job journal %s (%s): %d job change(s) kept in memory and written again "
+                    "every %.0fs; free space in (or fix the permissions of) %s",
+                    self.journal.path,
+                    _journal_reason(exc),
+                    len(pending),
+                    self.timing.journal_retry,
+                    self.journal.path.parent,
+                )
+            else:
+                log.debug("the job journal still cannot be written (%s)", _journal_reason(exc))
+            return
+        if self._journal_failing:
+            self._journal_failing = False
+            log.warning("the job journal %s is writable again; %d job change(s) saved", self.journal.path, len(pending))
+        for record, snapshot in pending:
+            if self._unsaved.get(record.job_id) is record and record.snapshot is snapshot:
+                del self._unsaved[record.job_id]
+            try:
+                await self.on_change(record)
+            except Exception as exc:
+                _report(f"announcing the change of job {_short(record.job_id)} failed", exc)
 
     def _reschedule(self, entry: _Entry, changed: bool) -> None:
         t = self.timing
@@ -306,7 +455,9 @@ class Poller:
             delay = t.idle_cap  # nothing will change until the key is fixed
         else:
             delay = min(entry.interval * t.growth * 2, t.cap)
-        log.warning("polling %s failed (%s); next try in %.0fs", entry.record.job_id, type(exc).__name__, delay)
+        log.warning("polling %s failed (%s); next try in %.0fs", _short(entry.record.job_id), _describe(exc), delay)
+        if not isinstance(exc, APIError | MissingKeyError):  # an expected failure needs no traceback
+            log.debug("polling %s failed", _short(entry.record.job_id), exc_info=exc)
         entry.interval = min(max(delay, t.initial), t.idle_cap)
         entry.due = self.clock() + entry.interval
 
@@ -320,3 +471,30 @@ class _Counter:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _short(job_id: str, limit: int = 80) -> str:
+    """A job id fit for a log line: a hostile id can be long or hold line breaks."""
+    shown = job_id if job_id.isprintable() else repr(job_id)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _describe(exc: BaseException) -> str:
+    """What failed, without the upstream's own words (they may echo a key): class and status code."""
+    if isinstance(exc, APIStatusError):
+        return f"{type(exc).__name__} {exc.status_code}"
+    return type(exc).__name__
+
+
+def _journal_reason(exc: BaseException) -> str:
+    if isinstance(exc, sqlite3.Error):
+        return str(exc) or type(exc).__name__  # SQLite's own words: "database or disk is full", ...
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def _report(what: str, exc: BaseException) -> None:
+    """A warning without secrets or a traceback (the traceback goes to debug)."""
+    log.warning("%s (%s); going on", what, _describe(exc))
+    log.debug("%s", what, exc_info=exc)

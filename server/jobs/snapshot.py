@@ -207,3 +207,36 @@ def pending_snapshot(kind: JobKind, job_id: str, status: str) -> JobSnapshot:
         next_step=f"Started; call poll_job('{job_id}', wait_seconds=30) to follow it.",
     )
     return snapshot
+
+
+QUARANTINED = "quarantined"
+"""The status of a job this server stopped following because its id or its data cannot be used."""
+
+
+def quarantined_snapshot(
+    kind: JobKind, job_id: str, reason: str, *, previous: JobSnapshot | None = None
+) -> JobSnapshot:
+    """A settled snapshot for a job that cannot be followed: `reason` says why, in a full sentence's middle.
+
+    What was known before (`previous`: progress, outputs, errors) is kept, so nothing already shown is lost.
+    """
+    where = "the Mosaic web app (or list_runs)" if kind == "mosaic_run" else "the Motion web app"
+    note = f"Quarantined: mosaic-mcp stopped following this job because {reason}."
+    return JobSnapshot(
+        job_id=job_id,
+        kind=kind,
+        status=QUARANTINED,
+        settled=True,
+        status_message=previous.status_message if previous else None,
+        progress=previous.progress if previous else None,
+        outputs=list(previous.outputs) if previous else [],
+        errors=[note, *(previous.errors if previous else [])],
+        needs_credits=previous.needs_credits if previous else False,
+        download_ready=previous.download_ready if previous else None,
+        resource_uri=resource_uri(kind, job_id),
+        checked_at=_now(),
+        next_step=(
+            f"This server no longer follows the job ({reason}). It may still exist upstream and may be "
+            f"charged: check it in {where}. Do not start it again before checking."
+        ),
+    )

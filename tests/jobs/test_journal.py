@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal
-from mosaic_mcp.server.jobs.snapshot import pending_snapshot
+from mosaic_mcp.server.jobs.snapshot import QUARANTINED, pending_snapshot
 
 pytestmark = pytest.mark.anyio
 
@@ -87,7 +87,7 @@ async def test_two_processes_share_one_home(tmp_path: Path) -> None:
         import anyio
         from pathlib import Path
         from mosaic_mcp.server.jobs.journal import JobRecord, Journal
-        from mosaic_mcp.server.jobs.snapshot import pending_snapshot
+        from mosaic_mcp.server.jobs.snapshot import QUARANTINED, pending_snapshot
         async def main():
             j = Journal(Path({str(path)!r}))
             for i in range(150):
@@ -123,4 +123,49 @@ async def test_save_snapshots_writes_a_batch(tmp_path: Path) -> None:
     assert [r.job_id for r in await journal.live()] == ["r2"]
     stored = await journal.get("r0")
     assert stored is not None and stored.snapshot.status == "completed"
+    await journal.close()
+
+
+def spoil(path: Path, job_id: str, **columns: object) -> None:
+    """Overwrite columns of a journaled row behind the journal's back (another version, a hand edit)."""
+    with sqlite3.connect(path) as db:
+        for column, value in columns.items():
+            db.execute(f"UPDATE jobs SET {column}=? WHERE job_id=?", (value, job_id))
+
+
+@pytest.mark.parametrize(
+    ("columns", "reason"),
+    [
+        ({"snapshot": "{not json"}, "snapshot cannot be read"),
+        ({"snapshot": '{"job_id": "r1"}'}, "snapshot cannot be read"),
+        ({"kind": "future_job"}, "unknown kind"),
+        ({"request_summary": "[oops"}, "request summary"),
+        ({"created_at": "yesterday"}, "cannot be read"),
+    ],
+    ids=["bad-json", "bad-snapshot", "unknown-kind", "bad-summary", "bad-number"],
+)
+async def test_an_undecodable_row_is_quarantined_not_raised(
+    tmp_path: Path, columns: dict[str, object], reason: str
+) -> None:
+    """A row that cannot be decoded comes back as a quarantined job saying why; the other rows are unharmed,
+    the row is left as it is, and it leaves the live set so nobody polls it."""
+    path = tmp_path / "jobs.sqlite3"
+    journal = Journal(path)
+    await journal.add(record("r1", created=1.0))
+    await journal.add(record("r2", created=2.0))
+    spoil(path, "r1", **columns)
+    listed = await journal.recent()
+    assert sorted(r.job_id for r in listed) == ["r1", "r2"]
+    bad = await journal.get("r1")
+    assert bad is not None and bad.snapshot.status == QUARANTINED and bad.snapshot.settled
+    assert reason in bad.snapshot.errors[0]
+    assert bad.key_fingerprint == "fp1"
+    assert [r.job_id for r in await journal.live()] == ["r2"]
+    with sqlite3.connect(path) as db:  # untouched: a newer version (or a person) can still read it
+        stored = db.execute("SELECT kind, snapshot, request_summary, created_at FROM jobs WHERE job_id='r1'").fetchone()
+    expected = {"kind": "mosaic_run", "request_summary": '{"agent_id": "a1"}', "created_at": 1.0} | columns
+    assert stored[0] == expected["kind"] and stored[2] == expected["request_summary"]
+    assert stored[3] == expected["created_at"]
+    if "snapshot" in columns:
+        assert stored[1] == columns["snapshot"]
     await journal.close()

@@ -1,5 +1,6 @@
 """The poller: what each cycle costs upstream, how it backs off, and when it lets go of a job."""
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,11 +15,12 @@ from mosaic_mcp.server.api.motion import MotionClient
 from mosaic_mcp.server.api.requests import MotionSessionRequest, RunRequest
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal
 from mosaic_mcp.server.jobs.poller import Poller, PollTiming
-from mosaic_mcp.server.jobs.snapshot import JobKind, pending_snapshot
+from mosaic_mcp.server.jobs.snapshot import QUARANTINED, JobKind, pending_snapshot
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 from ..support import MOSAIC_KEY, MOTION_KEY
+from .disk import fill_disk
 
 pytestmark = pytest.mark.anyio
 
@@ -220,3 +222,146 @@ async def test_a_finished_run_in_the_sweep_is_read_whole(tmp_path: Path) -> None
     assert stored is not None and stored.snapshot.needs_credits and stored.snapshot.settled
     await journal.close()
     await mosaic.aclose()
+
+
+@pytest.mark.parametrize("bad_id", ["a/b", "r" * 201], ids=["slash", "too-long"])
+async def test_a_job_whose_id_cannot_be_used_is_quarantined(
+    harness: Harness, mosaic: MosaicClient, bad_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A journaled job whose id cannot go into a URL is settled as quarantined with a note; the others go on."""
+    [good] = await start_runs(mosaic, harness, 1)
+    await harness.track("mosaic_run", bad_id)
+    with caplog.at_level(logging.INFO, logger="mosaic_mcp"):
+        await harness.poller.cycle()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("stopped following job" in r.getMessage() for r in warnings)
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.INFO)  # no traceback at info
+    stored = await harness.journal.get(bad_id)
+    assert stored is not None and stored.snapshot.status == QUARANTINED and stored.snapshot.settled
+    assert "id cannot be used" in stored.snapshot.errors[0]
+    assert "may still exist" in stored.snapshot.next_step
+    assert harness.poller.followed(good) is not None and harness.poller.live_count == 1
+    assert {good, bad_id} <= set(harness.announced)
+
+
+async def test_a_poisoned_row_among_many_live_runs_does_not_stop_the_sweep(
+    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+) -> None:
+    """With enough live runs to sweep, an unusable id is quarantined and the other runs still settle."""
+    run_ids = await start_runs(mosaic, harness, 4)
+    await harness.track("mosaic_run", "a/b")
+    sandbox.sandbox.advance(3600)
+    await harness.poller.cycle()
+    assert harness.poller.live_count == 0
+    for run_id in run_ids:
+        stored = await harness.journal.get(run_id)
+        assert stored is not None and stored.snapshot.status == "completed"
+    poisoned = await harness.journal.get("a/b")
+    assert poisoned is not None and poisoned.snapshot.status == QUARANTINED
+
+
+async def test_a_missing_run_list_falls_back_to_polling_each_run(
+    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When GET /agent_runs answers 404 the runs are polled one by one, and the list is not asked again."""
+    run_ids = await start_runs(mosaic, harness, 5)
+    echo = {"detail": f"no route for key {MOSAIC_KEY}"}  # an upstream that echoes the key
+    sandbox.sandbox.faults.inject("status", method="GET", path=LIST_ROUTE, status=404, times=100, body=echo)
+    sandbox.sandbox.requests.clear()
+    with caplog.at_level(logging.DEBUG, logger="mosaic_mcp"):
+        stats = await harness.poller.cycle()
+    assert "not offered" in caplog.text and MOSAIC_KEY not in caplog.text
+    assert (stats.list_pages, stats.single_fetches) == (0, len(run_ids))
+    sandbox.sandbox.advance(3600)
+    stats = await harness.poller.cycle()
+    assert (stats.list_pages, stats.single_fetches) == (0, len(run_ids))
+    assert sandbox.sandbox.count("GET", LIST_ROUTE) == 1
+    assert harness.poller.live_count == 0 and set(run_ids) <= set(harness.announced)
+    for run_id in run_ids:
+        stored = await harness.journal.get(run_id)
+        assert stored is not None and stored.snapshot.status == "completed"
+
+
+@pytest.mark.parametrize("kind", ["server_error", "malformed"])
+async def test_a_failing_run_list_falls_back_then_pauses_sweeping(
+    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox, kind: str
+) -> None:
+    """Each failed sweep polls the due runs singly; after a few in a row the list is left alone for a while."""
+    run_ids = await start_runs(mosaic, harness, 5)
+    sandbox.sandbox.faults.inject(kind, method="GET", path=LIST_ROUTE, times=1000)  # type: ignore[arg-type]
+    timing = PollTiming()
+    for _ in range(timing.sweep_failures_to_pause):
+        stats = await harness.poller.cycle()
+        assert stats.single_fetches == len(run_ids)
+    sandbox.sandbox.requests.clear()
+    stats = await harness.poller.cycle()
+    assert stats.single_fetches == len(run_ids) and sandbox.sandbox.count("GET", LIST_ROUTE) == 0
+    sandbox.sandbox.faults.clear()
+    harness.clock.now += timing.sweep_pause
+    stats = await harness.poller.cycle()
+    assert (stats.list_pages, stats.single_fetches) == (1, 0)
+
+
+async def test_a_full_disk_keeps_changes_in_memory_until_space_is_back(
+    small_disk: Path, mosaic: MosaicClient, motion: MotionClient, sandbox: RunningSandbox
+) -> None:
+    """When the journal cannot be written the poller goes on, serves the change from memory, and
+    writes (then announces) it on a later cycle once there is space again."""
+    journal = Journal(small_disk / "jobs.sqlite3")
+    harness = Harness(journal, mosaic, motion)
+    run_ids = await start_runs(mosaic, harness, 2)
+    sandbox.sandbox.advance(3600)
+    filler = fill_disk(small_disk)
+    await harness.poller.cycle()
+    assert harness.poller.unsaved_count == len(run_ids)
+    assert harness.announced == []  # journal first, then notify
+    for run_id in run_ids:
+        stored = await journal.get(run_id)
+        assert stored is not None and stored.snapshot.status == "running"
+        followed = harness.poller.followed(run_id)
+        assert followed is not None and followed.snapshot.status == "completed"
+    await harness.poller.cycle()  # still full: tried again, still kept
+    assert harness.poller.unsaved_count == len(run_ids) and harness.announced == []
+    filler.unlink()
+    await harness.poller.cycle()
+    assert harness.poller.unsaved_count == 0 and sorted(harness.announced) == sorted(run_ids)
+    for run_id in run_ids:
+        stored = await journal.get(run_id)
+        assert stored is not None and stored.snapshot.status == "completed" and stored.snapshot.settled
+    await journal.close()
+
+
+async def test_a_failing_announcement_does_not_stop_the_loop(
+    tmp_path: Path, mosaic: MosaicClient, motion: MotionClient, sandbox: RunningSandbox
+) -> None:
+    """An exception from the change callback is reported; the loop keeps polling and announcing."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    announced: list[str] = []
+    heard = {2: anyio.Event(), 4: anyio.Event()}
+
+    async def on_change(record: JobRecord) -> None:
+        announced.append(record.job_id)
+        if len(announced) in heard:
+            heard[len(announced)].set()
+        if len(announced) == 1:
+            raise RuntimeError("the first announcement fails")
+
+    poller = Poller(
+        journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=PollTiming(initial=0.01, cap=0.02)
+    )
+    first, second = [await mosaic.run_agent(CAPTIONS_AGENT_ID, RunRequest(video_urls=[VIDEO])) for _ in range(2)]
+    for created in (first, second):
+        record = JobRecord(created.run_id, "mosaic_run", "fp", pending_snapshot("mosaic_run", created.run_id, "x"))
+        await journal.add(record)
+    async with anyio.create_task_group() as tg:
+        await tg.start(poller.run)
+        with anyio.fail_after(10):
+            await heard[2].wait()  # both runs read; the first announcement raised
+        sandbox.sandbox.advance(3600)
+        with anyio.fail_after(10):
+            await heard[4].wait()  # both runs' completion announced too
+        tg.cancel_scope.cancel()
+    for created in (first, second):
+        stored = await journal.get(created.run_id)
+        assert stored is not None and stored.snapshot.status == "completed"
+    await journal.close()
