@@ -1,7 +1,6 @@
 """One bad answer, row or disk cannot stop the server: poisoned ids, undecodable journal rows, a
 failing run list and a full journal disk, end to end in memory against the sandbox."""
 
-import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +10,7 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.client.subscriptions import ResourceUpdated
-from mcp.types import ResourceUpdatedNotification, TextResourceContents
+from mcp.types import ResourceUpdatedNotification
 from pydantic import SecretStr
 
 from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
@@ -24,7 +23,7 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 from ..jobs.disk import fill_disk, small_tmpfs
-from ..support import FAST_POLLING, MOSAIC_KEY, call_ok
+from ..support import FAST_POLLING, MOSAIC_KEY, call_error, call_ok
 from .conftest import make_settings
 from .test_core_tools import VIDEO, follow
 
@@ -72,21 +71,21 @@ async def restart_lists(settings: Settings, mode: str, job_id: str) -> None:
 async def test_a_run_started_with_an_unusable_id_is_quarantined_and_the_server_keeps_serving(
     sandbox: RunningSandbox, tmp_path: Path, mode: str
 ) -> None:
-    """The API answers a run start with an id containing '/': the job is quarantined and listed, other
-    runs still work, and a restart on the same home works."""
+    """The API answers a run start with an id containing '/': the start is refused as it arrives and
+    reported as quarantined (it may be charged), other runs still work, and a restart still reports it."""
     settings = make_settings(sandbox, tmp_path)
     sandbox.sandbox.faults.inject("status", method="POST", path="/agent/*/run", status=200, body={"run_id": POISONED})
     async with Client(new_server(settings), mode=mode) as client:  # type: ignore[arg-type]
-        await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
-        jobs = await jobs_until(client, quarantined(POISONED))
-        poisoned = jobs[POISONED]
-        assert poisoned["settled"] and "id cannot be used" in poisoned["errors"][0]
-        body = (await client.read_resource("mosaic://jobs")).contents[0]
-        assert isinstance(body, TextResourceContents)
-        assert POISONED in {job["job_id"] for job in json.loads(body.text)}
+        message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        assert "cannot use" in message and "do not start it again" in message
+        listed = await call_ok(client, "list_jobs")
+        assert [u["state"] for u in listed["unresolved"]] == ["quarantined"]
+        assert POISONED not in {job["job_id"] for job in listed["jobs"]}
         good = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
         assert (await follow(client, good["job_id"]))["status"] == "completed"
-    await restart_lists(settings, mode, POISONED)
+    async with Client(new_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        listed = await call_ok(client, "list_jobs")
+        assert [u["state"] for u in listed["unresolved"]] == ["quarantined"]
 
 
 @pytest.mark.parametrize("job_id", [POISONED, "r" * 201], ids=["slash", "too-long"])
