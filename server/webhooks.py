@@ -3,7 +3,7 @@
 With MOSAIC_MCP_PUBLIC_URL set, runs started through this server carry a `callback_url` to its own
 `POST /webhooks/mosaic` (unless the caller gave one). A delivery only makes the poller look at that
 run now: its payload is never trusted as state — the run is re-read from the API — so a forged
-call costs at most one GET, and not even that more than once per job per `WAKE_WINDOW_SECONDS`.
+call costs at most one GET, and all deliveries together at most one per job per `WAKE_WINDOW_SECONDS`.
 With MOSAIC_WEBHOOK_SECRET set, a delivery must carry it as `X-Mosaic-Signature` (the documented
 plain-secret header, compared in constant time).
 
@@ -32,10 +32,12 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server import MCPServer
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
@@ -70,9 +72,10 @@ MAX_SOURCES = 1024
 same as a forgotten one, so only a source that has been idle longest loses its debt)."""
 
 WAKE_WINDOW_SECONDS = 5.0
-"""A job is woken (polled now) at most once per window, whatever the number of deliveries. A wake
-also resets the job's poll interval to the shortest, so a change delivered inside the window is
-still read within seconds by the ordinary polling."""
+"""A job is woken (polled now) at most once per window, whatever the number of deliveries. The
+first delivery wakes it at once; if more arrive inside the window, one more wake follows when the
+window ends (it opens the next window), so the last change reported is never left to the regular
+polling, which may be 30 s away."""
 MAX_WAKE_ENTRIES = 4096
 
 
@@ -132,8 +135,14 @@ class SourceLimiter:
         return 0.0 if allowed else (1.0 - tokens) / self.per_second
 
 
+@dataclass
+class _Wake:
+    at: float
+    trailing: bool = False  # a wake at the end of the window is already planned
+
+
 class WakeDeduper:
-    """Remembers when each job was last woken, for at most `max_entries` jobs."""
+    """When each job was last woken and whether a wake is planned, for at most `max_entries` jobs."""
 
     def __init__(
         self,
@@ -144,22 +153,34 @@ class WakeDeduper:
         self.window = window
         self.max_entries = max_entries
         self.clock = clock
-        self._woken: OrderedDict[str, float] = OrderedDict()  # job id → when, oldest first
+        self._wakes: OrderedDict[str, _Wake] = OrderedDict()  # oldest wake first
 
     def __len__(self) -> int:
-        return len(self._woken)
+        return len(self._wakes)
 
-    def claim(self, job_id: str) -> bool:
-        """True (and remember it) when `job_id` was not woken in the last window."""
+    def claim(self, job_id: str) -> float | None:
+        """For a delivery: 0 to wake the job now, else the seconds until the planned wake, None for none."""
         now = self.clock()
-        while self._woken and next(iter(self._woken.values())) <= now - self.window:
-            self._woken.popitem(last=False)
-        if job_id in self._woken:
-            return False
-        self._woken[job_id] = now
-        while len(self._woken) > self.max_entries:
-            self._woken.popitem(last=False)
-        return True
+        while self._wakes:  # forget finished windows (a planned wake keeps its entry)
+            oldest = next(iter(self._wakes.values()))
+            if oldest.trailing or oldest.at > now - self.window:
+                break
+            self._wakes.popitem(last=False)
+        wake = self._wakes.get(job_id)
+        if wake is not None and wake.at > now - self.window:
+            if wake.trailing:
+                return None
+            wake.trailing = True
+            return wake.at + self.window - now
+        self.woken(job_id)
+        return 0.0
+
+    def woken(self, job_id: str) -> None:
+        """Record a wake of the job now (also the planned one, when it happens); a new window opens."""
+        self._wakes.pop(job_id, None)
+        self._wakes[job_id] = _Wake(self.clock())
+        while len(self._wakes) > self.max_entries:
+            self._wakes.popitem(last=False)
 
 
 class BodyTooLarge(Exception):
@@ -291,9 +312,21 @@ def register_http_routes(app: MCPServer[Runtime], settings: Settings, runtime: C
         except BadPayload as exc:
             return _refuse(400, str(exc))
         rt = runtime()
-        if rt is not None and rt.jobs.poller.followed(run_id) is not None and deduper.claim(run_id):
+        if rt is None or rt.jobs.poller.followed(run_id) is None:
+            return JSONResponse({"ok": True})
+        delay = deduper.claim(run_id)
+        if delay == 0.0:
             rt.jobs.poller.wake(run_id)
+        elif delay is not None:  # runs after the response is sent; at most one per job is pending
+            return JSONResponse({"ok": True}, background=BackgroundTask(wake_later, run_id, delay))
         return JSONResponse({"ok": True})
+
+    async def wake_later(run_id: str, delay: float) -> None:
+        await anyio.sleep(delay)
+        deduper.woken(run_id)
+        rt = runtime()
+        if rt is not None and rt.jobs.poller.followed(run_id) is not None:
+            rt.jobs.poller.wake(run_id)
 
     # Called, not used as decorators: the SDK's decorator is untyped.
     app.custom_route("/healthz", methods=["GET"])(healthz)

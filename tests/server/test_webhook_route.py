@@ -25,6 +25,7 @@ from mosaic_mcp.server.webhooks import (
     MAX_CONCURRENT_BODIES,
     MAX_JSON_DEPTH,
     RATE_BURST,
+    WAKE_WINDOW_SECONDS,
     WEBHOOK_PATH,
     SourceLimiter,
     WakeDeduper,
@@ -76,13 +77,13 @@ class Served:
         await self.quiet(run["job_id"])
         return str(run["job_id"])
 
-    async def quiet(self, job_id: str) -> None:
-        """Wait (bounded) until no poll of the job is due or under way: every wake has been served."""
+    async def quiet(self, job_id: str, *, polls: int = 0) -> None:
+        """Wait (bounded) until the run was read `polls` times in all and no poll is due or under way."""
         assert self.server.runtime is not None
         poller = self.server.runtime.jobs.poller
-        with anyio.fail_after(10):
+        with anyio.fail_after(10 + WAKE_WINDOW_SECONDS):
             while True:  # a served wake leaves the job due in a minute (QUIET_POLLING)
-                if (poller.next_poll_after(job_id) or 0.0) >= 1.0:
+                if self.polls(job_id) >= polls and (poller.next_poll_after(job_id) or 0.0) >= 1.0:
                     return
                 await anyio.sleep(0.01)
 
@@ -114,17 +115,24 @@ def nested(depth: int) -> bytes:
     return b'{"run_id": "r-1", "x": ' + b"[" * inner + b"]" * inner + b"}"
 
 
-async def test_a_flood_of_deliveries_polls_the_job_once(frozen_sandbox: RunningSandbox, tmp_path: Path) -> None:
-    """Fifty deliveries for one job inside the window cause exactly one extra upstream poll."""
+async def test_a_flood_of_deliveries_polls_the_job_once_per_window(
+    frozen_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """25 deliveries for a job in one window poll it once now and once at the window's end; others' ids never."""
     async with serving(frozen_sandbox, tmp_path) as served:
         job_id = await served.start_run()
-        before = served.polls(job_id)
+        before, polled = len(served.sandbox.requests), served.polls(job_id)
         async with from_address("127.0.0.1") as http:
-            for _ in range(50):
-                response = await http.post(served.hook, json={"flag": "RUN_PROGRESS", "run_id": job_id})
-                assert response.status_code == 200
-        await served.quiet(job_id)
-        assert served.polls(job_id) - before == 1
+            for i in range(25):  # 50 deliveries in all: inside one source's burst, and well inside one window
+                for run_id in (job_id, f"not-ours-{i}"):
+                    response = await http.post(served.hook, json={"flag": "RUN_PROGRESS", "run_id": run_id})
+                    assert response.status_code == 200
+            await served.quiet(job_id)
+            now = [r.path for r in served.sandbox.requests.records[before:]]
+            await served.quiet(job_id, polls=polled + 2)  # the window is WAKE_WINDOW_SECONDS of real time
+        after_window = [r.path for r in served.sandbox.requests.records[before:]]
+    assert now == [f"/agent_run/{job_id}"]
+    assert after_window == [f"/agent_run/{job_id}"] * 2
 
 
 async def test_a_streamed_oversize_body_is_refused_unread(frozen_sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -308,30 +316,33 @@ async def test_signature_guesses_are_rate_limited(frozen_sandbox: RunningSandbox
     assert statuses[-1] == 429
 
 
-async def test_unknown_and_settled_jobs_wake_nothing(frozen_sandbox: RunningSandbox, tmp_path: Path) -> None:
-    """Deliveries for ids the poller does not follow are answered 200 and cause no upstream request."""
-    async with serving(frozen_sandbox, tmp_path) as served, from_address("127.0.0.1") as http:
-        before = len(served.sandbox.requests)
-        for i in range(20):
-            assert (await http.post(served.hook, json={"run_id": f"not-ours-{i}"})).status_code == 200
-        assert len(served.sandbox.requests) == before
-
-
 def test_wakes_are_once_per_window_per_job() -> None:
-    """A job is claimed once per window; other jobs are independent; after the window it is claimed again."""
+    """A job is woken now, then once at the window's end however many deliveries; other jobs are independent."""
     clock = Clock()
     deduper = WakeDeduper(window=5.0, clock=clock)
-    assert [deduper.claim("a"), deduper.claim("a"), deduper.claim("b")] == [True, False, True]
-    clock.now += 4.9
-    assert deduper.claim("a") is False
-    clock.now += 0.1
-    assert deduper.claim("a") is True
+    assert [deduper.claim("a"), deduper.claim("b")] == [0.0, 0.0]
+    clock.now += 1.0
+    assert [deduper.claim("a"), deduper.claim("a"), deduper.claim("a")] == [4.0, None, None]
+    clock.now += 4.0
+    deduper.woken("a")  # the planned wake happens and opens the next window
+    clock.now += 1.0
+    assert [deduper.claim("a"), deduper.claim("b")] == [4.0, 0.0]
+
+
+def test_a_quiet_window_plans_nothing() -> None:
+    """After a window without further deliveries, the next delivery wakes the job at once again."""
+    clock = Clock()
+    deduper = WakeDeduper(window=5.0, clock=clock)
+    assert deduper.claim("a") == 0.0
+    clock.now += 5.0
+    assert deduper.claim("a") == 0.0
 
 
 def test_the_wake_table_is_bounded() -> None:
     """However many jobs are delivered within a window, at most max_entries are remembered."""
     deduper = WakeDeduper(window=5.0, max_entries=100, clock=Clock())
-    assert all(deduper.claim(f"job-{i}") for i in range(1000))
+    assert all(deduper.claim(f"job-{i}") == 0.0 for i in range(1000))
+    assert all(deduper.claim(f"job-{i}") == 5.0 for i in range(900, 1000))
     assert len(deduper) == 100
 
 
