@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .app import MosaicServer
 from .config import ConfigurationError, Settings
-from .webhooks import WEBHOOK_PATH
+from .webhooks import WEBHOOK_PATH, warn_if_unsigned
 
 log = logging.getLogger("mosaic_mcp.http")
 
@@ -79,5 +79,6 @@ def serve_http(server: MosaicServer, settings: Settings, *, host: str, port: int
 
     app = build_http_app(server, settings, host=host)
     print(f"mosaic-mcp: Streamable HTTP on http://{host}:{port}/mcp", file=sys.stderr)
+    warn_if_unsigned(settings)
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
