@@ -38,6 +38,7 @@ from mcp.types import (
     jsonrpc_message_adapter,
 )
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 
 log = logging.getLogger("mosaic_mcp.stdio")
 
@@ -202,8 +203,9 @@ def encode(message: JSONRPCMessage) -> str | None:
     except Exception:  # pydantic refuses lone surrogates: "surrogates not allowed"
         log.warning("an outgoing message cannot be encoded as is; sending it with lone surrogates as U+FFFD")
     try:
-        data = message.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        return _SURROGATE.sub("\ufffd", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        data = message.model_dump(by_alias=True, exclude_unset=True)  # python mode keeps the strings as they are
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=to_jsonable_python)
+        return _SURROGATE.sub("\ufffd", text)
     except Exception:
         log.exception("an outgoing message could not be encoded")
     if not isinstance(message, JSONRPCResponse | JSONRPCError):
