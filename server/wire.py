@@ -134,7 +134,7 @@ def read_line(line: str) -> SessionMessage | JSONRPCError | None:
     try:
         message = jsonrpc_message_adapter.validate_json(line, by_name=False)
     except ValidationError as exc:
-        return refusal(line, exc)
+        return _refusal(line, exc)
     if isinstance(message, JSONRPCNotification) and _has_id(line):
         # The SDK reads {"id": true, "method": ...} as a notification and never answers it.
         return _error(INVALID_REQUEST, None, "id must be a string or an integer")
@@ -148,7 +148,7 @@ def _has_id(line: str) -> bool:
         return False
 
 
-def refusal(line: str, exc: ValidationError) -> JSONRPCError:
+def _refusal(line: str, exc: ValidationError) -> JSONRPCError:
     """The JSON-RPC error for a line the SDK could not read as a message."""
     try:
         shape = outline(line)
@@ -173,19 +173,19 @@ def _reason(shape: Outline, exc: ValidationError) -> str:
     members = shape.members
     if members.get("jsonrpc") != "2.0":
         return 'jsonrpc must be "2.0"'
+    if shape.lone_surrogate:
+        return "a string holds a lone UTF-16 surrogate (such as \\ud800), which is not Unicode text"
     if "id" in members and _usable_id(members["id"]) is None:
         return "id must be a string or an integer"
     if "method" not in members and not {"result", "error"} & members.keys():
         return "method is missing"
     if "method" in members and not isinstance(members["method"], str):
         return "method must be a string"
-    if shape.lone_surrogate:
-        return "a string holds a lone UTF-16 surrogate (such as \\ud800), which is not Unicode text"
     if "recursion limit" in str(exc):
         return f"the message is nested {shape.depth} levels deep, deeper than this server reads"
     first = exc.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in first["loc"])
-    return f"not a valid JSON-RPC message: {where}: {first['msg']}" if where else f"not valid: {first['msg']}"
+    return f"not a valid JSON-RPC message: {where + ': ' if where else ''}{first['msg']}"
 
 
 def _error(code: int, request_id: RequestId | None, message: str) -> JSONRPCError:
