@@ -129,7 +129,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     server = create_server(settings)
     if not args.http:
-        server.run()
+        import anyio
+
+        from .stdio import serve_stdio
+
+        anyio.run(serve_stdio, server)
         return 0
     from .http import serve_http
 
