@@ -1,8 +1,15 @@
 """Helpers every suite that drives the real server shares: canary keys, settings, tool calls."""
 
+import errno
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
@@ -54,3 +61,41 @@ async def call_error(client: Client, name: str, args: dict[str, Any] | None = No
     assert MOSAIC_KEY not in message
     assert MOTION_KEY not in message
     return message
+
+
+NEEDS = "needs root and `mount -t tmpfs -o size=1m tmpfs DIR` (a small tmpfs for the full-disk test)"
+
+
+@contextmanager
+def small_tmpfs(folder: Path, options: str = "size=1m") -> Iterator[Path]:
+    """Mount an empty 1 MB tmpfs on `folder` (created), unmount it afterwards; skip the test where impossible.
+
+    `.ci/run` runs as root, so these tests run there (and CI fails if they were skipped)."""
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip(NEEDS)
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"{NEEDS}; mount said: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        if subprocess.run(["umount", str(folder)], capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+
+
+def fill_disk(folder: Path) -> Path:
+    """Write a file until the disk is full; delete it to give the space back."""
+    filler = folder / "filler"
+    chunk = b"\0" * 4096
+    with filler.open("wb", buffering=0) as out:
+        for _ in range(1024):  # bounded: the disk is 1 MB
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                break
+    return filler

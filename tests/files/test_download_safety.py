@@ -3,8 +3,8 @@
 import fcntl
 import gzip
 import os
-import subprocess
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from mosaic_mcp.server.cli import main
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
+from ..support import FAST_POLLING, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
 from .conftest import make_settings, settle
 
 pytestmark = pytest.mark.anyio
@@ -58,41 +58,15 @@ def capped_server(sandbox: RunningSandbox, workdir: Path, cap: int) -> MosaicSer
 
 
 @pytest.fixture
-def mounts() -> Iterator[list[Path]]:
-    """Mount points made by the test; unmounted afterwards."""
-    made: list[Path] = []
-    yield made
-    for point in reversed(made):
-        subprocess.run(["umount", str(point)], check=False, capture_output=True)
+def mounts() -> Iterator[ExitStack]:
+    """Mounts made by the test; unmounted afterwards."""
+    with ExitStack() as stack:
+        yield stack
 
 
-def mount_tmpfs(mounts: list[Path], point: Path, options: str) -> Path:
+def mount_tmpfs(mounts: ExitStack, point: Path, options: str) -> Path:
     """A 1 MB tmpfs at `point` (skips the test where this machine cannot mount one)."""
-    point.mkdir(parents=True)
-    try:
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"needs `mount -t tmpfs` (root or CAP_SYS_ADMIN) to build a small file system: {exc}")
-    if done.returncode != 0:
-        pytest.skip(
-            "needs root (or CAP_SYS_ADMIN) to mount a 1 MB tmpfs for this test, as `.ci/run` does: "
-            f"{done.stderr.strip() or done.returncode}"
-        )
-    mounts.append(point)
-    return point
-
-
-def fill(folder: Path) -> None:
-    """Write into `folder` until its file system is full."""
-    with (folder / "filler.bin").open("wb", buffering=0) as handle:
-        for _ in range(64):  # 64 × 64 KiB = 4 MiB, far more than the 1 MB file system holds
-            try:
-                handle.write(b"\xff" * 65536)
-            except OSError:
-                return
-    pytest.fail("the small file system never filled up")
+    return mounts.enter_context(small_tmpfs(point, options))
 
 
 async def test_stale_parts_are_removed_on_start(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
@@ -165,11 +139,11 @@ async def test_stream_over_the_cap_is_stopped_and_deleted(
 
 
 async def test_download_into_a_full_folder(
-    client: Client, sandbox: RunningSandbox, media: Path, mounts: list[Path]
+    client: Client, sandbox: RunningSandbox, media: Path, mounts: ExitStack
 ) -> None:
     """A full disk is named as such, with the folder; the half-written part file is removed."""
     full = mount_tmpfs(mounts, media / "full", "size=1m")
-    fill(full)
+    fill_disk(full)
     run = await finished_run(client, sandbox)
     message = await call_error(client, "download_output", {"job_id": run["job_id"], "directory": str(full)})
     assert message.startswith("Error executing tool download_output: Could not save ")
@@ -178,7 +152,7 @@ async def test_download_into_a_full_folder(
 
 
 async def test_download_into_a_read_only_folder(
-    client: Client, sandbox: RunningSandbox, media: Path, mounts: list[Path]
+    client: Client, sandbox: RunningSandbox, media: Path, mounts: ExitStack
 ) -> None:
     """A read-only file system is named as such, with the folder (root ignores chmod, so it is a ro mount)."""
     frozen = mount_tmpfs(mounts, media / "frozen", "ro,size=1m")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .disk import small_tmpfs
+from ..support import small_tmpfs
 
 
 @pytest.fixture

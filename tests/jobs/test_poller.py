@@ -19,8 +19,7 @@ from mosaic_mcp.server.jobs.snapshot import QUARANTINED, JobKind, pending_snapsh
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import MOSAIC_KEY, MOTION_KEY
-from .disk import fill_disk
+from ..support import MOSAIC_KEY, MOTION_KEY, fill_disk
 
 pytestmark = pytest.mark.anyio
 

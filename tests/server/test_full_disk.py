@@ -1,7 +1,5 @@
 """A full disk under the journal: nothing is sent or charged, the tool says why, the server keeps serving."""
 
-import errno
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
+from ..support import FAST_POLLING, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
 
 pytestmark = pytest.mark.anyio
 
@@ -22,31 +20,9 @@ VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MB tmpfs (needs root or CAP_SYS_ADMIN; .ci/run runs as root)."""
-    mount = tmp_path / "home"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, check=False
-    )
-    if done.returncode != 0:
-        pytest.skip("the full-disk test mounts a 1 MB tmpfs: run it as root (CI does)")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Write until the disk is full; returns the file to delete to free it again."""
-    filler = folder / "filler"
-    with filler.open("wb", buffering=0) as out:
-        try:
-            while out.write(b"\0" * 4096):
-                pass
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                raise
-    return filler
+    """A 1 MB tmpfs for MOSAIC_MCP_HOME (skipped where it cannot be mounted)."""
+    with small_tmpfs(tmp_path / "home") as folder:
+        yield folder
 
 
 async def test_full_disk_sends_nothing(sandbox: RunningSandbox, small_disk: Path, tmp_path: Path, mode: str) -> None:
@@ -55,7 +31,7 @@ async def test_full_disk_sends_nothing(sandbox: RunningSandbox, small_disk: Path
     server = create_server(settings, poll_timing=FAST_POLLING, retry=RetryPolicy(sleep=RecordingSleep()))
     async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
         await call_ok(client, "list_agents")
-        filler = fill(small_disk)
+        filler = fill_disk(small_disk)
         for tool, args in (
             ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]}),
             ("create_video_session", {"prompt": "A launch video"}),

@@ -22,8 +22,7 @@ from mosaic_mcp.server.jobs.snapshot import QUARANTINED, pending_snapshot
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..jobs.disk import fill_disk, small_tmpfs
-from ..support import FAST_POLLING, MOSAIC_KEY, call_error, call_ok
+from ..support import FAST_POLLING, MOSAIC_KEY, call_error, call_ok, fill_disk, small_tmpfs
 from .conftest import make_settings
 from .test_core_tools import VIDEO, follow
 
