@@ -148,7 +148,7 @@ async def test_download_into_a_full_folder(
     message = await call_error(client, "download_output", {"job_id": run["job_id"], "directory": str(full)})
     assert message.startswith("Error executing tool download_output: Could not save ")
     assert f"in the folder '{full}': the disk is full (no space left on the device)" in message
-    assert os.listdir(full) == ["filler.bin"]
+    assert os.listdir(full) == ["filler"]
 
 
 async def test_download_into_a_read_only_folder(
