@@ -45,7 +45,7 @@ FAULTS: list[tuple[dict[str, Any], type[APIError], str]] = [
     ({"kind": "rate_limit", "times": 10, "retry_after": 3}, RateLimitedError, "wait a little"),
     ({"kind": "server_error", "times": 10}, ServerError, "try again in a minute"),
     ({"kind": "status", "status": 503, "times": 10}, ServerError, "try again in a minute"),
-    ({"kind": "malformed"}, InvalidResponseError, "not valid JSON"),
+    ({"kind": "malformed", "times": 10}, InvalidResponseError, "not valid JSON"),
     ({"kind": "drop", "times": 10}, APIConnectionError, "check the network"),
 ]
 
