@@ -26,7 +26,7 @@ MIN_SECRET_LENGTH = 6
 """Shorter configured values are not searched for (they would match ordinary words)."""
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]+"), rf"\1\2{REDACTED}"),
+    (re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}"), rf"\1\2{REDACTED}"),
     (
         re.compile(r"(?<![A-Za-z0-9_])(mk|motion)_(?=[A-Za-z0-9_-]*[A-Z0-9])[A-Za-z0-9_-]{4,}"),
         rf"\1_{REDACTED}",
