@@ -113,13 +113,12 @@ class APIStatusError(APIError):
             return self.hint
         status = self.status_code
         if status in STATUS_ADVICE:
-            return STATUS_ADVICE[status].format(
-                key=KEY_VARIABLE[self.service], base_url=BASE_URL_VARIABLE[self.service]
-            )
+            headers = KEY_VARIABLE[self.service] + (" and MOSAIC_WORKSPACE_ID" if self.service == "Mosaic" else "")
+            return STATUS_ADVICE[status].format(headers=headers)
         if 300 <= status < 400:
             return (
                 f"the service sent a redirect, which API calls do not follow; check {BASE_URL_VARIABLE[self.service]} "
-                "(it should be the API root, https://…, without a trailing path)"
+                "(it must be the API root itself, not an address that redirects)"
             )
         if 400 <= status < 500:
             return (
@@ -258,12 +257,12 @@ STATUS_ADVICE: dict[int, str] = {
     423: "the object is locked by another change in progress; wait a little and try again",
     428: "the service wants a conditional request; please report it",
     431: (
-        "the request's headers are too large: the API key or the workspace id is much longer than a real one; "
-        "check {key} and MOSAIC_WORKSPACE_ID"
+        "the request's headers are too large: a configured value sent in them is much longer than a real one; "
+        "check {headers}"
     ),
     451: "the service may not provide this for legal reasons; trying again will not help",
 }
-"""Advice for statuses that have no class of their own ({key}, {base_url}: the service's variables)."""
+"""Advice for statuses that have no class of their own ({headers}: the variables sent as headers)."""
 
 
 def _phrase(status_code: int) -> str:

@@ -37,6 +37,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from .. import __version__, redact
 from . import deadline
 from .errors import (
+    KEY_VARIABLE,
     APIConnectionError,
     APIError,
     APIStatusError,
@@ -354,11 +355,10 @@ class HTTPCore:
         return self._out_of_time(limit, method, path, last, sent=True)
 
     def _unsendable(self, method: str, path: str) -> HeaderValueError:
-        variable = "MOSAIC_API_KEY" if self.service == "Mosaic" else "MOTION_API_KEY"
         workspace = " or MOSAIC_WORKSPACE_ID" if self.service == "Mosaic" else ""
         return HeaderValueError(
-            f"{method} {path} was not sent: {variable}{workspace} holds characters an HTTP header cannot carry "
-            "(spaces, line breaks or non-ASCII letters); copy the value again",
+            f"{method} {path} was not sent: {KEY_VARIABLE[self.service]}{workspace} holds characters an HTTP "
+            "header cannot carry (spaces, line breaks or non-ASCII letters); copy the value again",
             service=self.service,
         )
 
