@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from . import redact
 from .config import ConfigurationError, Settings, load_settings
 
 log = logging.getLogger("mosaic_mcp")
@@ -27,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # No record leaves with a key in it, at any level: httpcore's DEBUG lines quote header values.
+    for handler in logging.getLogger().handlers:
+        redact.install(handler)
     command = args.command or "serve"
     try:
         if command == "serve":

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from . import redact
+
 DEFAULT_MOSAIC_BASE_URL = "https://api.mosaic.so"
 DEFAULT_MOTION_BASE_URL = "https://api.motion.so/api/motion"
 DEFAULT_MAX_DOWNLOAD_BYTES = 20 * 1024**3
@@ -159,10 +161,12 @@ class Settings(BaseSettings):
 
     @field_validator("mosaic_api_key", "motion_api_key", "webhook_secret", "http_token", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
-        # Hosts often template an empty string for an unset secret; treat it as absent.
-        if isinstance(value, str) and not value.strip():
-            return None
+    def _trim_secret(cls, value: Any) -> Any:
+        # A pasted key often ends in a newline, and hosts template an empty string for an unset secret.
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
         return value
 
     @field_validator("allowed_dirs", "toolsets", "allow_without_prompt", mode="before")
@@ -196,7 +200,7 @@ class Settings(BaseSettings):
         return names
 
     @model_validator(mode="after")
-    def _check_key_prefixes(self) -> Settings:
+    def _check_keys(self) -> Settings:
         for variable, secret, prefix in (
             ("MOSAIC_API_KEY", self.mosaic_api_key, "mk_"),
             ("MOTION_API_KEY", self.motion_api_key, "motion_"),
@@ -212,7 +216,18 @@ class Settings(BaseSettings):
                         else "Copy the key again from the dashboard."
                     )
                 )
+            if secret is not None and not _key_characters_ok(secret.get_secret_value()):
+                raise ValueError(
+                    f"{variable} holds characters an API key cannot have (spaces, line breaks, control characters "
+                    "or non-ASCII letters, often from copying it out of a document); copy the key again from the "
+                    "dashboard."
+                )
+        # From here on, scrub these values out of every message and log line.
+        redact.remember(*(secret.get_secret_value() for secret in self._secrets() if secret is not None))
         return self
+
+    def _secrets(self) -> tuple[SecretStr | None, ...]:
+        return (self.mosaic_api_key, self.motion_api_key, self.webhook_secret, self.http_token)
 
     @property
     def enabled_toolsets(self) -> frozenset[str]:
@@ -235,6 +250,11 @@ class Settings(BaseSettings):
     def journal_path(self) -> Path:
         """The SQLite job journal inside home."""
         return self.home.expanduser() / "jobs.sqlite3"
+
+
+def _key_characters_ok(value: str) -> bool:
+    """API keys are sent in an HTTP header: printable ASCII only, no spaces."""
+    return all("!" <= char <= "~" for char in value)
 
 
 def key_fingerprint(secret: SecretStr | None) -> str:

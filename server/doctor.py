@@ -7,7 +7,7 @@ from typing import TextIO
 
 import anyio
 
-from .api.errors import APIError, AuthenticationError, MissingKeyError, NotFoundError
+from .api.errors import AuthenticationError, MissingKeyError, MosaicMCPError, NotFoundError
 from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
 from .config import Settings
@@ -34,7 +34,7 @@ async def _doctor(settings: Settings, out: TextIO) -> int:
             say(True, f"Mosaic key works: organization {me.organization_name or me.organization_id}")
         except MissingKeyError as exc:
             say(None, str(exc))
-        except APIError as exc:
+        except MosaicMCPError as exc:
             problems += 1
             say(False, f"Mosaic: {exc}")
     async with MotionClient.from_settings(settings) as motion:
@@ -48,7 +48,7 @@ async def _doctor(settings: Settings, out: TextIO) -> int:
         except AuthenticationError as exc:
             problems += 1
             say(False, f"Motion: {exc}")
-        except APIError as exc:
+        except MosaicMCPError as exc:
             problems += 1
             say(False, f"Motion: {exc}")
     if settings.mosaic_api_key is None and settings.motion_api_key is None:

@@ -80,5 +80,6 @@ def serve_http(server: MosaicServer, settings: Settings, *, host: str, port: int
     app = build_http_app(server, settings, host=host)
     print(f"mosaic-mcp: Streamable HTTP on http://{host}:{port}/mcp", file=sys.stderr)
     warn_if_unsigned(settings)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # log_config=None: uvicorn logs through our handlers, whose filter keeps keys out (see cli.py).
+    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
     return 0

@@ -21,6 +21,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
+from ..server import redact
+from ..server.api.deadline import MARGIN, call_deadline
 from ..server.api.errors import InvalidInputError, MosaicMCPError
 from ..server.app import MosaicServer, Runtime
 from ..server.config import Settings
@@ -132,7 +134,7 @@ class Registrar:
             read_only = bool(annotations.read_only_hint)
             enabled = toolset in self.settings.enabled_toolsets and (read_only or not self.settings.read_only)
             self.catalogue.append(ToolInfo(fn.__name__, toolset, spends_credits, read_only, enabled))
-            wrapped = translate_errors(in_tool_terms(fn))
+            wrapped = translate_errors(in_tool_terms(fn), time_limit=self.settings.max_wait_seconds + MARGIN)
             if enabled:
                 self.server.add_tool(wrapped, title=title, annotations=annotations)
             return wrapped
@@ -140,17 +142,21 @@ class Registrar:
         return decorate
 
 
-def translate_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Turn our exceptions into ToolError text; anything else stays a masked internal error."""
+def translate_errors(fn: Callable[P, Awaitable[R]], time_limit: float | None = None) -> Callable[P, Awaitable[R]]:
+    """Turn our exceptions into ToolError text (keys scrubbed); anything else stays a masked internal error.
+
+    With `time_limit`, the call runs under that deadline (see server/api/deadline.py).
+    """
 
     @functools.wraps(fn)
     async def call(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return await fn(*args, **kwargs)
+            with call_deadline(time_limit):
+                return await fn(*args, **kwargs)
         except ToolError:
             raise
         except (MosaicMCPError, JobError) as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolError(redact.scrub(str(exc))) from None
         except Exception:
             log.exception("tool %s failed unexpectedly", fn.__name__)
             raise

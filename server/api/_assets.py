@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx2
 
+from . import deadline
 from ._base import ClientBase
 from .errors import (
     APIConnectionError,
@@ -73,8 +74,9 @@ class AssetsAPI(ClientBase):
         # The signed URL is a third party (Cloud Storage): it gets no workspace header either.
         request.headers.pop("X-Workspace-Id", None)
         try:
-            response = await client.send(request)
-            await response.aread()
+            with deadline.paused():  # a transfer takes as long as the file needs; it reports progress
+                response = await client.send(request)
+                await response.aread()
         except httpx2.TimeoutException:
             raise APITimeoutError(
                 "The upload to the signed URL timed out; request a new upload URL and try again",

@@ -19,17 +19,24 @@ The hierarchy::
         │   ├── PayloadTooLargeError     413
         │   ├── RateLimitedError         429 (carries retry_after)
         │   └── ServerError              5xx
+        │   (any other status: the base class, with advice for that status — 414, 431, 3xx…)
         ├── APITimeoutError          no answer in time
+        │   └── DeadlineExceededError    the tool call's time limit ran out
         ├── APIConnectionError       the connection failed or was dropped
+        ├── HeaderValueError         a key or header value HTTP cannot carry; nothing was sent
         ├── InvalidResponseError     the answer was not the JSON we expected
         └── OutcomeUnknownError      a job-creating request was sent but its outcome is unknown
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from http import HTTPStatus
+from typing import Literal, Self
 
 Service = Literal["Mosaic", "Motion"]
+
+KEY_VARIABLE: dict[Service, str] = {"Mosaic": "MOSAIC_API_KEY", "Motion": "MOTION_API_KEY"}
+BASE_URL_VARIABLE: dict[Service, str] = {"Mosaic": "MOSAIC_API_BASE_URL", "Motion": "MOTION_API_BASE_URL"}
 
 KEY_HELP: dict[Service, str] = {
     "Mosaic": ("set MOSAIC_API_KEY to a key starting with mk_ (create one at edit.mosaic.so, API key settings)"),
@@ -65,6 +72,11 @@ class APIError(MosaicMCPError):
         self.service = service
         super().__init__(message)
 
+    def explain(self, note: str) -> Self:
+        """Append `note` to the message (for example why the request was not tried again)."""
+        self.args = (f"{self.args[0]} {note}" if self.args else note,)
+        return self
+
 
 class APIStatusError(APIError):
     """The service answered with an error status; `detail` is its own explanation."""
@@ -91,12 +103,29 @@ class APIStatusError(APIError):
         self.path = path
         said = f": {detail}" if detail else ""
         super().__init__(
-            f"{service} answered {status_code} to {method} {path}{said} — {self.advice()}.", service=service
+            f"{service} answered {status_code}{_phrase(status_code)} to {method} {path}{said} — {self.advice()}.",
+            service=service,
         )
 
     def advice(self) -> str:
-        """What the reader should do about this error."""
-        return self.hint
+        """What the reader should do about this error (by status, for statuses without a class)."""
+        if type(self) is not APIStatusError:
+            return self.hint
+        status = self.status_code
+        if status in STATUS_ADVICE:
+            headers = KEY_VARIABLE[self.service] + (" and MOSAIC_WORKSPACE_ID" if self.service == "Mosaic" else "")
+            return STATUS_ADVICE[status].format(headers=headers)
+        if 300 <= status < 400:
+            return (
+                f"the service sent a redirect, which API calls do not follow; check {BASE_URL_VARIABLE[self.service]} "
+                "(it must be the API root itself, not an address that redirects)"
+            )
+        if 400 <= status < 500:
+            return (
+                "the service refused the request without a more specific reason; check the values sent, "
+                "and report it if the request looks right"
+            )
+        return "the service gave an answer this server does not understand; try again, and report it if it persists"
 
 
 class BadRequestError(APIStatusError):
@@ -159,7 +188,28 @@ class RateLimitedError(APIStatusError):
 
     hint = "too many requests; wait a little and try again"
 
-    retry_after: float | None = None
+    def __init__(
+        self,
+        *,
+        service: Service,
+        status_code: int,
+        detail: str,
+        method: str,
+        path: str,
+        code: str | None = None,
+        body: object = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after  # advice() reads it while the message is built
+        super().__init__(
+            service=service, status_code=status_code, detail=detail, method=method, path=path, code=code, body=body
+        )
+
+    def advice(self) -> str:
+        """Say how long the service asked to wait, when it did."""
+        if self.retry_after is None:
+            return self.hint
+        return f"too many requests; wait a little (the service asks for {self.retry_after:.0f} s) and try again"
 
 
 class ServerError(APIStatusError):
@@ -172,8 +222,16 @@ class APITimeoutError(APIError):
     """No answer within the time-out."""
 
 
+class DeadlineExceededError(APITimeoutError):
+    """The tool call's time limit (the wait cap plus a margin) ran out before an answer came."""
+
+
 class APIConnectionError(APIError):
     """The connection could not be made or was dropped."""
+
+
+class HeaderValueError(APIError):
+    """A header value (the key, the workspace id) holds characters HTTP cannot carry; nothing was sent."""
 
 
 class InvalidResponseError(APIError):
@@ -182,6 +240,36 @@ class InvalidResponseError(APIError):
 
 class OutcomeUnknownError(APIError):
     """A job-creating request was sent, but whether it took effect is unknown."""
+
+
+STATUS_ADVICE: dict[int, str] = {
+    405: "the service does not accept this method here; the API may have changed — please report it",
+    406: "the service cannot answer in JSON here; the API may have changed — please report it",
+    408: "the service stopped waiting for the request to arrive; try again",
+    410: "it is gone for good (deleted or expired); list the objects again for a current id",
+    411: "the service did not accept the request's format; please report it",
+    412: "the object changed meanwhile; read it again, then retry",
+    414: (
+        "the request's URL is too long: an id, a filter or a list of values is far longer than the service "
+        "accepts; shorten it (fewer or shorter values) and try again"
+    ),
+    415: "the service did not accept the request's format; the API may have changed — please report it",
+    423: "the object is locked by another change in progress; wait a little and try again",
+    428: "the service wants a conditional request; please report it",
+    431: (
+        "the request's headers are too large: a configured value sent in them is much longer than a real one; "
+        "check {headers}"
+    ),
+    451: "the service may not provide this for legal reasons; trying again will not help",
+}
+"""Advice for statuses that have no class of their own ({headers}: the variables sent as headers)."""
+
+
+def _phrase(status_code: int) -> str:
+    try:
+        return f" ({HTTPStatus(status_code).phrase})"
+    except ValueError:
+        return ""
 
 
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -7,7 +7,14 @@ Retry rules (DESIGN.md section 6):
 * job-creating POSTs are retried only when the request provably never reached the service: a
   connection that could not be opened, or a 429 (the service refused it before doing anything).
   A job-creating POST that timed out or lost its connection after it was sent raises
-  `OutcomeUnknownError` — the caller reconciles instead of sending it again.
+  `OutcomeUnknownError` — the caller reconciles instead of sending it again;
+* a 2xx whose body is not JSON, or not the documented shape, is retried like a 5xx on idempotent
+  requests (never on job-creating POSTs: the job may exist).
+
+Inside a tool call, the call's deadline (`deadline.py`) bounds everything: no back-off sleeps past
+it (the last error is raised instead, saying why), each request's time-out is capped by the time
+left, and a request is not sent when too little is left. Upstream error text is scrubbed of
+anything that looks like a key before it becomes a message (`..redact`).
 
 The back-off sleeps through `RetryPolicy.sleep`, so tests pass a recorder and never sleep.
 """
@@ -27,11 +34,16 @@ import anyio
 import httpx2
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from .. import __version__
+from .. import __version__, redact
+from . import deadline
 from .errors import (
+    KEY_VARIABLE,
     APIConnectionError,
+    APIError,
     APIStatusError,
     APITimeoutError,
+    DeadlineExceededError,
+    HeaderValueError,
     InvalidResponseError,
     MissingKeyError,
     OutcomeUnknownError,
@@ -43,11 +55,14 @@ from .errors import (
 log = logging.getLogger("mosaic_mcp.http")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 Retry = Literal["idempotent", "create"]
 Sleep = Callable[[float], Awaitable[None]]
 
 USER_AGENT = f"mosaic-mcp/{__version__}"
 DEFAULT_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
+HARD_STOP_GRACE = 0.5
+"""Seconds past the deadline before a request still running is abandoned (its own time-outs fire first)."""
 
 
 @dataclass(frozen=True)
@@ -71,13 +86,19 @@ class RetryPolicy:
 
 
 class RecordingSleep:
-    """A `RetryPolicy.sleep` that records the delays instead of sleeping (for tests)."""
+    """A `RetryPolicy.sleep` that records the delays instead of sleeping (for tests).
+
+    The current tool call's deadline counts a recorded delay as spent, as a real sleep would be.
+    """
 
     def __init__(self) -> None:
         self.delays: list[float] = []
 
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
+        limit = deadline.current()
+        if limit is not None:
+            limit.skip(seconds)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -98,7 +119,12 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def error_detail(body: Any) -> tuple[str, str | None]:
-    """Pull a readable message and an error code out of either service's error body."""
+    """Pull a readable message and an error code out of either service's error body, keys scrubbed."""
+    message, code = _error_detail(body)
+    return redact.scrub(message), (redact.scrub(code) if code is not None else None)
+
+
+def _error_detail(body: Any) -> tuple[str, str | None]:
     if not isinstance(body, Mapping):
         return (str(body)[:500] if body else "", None)
     code = body.get("code") or body.get("error")
@@ -140,6 +166,9 @@ class HTTPCore:
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self.service: Service = service
+        if api_key is not None:
+            redact.remember(api_key.get_secret_value())
+            api_key = SecretStr(api_key.get_secret_value().strip())  # a pasted key often ends in a newline
         self._api_key = api_key
         self.retry = retry or RetryPolicy()
         self._base_url = base_url.rstrip("/")
@@ -185,9 +214,10 @@ class HTTPCore:
         params: Mapping[str, Any] | None = None,
         retry: Retry = "idempotent",
     ) -> ModelT:
-        """Send a request and parse its JSON body into `model`."""
-        data = await self.request_json(method, path, json=json, params=params, retry=retry)
-        return self.parse(model, data, method, path)
+        """Send a request and parse its JSON body into `model` (a wrong shape is retried like a 5xx)."""
+        return await self._request(
+            method, path, json=json, params=params, retry=retry, read=lambda data: self.parse(model, data, method, path)
+        )
 
     def parse(self, model: type[ModelT], data: Any, method: str, path: str) -> ModelT:
         """Validate a decoded body, turning a shape mismatch into InvalidResponseError."""
@@ -214,35 +244,123 @@ class HTTPCore:
         retry: Retry = "idempotent",
     ) -> Any:
         """Send a request with retries; return the decoded JSON body (None for an empty body)."""
+        return await self._request(method, path, json=json, params=params, retry=retry, read=_as_is)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        retry: Retry,
+        read: Callable[[Any], T],
+    ) -> T:
         if self._api_key is None:
             raise MissingKeyError(self.service)
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         headers = {"Authorization": f"Bearer {self._api_key.get_secret_value()}"}
+        limit = deadline.current()
         attempt = 0
+        last: APIError | None = None
         while True:
             attempt += 1
+            timeout, hard_stop = self._timeout, math.inf
+            if limit is not None:
+                left = limit.remaining()
+                if left < deadline.MIN_REQUEST_SECONDS:
+                    raise self._out_of_time(limit, method, path, last, sent=False)
+                # Each phase's time-out is capped by the time left; the hard stop bounds them all together.
+                timeout, hard_stop = _capped(timeout, left), left + HARD_STOP_GRACE
             try:
-                response = await self.client.request(method, path, json=json, params=clean_params, headers=headers)
+                with anyio.move_on_after(hard_stop) as stop:
+                    response = await self.client.request(
+                        method, path, json=json, params=clean_params, headers=headers, timeout=timeout
+                    )
+            except (UnicodeEncodeError, httpx2.LocalProtocolError):
+                raise self._unsendable(method, path) from None
             except httpx2.TransportError as exc:
                 failure = self._transport_failure(exc, method, path, retry)
                 if attempt < self.retry.attempts and _retryable_transport(exc, retry):
-                    await self._back_off(attempt, None, method, path, type(exc).__name__)
+                    last = failure
+                    await self._back_off(limit, attempt, None, method, path, type(exc).__name__, failure)
                     continue
+                if limit is not None and limit.expired and not isinstance(failure, OutcomeUnknownError):
+                    raise self._out_of_time(limit, method, path, failure, sent=True) from None
                 raise failure from None
+            if stop.cancelled_caught:  # only reachable when the deadline's hard stop fired
+                raise self._stopped(limit, method, path, retry, last)
             if response.is_success:
-                return self._decode(response, method, path)
+                try:
+                    return read(self._decode(response, method, path))
+                except InvalidResponseError as failure:
+                    if retry == "idempotent" and attempt < self.retry.attempts:
+                        last = failure
+                        await self._back_off(limit, attempt, None, method, path, "an unreadable answer", failure)
+                        continue
+                    raise
             error = self._status_error(response, method, path)
             if attempt < self.retry.attempts and _retryable_status(response.status_code, retry):
                 # Honoured on 503s too, not only 429s: both mean "come back later".
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                await self._back_off(attempt, retry_after, method, path, str(response.status_code))
+                last = error
+                await self._back_off(limit, attempt, retry_after, method, path, str(response.status_code), error)
                 continue
             raise error
 
-    async def _back_off(self, attempt: int, retry_after: float | None, method: str, path: str, reason: str) -> None:
+    async def _back_off(
+        self,
+        limit: deadline.Deadline | None,
+        attempt: int,
+        retry_after: float | None,
+        method: str,
+        path: str,
+        reason: str,
+        failure: APIError,
+    ) -> None:
+        """Sleep before the next attempt — or raise `failure` when the wait would outlast the call's deadline."""
         delay = self.retry.backoff(attempt, retry_after)
+        if limit is not None and delay + deadline.MIN_REQUEST_SECONDS > limit.remaining():
+            log.info("not retrying %s %s after %s: %.2fs would pass the call's deadline", method, path, reason, delay)
+            if limit.expired:
+                raise self._out_of_time(limit, method, path, failure, sent=True) from None
+            raise failure.explain(
+                f"(Not retried here: waiting {delay:.0f} s more would pass this call's time limit of "
+                f"{limit.seconds:.0f} s.)"
+            ) from None
         log.info("retrying %s %s after %s in %.2fs (attempt %d)", method, path, reason, delay, attempt + 1)
         await self.retry.sleep(delay)
+
+    def _out_of_time(
+        self, limit: deadline.Deadline, method: str, path: str, last: APIError | None, *, sent: bool
+    ) -> DeadlineExceededError:
+        budget = f"its limit is {limit.seconds:.0f} s: MOSAIC_MCP_MAX_WAIT_SECONDS plus {deadline.MARGIN:.0f} s"
+        cause = f" Last error: {last}" if last is not None else ""
+        if sent:
+            said = f"This call ran out of time ({budget}) before {self.service} answered {method} {path}."
+        else:
+            said = f"This call ran out of time ({budget}), so {method} {path} was not sent to {self.service}."
+        return DeadlineExceededError(f"{said}{cause} Try again in a moment.", service=self.service)
+
+    def _stopped(
+        self, limit: deadline.Deadline | None, method: str, path: str, retry: Retry, last: APIError | None
+    ) -> APIError:
+        if retry == "create":
+            return OutcomeUnknownError(
+                f"{method} {path} was sent to {self.service} but no answer came back before this call's time "
+                "limit; it may or may not have been carried out",
+                service=self.service,
+            )
+        assert limit is not None  # without a deadline there is no hard stop
+        return self._out_of_time(limit, method, path, last, sent=True)
+
+    def _unsendable(self, method: str, path: str) -> HeaderValueError:
+        workspace = " or MOSAIC_WORKSPACE_ID" if self.service == "Mosaic" else ""
+        return HeaderValueError(
+            f"{method} {path} was not sent: {KEY_VARIABLE[self.service]}{workspace} holds characters an HTTP "
+            "header cannot carry (spaces, line breaks or non-ASCII letters); copy the value again",
+            service=self.service,
+        )
 
     def _decode(self, response: httpx2.Response, method: str, path: str) -> Any:
         if not response.content:
@@ -261,23 +379,26 @@ class HTTPCore:
             body: Any = response.json()
         except ValueError:
             body = response.text[:500]
+        body = redact.scrub_json(body)  # an upstream may echo our Authorization header
         detail, code = error_detail(body)
         cls = error_class_for(response.status_code)
-        error = cls(
-            service=self.service,
-            status_code=response.status_code,
-            detail=detail,
-            method=method,
-            path=path,
-            code=code,
-            body=body,
-        )
-        if isinstance(error, RateLimitedError):
-            error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        fields: dict[str, Any] = {
+            "service": self.service,
+            "status_code": response.status_code,
+            "detail": detail,
+            "method": method,
+            "path": path,
+            "code": code,
+            "body": body,
+        }
+        if issubclass(cls, RateLimitedError):
+            error: APIStatusError = cls(retry_after=parse_retry_after(response.headers.get("Retry-After")), **fields)
+        else:
+            error = cls(**fields)
         log.info("%s %s -> %d %s", method, path, response.status_code, code or "")
         return error
 
-    def _transport_failure(self, exc: httpx2.TransportError, method: str, path: str, retry: Retry) -> Exception:
+    def _transport_failure(self, exc: httpx2.TransportError, method: str, path: str, retry: Retry) -> APIError:
         sent = not _never_sent(exc)
         if retry == "create" and sent:
             return OutcomeUnknownError(
@@ -297,6 +418,21 @@ class HTTPCore:
         )
 
 
+def _as_is(data: Any) -> Any:
+    return data
+
+
+def _capped(timeout: httpx2.Timeout, seconds: float) -> httpx2.Timeout:
+    """`timeout` with no phase longer than `seconds`."""
+
+    def cap(value: float | None) -> float:
+        return seconds if value is None else min(value, seconds)
+
+    return httpx2.Timeout(
+        connect=cap(timeout.connect), read=cap(timeout.read), write=cap(timeout.write), pool=cap(timeout.pool)
+    )
+
+
 def _never_sent(exc: httpx2.TransportError) -> bool:
     """True when the request provably never left this machine."""
     return isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
@@ -309,4 +445,4 @@ def _retryable_transport(exc: httpx2.TransportError, retry: Retry) -> bool:
 def _retryable_status(status: int, retry: Retry) -> bool:
     if status == 429:
         return True  # refused before any work was done: safe even for job-creating POSTs
-    return retry == "idempotent" and status >= 500
+    return retry == "idempotent" and (status >= 500 or status == 408)

@@ -158,8 +158,8 @@ class JobService:
 
     async def wait(self, job_id: str, seconds: float, on_progress: Progress | None = None) -> JobRecord:
         """Refresh, then wait up to `seconds` for the job to settle, reporting each change."""
+        deadline = anyio.current_time() + seconds  # the refresh counts: the call's deadline is max wait + margin
         record = await self.refresh(job_id)
-        deadline = anyio.current_time() + seconds
         if on_progress is not None:
             await on_progress(record.snapshot, 0.0)
         while not record.snapshot.settled:

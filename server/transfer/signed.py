@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx2
 
+from ..api.deadline import paused
 from ..api.errors import APIConnectionError, APITimeoutError
 
 DOWNLOAD_TIMEOUT = httpx2.Timeout(connect=15.0, read=120.0, write=60.0, pool=15.0)
@@ -20,18 +21,21 @@ async def open_signed(client: httpx2.AsyncClient, url: str) -> AsyncIterator[htt
     request = client.build_request("GET", url, headers={"Accept": "*/*"}, timeout=DOWNLOAD_TIMEOUT)
     request.headers.pop("X-Workspace-Id", None)
     request.headers.pop("Authorization", None)
-    try:
-        response = await client.send(request, stream=True)
-    except httpx2.TimeoutException:
-        raise APITimeoutError("Downloading an output timed out; try download_output again", service="Mosaic") from None
-    except httpx2.TransportError as exc:
-        raise APIConnectionError(
-            f"Downloading an output failed ({type(exc).__name__}); try download_output again", service="Mosaic"
-        ) from None
-    try:
-        yield response
-    finally:
-        await response.aclose()
+    with paused():  # a transfer takes as long as the file needs; it is not held to the call's deadline
+        try:
+            response = await client.send(request, stream=True)
+        except httpx2.TimeoutException:
+            raise APITimeoutError(
+                "Downloading an output timed out; try download_output again", service="Mosaic"
+            ) from None
+        except httpx2.TransportError as exc:
+            raise APIConnectionError(
+                f"Downloading an output failed ({type(exc).__name__}); try download_output again", service="Mosaic"
+            ) from None
+        try:
+            yield response
+        finally:
+            await response.aclose()
 
 
 def content_length(response: httpx2.Response) -> int | None:

@@ -45,7 +45,7 @@ FAULTS: list[tuple[dict[str, Any], type[APIError], str]] = [
     ({"kind": "rate_limit", "times": 10, "retry_after": 3}, RateLimitedError, "wait a little"),
     ({"kind": "server_error", "times": 10}, ServerError, "try again in a minute"),
     ({"kind": "status", "status": 503, "times": 10}, ServerError, "try again in a minute"),
-    ({"kind": "malformed"}, InvalidResponseError, "not valid JSON"),
+    ({"kind": "malformed", "times": 10}, InvalidResponseError, "not valid JSON"),
     ({"kind": "drop", "times": 10}, APIConnectionError, "check the network"),
 ]
 
@@ -148,3 +148,27 @@ async def test_missing_key(served: RunningSandbox, sandbox: Sandbox) -> None:
         with pytest.raises(MissingKeyError, match="MOSAIC_API_KEY"):
             await client.whoami()
     assert len(sandbox.requests) == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "said", "advice"),
+    [
+        (414, "URI Too Long)", "URL is too long"),
+        (431, "(Request Header Fields Too Large)", "check MOSAIC_API_KEY and MOSAIC_WORKSPACE_ID"),
+        (405, "(Method Not Allowed)", "please report it"),
+        (410, "(Gone)", "list the objects again"),
+        (418, "(I'm a Teapot)", "without a more specific reason"),
+        (302, "(Found)", "check MOSAIC_API_BASE_URL"),
+    ],
+)
+async def test_status_without_a_class_says_what_to_do(
+    mosaic: MosaicClient, sandbox: Sandbox, status: int, said: str, advice: str
+) -> None:
+    """A status without its own error class (414, 431, other 4xx, a redirect) says what happened and what to do."""
+    sandbox.faults.inject("status", status=status, body="", method="GET", path="/credits")
+    with pytest.raises(APIError) as caught:
+        await mosaic.get_credits()
+    message = str(caught.value)
+    assert f"answered {status} (" in message and f"{said} to GET /credits" in message
+    assert advice in message
+    assert "check the request and try again" not in message

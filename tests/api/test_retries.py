@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from mosaic_mcp.server.api import (
     APIConnectionError,
+    APIError,
     MosaicClient,
     MotionClient,
     MotionSessionRequest,
@@ -139,3 +140,35 @@ async def test_post_retried_on_connect_error() -> None:
         with pytest.raises(APIConnectionError):
             await client.create_agent(name="x")
     assert len(sleep.delays) == retry.attempts - 1
+
+
+async def test_malformed_get_retried(mosaic: MosaicClient, sandbox: Sandbox, sleep: RecordingSleep) -> None:
+    """A 200 on an idempotent GET whose body is not JSON is asked again, like a 5xx, and the next answer used."""
+    sandbox.faults.inject("malformed", method="GET", path="/credits")
+    assert (await mosaic.get_credits()).balance > 0
+    assert sandbox.count("GET", "/credits") == 2
+    assert len(sleep.delays) == 1
+
+
+async def test_wrong_shape_get_retried(mosaic: MosaicClient, sandbox: Sandbox) -> None:
+    """A 200 on a GET whose JSON lacks the documented fields is asked again and the next answer used."""
+    run = await mosaic.run_agent(seed.CAPTIONS_AGENT_ID, RUN)
+    sandbox.faults.inject("status", status=200, body={"unexpected": True}, method="GET", path="/agent_run/*")
+    assert (await mosaic.get_run(run.run_id)).status
+    assert sandbox.count("GET", "/agent_run/{run_id}") == 2
+
+
+async def test_wrong_shape_run_start_not_resent(mosaic: MosaicClient, sandbox: Sandbox) -> None:
+    """A run start answered 200 with the wrong shape is never sent again: the run is found instead."""
+    sandbox.faults.inject("status", status=200, body={"unexpected": True}, method="POST", path=RUN_ROUTE, after=True)
+    created = await mosaic.run_agent(seed.CAPTIONS_AGENT_ID, RUN)
+    assert (await mosaic.get_run(created.run_id)).agent_id == seed.CAPTIONS_AGENT_ID
+    assert sandbox.count("POST", RUN_ROUTE) == 1
+
+
+async def test_malformed_motion_create_not_resent(motion: MotionClient, sandbox: Sandbox) -> None:
+    """A Motion session create answered 200 with a body that is not JSON is not sent again."""
+    sandbox.faults.inject("malformed", method="POST", path="/api/motion/sessions", after=True)
+    with pytest.raises(APIError):
+        await motion.create_session(MotionSessionRequest(prompt="A teaser"))
+    assert sandbox.count("POST", "/api/motion/sessions") == 1
