@@ -6,6 +6,8 @@ journaled before anything else happens, then followed by the poller and announce
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -20,6 +22,8 @@ from .journal import JobRecord, Journal
 from .notify import Notifier
 from .poller import Poller
 from .snapshot import JobKind, JobSnapshot, pending_snapshot
+
+log = logging.getLogger("mosaic_mcp.jobs")
 
 Progress = Callable[[JobSnapshot, float], Awaitable[None]]
 
@@ -146,7 +150,10 @@ class JobService:
         if not force and _age_seconds(record.snapshot.checked_at) < URL_REFRESH_AFTER_SECONDS:
             return record
         record.snapshot = await self.poller.fetch(record)
-        await self.journal.save_snapshot(job_id, record.snapshot)
+        try:
+            await self.journal.save_snapshot(job_id, record.snapshot)
+        except sqlite3.Error as exc:  # the fresh reading is still served; the journal keeps the older one
+            log.warning("could not save a fresh reading of job %s in the journal (%s)", job_id[:40], exc)
         return record
 
     async def _touch(self, record: JobRecord) -> None:
@@ -154,7 +161,10 @@ class JobService:
         now = time.time()
         if now - record.viewed_at >= TOUCH_EVERY_SECONDS:
             record.viewed_at = now
-            await self.journal.touch(record.job_id)
+            try:
+                await self.journal.touch(record.job_id)
+            except sqlite3.Error as exc:  # only a polling hint: the call must not fail for it
+                log.warning("could not note a view of job %s in the journal (%s)", record.job_id[:40], exc)
 
     async def wait(self, job_id: str, seconds: float, on_progress: Progress | None = None) -> JobRecord:
         """Refresh, then wait up to `seconds` for the job to settle, reporting each change."""

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..api.models import RUN_TERMINAL_STATUSES, MotionSession, Run, RunSummary
+from ..redact import scrub
 
 JobKind = Literal["mosaic_run", "motion_session"]
 
@@ -89,14 +90,15 @@ def _now() -> str:
 
 
 def _error_text(error: object) -> str:
+    """An upstream error as text, scrubbed of anything that looks like a key (it reaches results)."""
     if isinstance(error, str):
-        return error
+        return scrub(error)
     if isinstance(error, dict):
         for key in ("message", "detail", "error", "status_message"):
             value = error.get(key)
             if isinstance(value, str) and value:
-                return value
-    return str(error)[:300]
+                return scrub(value)
+    return scrub(str(error)[:300])
 
 
 def from_run(run_id: str, run: Run | RunSummary, *, needs_credits: bool | None = None) -> JobSnapshot:
@@ -122,7 +124,7 @@ def from_run(run_id: str, run: Run | RunSummary, *, needs_credits: bool | None =
         kind="mosaic_run",
         status=run.status,
         settled=settled,
-        status_message=run.status_message,
+        status_message=scrub(run.status_message) if run.status_message else None,
         progress=Progress(completed=counts.completed, in_progress=counts.in_progress, failed=counts.failed),
         outputs=outputs,
         errors=errors,
