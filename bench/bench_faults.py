@@ -32,20 +32,14 @@ from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.config import load_settings
 from mosaic_mcp.server.jobs.poller import PollTiming
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
+from mosaic_mcp.server.sandbox.faults import LOST_ANSWERS
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_line, table
 
 VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
-FAULTS: dict[str, dict[str, Any]] = {
-    "500": {"kind": "server_error"},
-    "502": {"kind": "status", "status": 502},
-    "504": {"kind": "status", "status": 504},
-    "malformed": {"kind": "malformed"},
-    "timeout": {"kind": "latency", "delay": 0.6},
-    "drop": {"kind": "drop"},
-}
+FAULTS = LOST_ANSWERS
 TIME_LIMIT = 600.0
 
 

@@ -35,6 +35,17 @@ from .config import SandboxConfig
 FaultKind = Literal["server_error", "rate_limit", "malformed", "drop", "latency", "status"]
 FAULT_KINDS: tuple[str, ...] = ("server_error", "rate_limit", "malformed", "drop", "latency", "status")
 
+LOST_ANSWERS: dict[str, dict[str, Any]] = {
+    "500": {"kind": "server_error"},
+    "502": {"kind": "status", "status": 502},
+    "504": {"kind": "status", "status": 504},
+    "malformed": {"kind": "malformed"},
+    "timeout": {"kind": "latency", "delay": 0.6},
+    "drop": {"kind": "drop"},
+}
+"""Every way an answer can go missing, as ``inject(**LOST_ANSWERS[name], after=True)`` arguments
+(with ``after=True`` the work is done first; "timeout" needs a client time-out under 0.6 s)."""
+
 
 @dataclass
 class Fault:

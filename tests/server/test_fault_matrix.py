@@ -19,6 +19,7 @@ from mcp.types import ElicitRequestParams, ElicitResult
 from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
+from mosaic_mcp.server.sandbox.faults import LOST_ANSWERS
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 from ..support import FAST_POLLING, call_ok, sandbox_settings, text_of
@@ -28,14 +29,7 @@ pytestmark = pytest.mark.anyio
 VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 TIMEOUT = httpx2.Timeout(0.2, connect=2.0)
 
-FAULTS: dict[str, dict[str, Any]] = {
-    "500": {"kind": "server_error"},
-    "502": {"kind": "status", "status": 502},
-    "504": {"kind": "status", "status": 504},
-    "malformed": {"kind": "malformed"},
-    "timeout": {"kind": "latency", "delay": 0.6},
-    "drop": {"kind": "drop"},
-}
+FAULTS = LOST_ANSWERS
 
 
 @dataclass(frozen=True)
