@@ -100,6 +100,7 @@ async def one_case(client: Client, running: RunningSandbox, tool: Tool, fault: s
         await client.call_tool("poll_job", {"job_id": first["job_id"]})
         args["job_id"] = first["job_id"]
     before, reported_before = effects(sandbox, tool.name), await unresolved(client, tool.name)
+    tracked_before = await tracked(client)
     sandbox.faults.inject(method="POST", path=tool.route, after=after, **FAULTS[fault])
     result = await client.call_tool(tool.name, args)
     if result.is_error and "try again" in text(result).lower():
@@ -113,7 +114,9 @@ async def one_case(client: Client, running: RunningSandbox, tool: Tool, fault: s
     job_id = (result.structured_content or {}).get("job_id") if not result.is_error else None
     if not result.is_error and (job_id is None or job_id in await tracked(client)):
         return "held"
-    return "held" if await unresolved(client, tool.name) > reported_before else "lost"
+    if await unresolved(client, tool.name) > reported_before or await tracked(client) - tracked_before:
+        return "held"  # reported, or adopted since by the background reconciler
+    return "lost"
 
 
 async def main() -> None:
@@ -122,6 +125,7 @@ async def main() -> None:
     config = SandboxConfig(speed=0, credits=10**6, motion_credits=10**7)
     rows: list[list[object]] = []
     totals = {"tried": 0, "held": 0, "duplicate": 0, "lost": 0}
+    failures: list[str] = []
     async with serve_sandbox(Sandbox(config)) as running:
         with tempfile.TemporaryDirectory() as home:
             settings = load_settings(
@@ -149,12 +153,18 @@ async def main() -> None:
                             outcome = await one_case(client, running, tool, fault, after)
                             counts["tried"] += 1
                             counts[outcome] += 1
+                            if outcome != "held":
+                                failures.append(
+                                    f"{outcome}: {tool.name}, {fault}, work {'done' if after else 'not done'}"
+                                )
                     rows.append([tool.name, counts["tried"], counts["held"], counts["duplicate"], counts["lost"]])
                     for key in totals:
                         totals[key] += counts[key]
     rows.append(["all", totals["tried"], totals["held"], totals["duplicate"], totals["lost"]])
     print()
     print(table(["tool", "tried", "held", "duplicates", "lost"], rows))
+    for line in failures:
+        print(f"- {line}")
     print(f"\n{len(FAULTS)} faults x (work done / not done) per tool; {time.monotonic() - started:.0f} s")
 
 
