@@ -10,7 +10,7 @@ import hashlib
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -21,7 +21,12 @@ DEFAULT_MOSAIC_BASE_URL = "https://api.mosaic.so"
 DEFAULT_MOTION_BASE_URL = "https://api.motion.so/api/motion"
 DEFAULT_MAX_DOWNLOAD_BYTES = 20 * 1024**3
 
-TOOLSETS = ("core", "agents", "runs", "assets", "avatars", "triggers", "social", "account")
+Toolset = Literal["core", "agents", "runs", "assets", "avatars", "triggers", "social", "account"]
+"""The tool groups: every tool declares one (`Registrar.tool(toolset=...)`), MOSAIC_MCP_TOOLSETS names them."""
+TOOLSETS: tuple[Toolset, ...] = get_args(Toolset)
+"""The toolsets in the README table's order; derived from `Toolset`, the one definition."""
+ToolsetOrAll = Toolset | Literal["all"]
+"""What MOSAIC_MCP_TOOLSETS may list."""
 UNPROMPTED_KINDS = ("payments", "publishing", "deleting")
 """What MOSAIC_MCP_ALLOW_WITHOUT_PROMPT can allow when the client cannot show a confirmation prompt."""
 
@@ -106,8 +111,8 @@ class Settings(BaseSettings):
         description="Comma-separated folders files may be read from / written to (plus the download dir "
         "and the client's MCP roots).",
     )
-    toolsets: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["core"],
+    toolsets: Annotated[list[ToolsetOrAll], NoDecode] = Field(
+        default_factory=lambda: list[ToolsetOrAll](["core"]),
         validation_alias="MOSAIC_MCP_TOOLSETS",
         description="Comma list of tool groups, or 'all'.",
     )
@@ -169,14 +174,18 @@ class Settings(BaseSettings):
             return value.strip() or None
         return value
 
-    @field_validator("allowed_dirs", "toolsets", "allow_without_prompt", mode="before")
+    @field_validator("allowed_dirs", "allow_without_prompt", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _split_list(value)
 
-    @field_validator("toolsets")
+    @field_validator("toolsets", mode="before")
     @classmethod
-    def _known_toolsets(cls, value: list[str]) -> list[str]:
+    def _known_toolsets(cls, value: Any) -> Any:
+        # Before the type's own check, so names are matched ignoring case and an unknown one gets this message.
+        value = _split_list(value)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return value
         names = [v.lower() for v in value] or ["core"]
         unknown = [n for n in names if n != "all" and n not in TOOLSETS]
         if unknown:
@@ -230,11 +239,11 @@ class Settings(BaseSettings):
         return (self.mosaic_api_key, self.motion_api_key, self.webhook_secret, self.http_token)
 
     @property
-    def enabled_toolsets(self) -> frozenset[str]:
+    def enabled_toolsets(self) -> frozenset[Toolset]:
         """The toolsets to register, with 'all' expanded; 'core' is always included."""
         if "all" in self.toolsets:
             return frozenset(TOOLSETS)
-        return frozenset(self.toolsets) | {"core"}
+        return frozenset(t for t in self.toolsets if t != "all") | {"core"}
 
     @property
     def resolved_download_dir(self) -> Path:

@@ -25,7 +25,7 @@ from ..server import redact
 from ..server.api.deadline import MARGIN, call_deadline
 from ..server.api.errors import InvalidInputError, MosaicMCPError
 from ..server.app import MosaicServer, Runtime
-from ..server.config import Settings
+from ..server.config import TOOLSETS, Settings, Toolset
 from ..server.jobs.service import JobError
 
 log = logging.getLogger("mosaic_mcp.tools")
@@ -106,7 +106,7 @@ class ToolInfo:
     """One tool as the catalogue lists it."""
 
     name: str
-    toolset: str
+    toolset: Toolset
     spends_credits: bool
     read_only: bool
     registered: bool
@@ -123,14 +123,23 @@ class Registrar:
     def tool(
         self,
         *,
-        toolset: str,
+        toolset: Toolset,
         annotations: ToolAnnotations,
         title: str,
         spends_credits: bool = False,
     ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-        """Declare a tool; its docstring is the description the model reads."""
+        """Declare a tool; its docstring is the description the model reads.
+
+        A `toolset` that is not one of `Toolset` raises here, at registration: a typo would otherwise
+        register the tool under no setting, not even `all`.
+        """
 
         def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+            if toolset not in TOOLSETS:
+                raise ValueError(
+                    f"tool {fn.__name__}: toolset {toolset!r} is not a toolset; "
+                    f"choose from {', '.join(TOOLSETS)} (server/config.py Toolset)"
+                )
             read_only = bool(annotations.read_only_hint)
             enabled = toolset in self.settings.enabled_toolsets and (read_only or not self.settings.read_only)
             self.catalogue.append(ToolInfo(fn.__name__, toolset, spends_credits, read_only, enabled))

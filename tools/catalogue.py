@@ -111,8 +111,7 @@ def render(catalogue: Sequence[ToolInfo], asks: Mapping[str, str] | None = None)
     """The Markdown table: toolset, tool, spends credits or money, read-only, asks the user first
     (and, else, which kind MOSAIC_MCP_ALLOW_WITHOUT_PROMPT must name)."""
     asks = asks or {}
-    order = {name: i for i, name in enumerate(TOOLSETS)}
-    rows = sorted(catalogue, key=lambda t: order.get(t.toolset, len(order)))
+    rows = sorted(catalogue, key=lambda t: TOOLSETS.index(t.toolset))
     lines = [
         "| toolset | tool | spends credits / money | read-only | asks the user first (else needs) |",
         "| --- | --- | --- | --- | --- |",

@@ -2,14 +2,17 @@
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 from mcp import Client
 from starlette.routing import Route
 
-from mosaic_mcp.server.app import create_server
+from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.config import TOOLSETS, ConfigurationError, Settings, Toolset, load_settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, create_app
 from mosaic_mcp.tools import ToolInfo
+from mosaic_mcp.tools._registry import READ, Registrar
 from mosaic_mcp.tools.catalogue import ENDPOINT_TOOLS, full_catalogue, readme_table, render
 
 from .conftest import make_settings
@@ -99,3 +102,46 @@ def test_catalogue_is_truthful(catalogue: tuple[list[ToolInfo], Mapping[str, str
 def test_readme_table_is_current(catalogue: tuple[list[ToolInfo], Mapping[str, str]]) -> None:
     """The README's tool table equals the rendered catalogue (python -m mosaic_mcp.tools.catalogue)."""
     assert readme_table(README.read_text(encoding="utf-8")) == render(*catalogue)
+
+
+def test_every_toolset_has_a_tool_and_every_tool_a_known_toolset(
+    catalogue: tuple[list[ToolInfo], Mapping[str, str]],
+) -> None:
+    """The catalogue's toolsets are exactly the settings' list: none empty, none outside it."""
+    assert {t.toolset for t in catalogue[0]} == set(TOOLSETS)
+
+
+def test_a_tool_declared_under_an_unknown_toolset_is_refused_at_registration() -> None:
+    """A typo in toolset= raises when the tool is declared (naming the valid ones), and registers nothing."""
+    tools = Registrar(MosaicServer("typo"), Settings(MOSAIC_MCP_TOOLSETS="all"))
+
+    async def list_things() -> str:
+        """A tool with a typo in its toolset."""
+        return "things"
+
+    refusal = r"list_things: toolset 'run' is not a toolset; choose from core, agents, runs,"
+    with pytest.raises(ValueError, match=refusal):
+        tools.tool(toolset="run", annotations=READ, title="List things")(list_things)  # type: ignore[arg-type]
+    assert tools.catalogue == []
+
+
+def test_the_toolset_parameter_is_typed_with_the_toolsets() -> None:
+    """Registrar.tool's toolset is the `Toolset` type, so mypy --strict refuses a typo before any test runs."""
+    assert get_type_hints(Registrar.tool)["toolset"] == Toolset
+
+
+def test_an_unknown_toolset_setting_is_a_configuration_error_naming_the_valid_ones() -> None:
+    """MOSAIC_MCP_TOOLSETS=core,videos is refused with the unknown name and every valid one."""
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings(toolsets="core,videos")
+    message = str(refused.value)
+    assert "MOSAIC_MCP_TOOLSETS" in message
+    assert "unknown toolset(s) videos" in message
+    assert f"choose from {', '.join(TOOLSETS)} or 'all'" in message
+
+
+def test_toolset_names_in_the_setting_ignore_case_and_all_means_every_one() -> None:
+    """MOSAIC_MCP_TOOLSETS=Core,RUNS enables core and runs; ALL enables every toolset; empty means core."""
+    assert load_settings(toolsets="Core,RUNS").enabled_toolsets == {"core", "runs"}
+    assert load_settings(toolsets="ALL").enabled_toolsets == set(TOOLSETS)
+    assert load_settings(toolsets="").enabled_toolsets == {"core"}
