@@ -9,7 +9,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from mosaic_mcp.server.sandbox import RunningSandbox
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID, PIP_AGENT_ID
 
 from .conftest import http_server, wait_until_listening
@@ -33,8 +33,9 @@ def start_args(rng: random.Random, n: int) -> tuple[str, dict[str, Any]]:
     return "run_agent", {"agent_id": agent, "video_urls": urls}
 
 
-async def one_life(env: dict[str, str], rng: random.Random, first: int) -> int:
-    """Start a server, fire a few starts at once, SIGKILL it at a random moment; returns starts sent."""
+async def one_life(env: dict[str, str], rng: random.Random, first: int, upstream: Sandbox) -> int:
+    """Start a server, fire a few starts at once, SIGKILL it at a random moment once the first create
+    reached the upstream (however slow this machine is); returns starts sent."""
     sent = 0
     with http_server(env) as (proc, url):
         await wait_until_listening(url, proc)
@@ -52,7 +53,11 @@ async def one_life(env: dict[str, str], rng: random.Random, first: int) -> int:
                     for i in range(PER_LIFE):
                         tg.start_soon(start, first + i)
                         sent += 1
-                    await anyio.sleep(rng.uniform(0.05, SLOW_CREATE * 1.6))
+                    creates = len(upstream.faults.fired)
+                    with anyio.move_on_after(10):
+                        while len(upstream.faults.fired) == creates:  # noqa: ASYNC110 - the sandbox has no event
+                            await anyio.sleep(0.01)
+                    await anyio.sleep(rng.uniform(0.0, SLOW_CREATE * 1.6))
                     proc.send_signal(signal.SIGKILL)
                     proc.wait(timeout=10)
                     tg.cancel_scope.cancel()
@@ -74,7 +79,7 @@ async def test_every_started_job_survives_a_kill(server_env: dict[str, str], san
     rng = random.Random(15)
     sent = 0
     while sent < STARTS:
-        sent += await one_life(env, rng, sent)
+        sent += await one_life(env, rng, sent, upstream)
     await anyio.sleep(SLOW_CREATE + 0.5)  # requests the upstream was still working on are done now
 
     with http_server(env) as (proc, url):
