@@ -38,6 +38,8 @@ from ..api.models import RUN_TERMINAL_STATUSES, RunSummary
 from ..api.mosaic import MosaicClient
 from ..api.motion import MotionClient
 from .journal import JobRecord, Journal
+from .policy import PollEvent, failure_outcome, next_interval
+from .policy import PollTiming as PollTiming  # re-exported: the server and tests build it from here
 from .snapshot import JobSnapshot, from_run, from_session, quarantined_snapshot
 
 log = logging.getLogger("mosaic_mcp.poller")
@@ -50,28 +52,6 @@ skewed local clock from hiding our runs (the status filter keeps the pages few a
 
 NO_LIST_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 """Answers to `GET /agent_runs` that mean this API has no list endpoint: stop sweeping at once."""
-
-
-@dataclass(frozen=True)
-class PollTiming:
-    """Intervals in seconds; tests shrink them, nothing else changes."""
-
-    initial: float = 2.0
-    growth: float = 1.5
-    cap: float = 30.0
-    idle_cap: float = 120.0
-    idle_after: float = 600.0
-    sweep_threshold: int = 3
-    sweep_max_pages: int = 10
-    concurrency: int = 8
-    adopt_every: float = 30.0
-    sweep_failures_to_pause: int = 3
-    """Failed sweeps in a row after which the list endpoint is left alone for `sweep_pause`."""
-    sweep_pause: float = 600.0
-    quarantine_after: int = 3
-    """Unexpected (non-API) failures in a row after which a job's data counts as unusable."""
-    journal_retry: float = 10.0
-    """How often changes the journal could not take are written again."""
 
 
 @dataclass
@@ -130,7 +110,7 @@ class Poller:
         if record.snapshot.settled:
             return
         if record.job_id not in self._entries:
-            self._entries[record.job_id] = _Entry(record, self.clock(), self.timing.initial)
+            self._entries[record.job_id] = _Entry(record, self.clock(), self._first_interval())
         self.wake(record.job_id)
 
     def wake(self, job_id: str | None = None) -> None:
@@ -138,7 +118,7 @@ class Poller:
         entry = self._entries.get(job_id) if job_id else None
         if entry is not None:
             entry.due = self.clock()
-            entry.interval = self.timing.initial
+            entry.interval = next_interval(PollEvent("woken"), self.timing)
         self._wake.set()
 
     @property
@@ -224,7 +204,7 @@ class Poller:
             return
         for record in live:
             if record.job_id not in self._entries and record.job_id not in self._unsaved and not record.terminal:
-                self._entries[record.job_id] = _Entry(record, self.clock(), self.timing.initial)
+                self._entries[record.job_id] = _Entry(record, self.clock(), self._first_interval())
 
     async def cycle(self, due: list[_Entry] | None = None) -> CycleStats:
         """Poll the due jobs once (all followed jobs when `due` is None)."""
@@ -371,7 +351,7 @@ class Poller:
 
     async def apply(self, record: JobRecord, snapshot: JobSnapshot) -> JobRecord:
         """Record a freshly read snapshot of any job: journal, then notify if it changed."""
-        entry = self._entries.get(record.job_id) or _Entry(record, self.clock(), self.timing.initial)
+        entry = self._entries.get(record.job_id) or _Entry(record, self.clock(), self._first_interval())
         stats = _Counter()
         self._apply(entry, snapshot, stats)
         await self._commit(stats.changed_records)
@@ -438,28 +418,29 @@ class Poller:
             except Exception as exc:
                 _report(f"announcing the change of job {_short(record.job_id)} failed", exc)
 
+    def _first_interval(self) -> float:
+        return next_interval(PollEvent("first"), self.timing)
+
     def _reschedule(self, entry: _Entry, changed: bool) -> None:
-        t = self.timing
-        if changed or entry.watchers:
-            entry.interval = t.initial
-        else:
-            idle = time.time() - entry.record.viewed_at > t.idle_after
-            entry.interval = min(entry.interval * t.growth, t.idle_cap if idle else t.cap)
+        event = PollEvent(
+            "changed" if changed else "unchanged",
+            interval=entry.interval,
+            watched=entry.watchers > 0,
+            viewed_ago=time.time() - entry.record.viewed_at,
+        )
+        entry.interval = next_interval(event, self.timing)
         entry.due = self.clock() + entry.interval
 
     def _backoff(self, entry: _Entry, exc: Exception) -> None:
-        t = self.timing
-        if isinstance(exc, RateLimitedError) and exc.retry_after:
-            delay = exc.retry_after
-        elif isinstance(exc, AuthenticationError | MissingKeyError):
-            delay = t.idle_cap  # nothing will change until the key is fixed
-        else:
-            delay = min(entry.interval * t.growth * 2, t.cap)
-        log.warning("polling %s failed (%s); next try in %.0fs", _short(entry.record.job_id), _describe(exc), delay)
+        retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+        event = PollEvent(failure_outcome(exc), interval=entry.interval, retry_after=retry_after)
+        entry.interval = next_interval(event, self.timing)
+        entry.due = self.clock() + entry.interval
+        log.warning(
+            "polling %s failed (%s); next try in %.0fs", _short(entry.record.job_id), _describe(exc), entry.interval
+        )
         if not isinstance(exc, APIError | MissingKeyError):  # an expected failure needs no traceback
             log.debug("polling %s failed", _short(entry.record.job_id), exc_info=exc)
-        entry.interval = min(max(delay, t.initial), t.idle_cap)
-        entry.due = self.clock() + entry.interval
 
 
 @dataclass
