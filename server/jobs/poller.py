@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import anyio
 
@@ -37,6 +35,7 @@ from ..api.errors import (
 from ..api.models import RUN_TERMINAL_STATUSES, RunSummary
 from ..api.mosaic import MosaicClient
 from ..api.motion import MotionClient
+from .clock import SYSTEM_CLOCK, Clock, iso_utc
 from .journal import JobRecord, Journal
 from .policy import PollEvent, failure_outcome, next_interval
 from .policy import PollTiming as PollTiming  # re-exported: the server and tests build it from here
@@ -83,7 +82,7 @@ class Poller:
         motion: MotionClient | None,
         on_change: OnChange,
         timing: PollTiming | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.journal = journal
         self.mosaic = mosaic
@@ -110,14 +109,14 @@ class Poller:
         if record.snapshot.settled:
             return
         if record.job_id not in self._entries:
-            self._entries[record.job_id] = _Entry(record, self.clock(), self._first_interval())
+            self._entries[record.job_id] = _Entry(record, self.clock.monotonic(), self._first_interval())
         self.wake(record.job_id)
 
     def wake(self, job_id: str | None = None) -> None:
         """Poll a job (or just re-plan) now, e.g. after a webhook or when someone waits on it."""
         entry = self._entries.get(job_id) if job_id else None
         if entry is not None:
-            entry.due = self.clock()
+            entry.due = self.clock.monotonic()
             entry.interval = next_interval(PollEvent("woken"), self.timing)
         self._wake.set()
 
@@ -140,7 +139,7 @@ class Poller:
     def next_poll_after(self, job_id: str) -> float | None:
         """Seconds until the poller looks at this job again (None when not followed)."""
         entry = self._entries.get(job_id)
-        return None if entry is None else round(max(entry.due - self.clock(), 0.0) + 0.0, 1)
+        return None if entry is None else round(max(entry.due - self.clock.monotonic(), 0.0) + 0.0, 1)
 
     async def wait_for_change(self, job_id: str, seconds: float) -> bool:
         """Wait until the job changes (True) or `seconds` pass (False); keeps its polling brisk."""
@@ -173,7 +172,7 @@ class Poller:
                 await anyio.sleep(self.timing.initial)
 
     async def _step(self) -> None:
-        now = self.clock()
+        now = self.clock.monotonic()
         if self._unsaved and now >= self._journal_retry_at:
             await self._flush()
         if now - self._adopted_at >= self.timing.adopt_every:
@@ -196,7 +195,7 @@ class Poller:
 
     async def _adopt(self) -> None:
         """Pick up unsettled jobs from the journal (after a restart, or started by another process)."""
-        self._adopted_at = self.clock()
+        self._adopted_at = self.clock.monotonic()
         try:
             live = await self.journal.live()
         except Exception as exc:
@@ -204,7 +203,7 @@ class Poller:
             return
         for record in live:
             if record.job_id not in self._entries and record.job_id not in self._unsaved and not record.terminal:
-                self._entries[record.job_id] = _Entry(record, self.clock(), self._first_interval())
+                self._entries[record.job_id] = _Entry(record, self.clock.monotonic(), self._first_interval())
 
     async def cycle(self, due: list[_Entry] | None = None) -> CycleStats:
         """Poll the due jobs once (all followed jobs when `due` is None)."""
@@ -215,7 +214,7 @@ class Poller:
         live_runs = [e for e in self._entries.values() if e.record.kind == "mosaic_run"]
         sweep = runs and len(live_runs) > self.timing.sweep_threshold and self.mosaic is not None
         async with anyio.create_task_group() as tg:
-            if sweep and self.clock() >= self._sweep_paused_until:
+            if sweep and self.clock.monotonic() >= self._sweep_paused_until:
                 tg.start_soon(self._sweep, live_runs, runs, stats)
             else:
                 for entry in runs:
@@ -247,11 +246,11 @@ class Poller:
                 summary = seen.get(job_id)
                 if summary is not None and summary.status not in RUN_TERMINAL_STATUSES:
                     try:
-                        self._apply(entry, from_run(job_id, summary), stats)
+                        self._apply(entry, from_run(job_id, summary, clock=self.clock), stats)
                     except Exception as exc:
                         _report(f"reading run {_short(job_id)} from the running list failed", exc)
                         singly.append(entry)
-                elif summary is not None or complete or entry.due <= self.clock():
+                elif summary is not None or complete or entry.due <= self.clock.monotonic():
                     # Finished (summaries lack needs_credits and errors, so read it whole), left the
                     # running list, or lies beyond the pages we read: fetch it.
                     singly.append(entry)
@@ -268,7 +267,7 @@ class Poller:
         cursor: str | None = None
         for _ in range(self.timing.sweep_max_pages):
             async with self._limiter:
-                page = await self.mosaic.list_runs(status="running", limit=100, cursor=cursor, from_=_iso(since))
+                page = await self.mosaic.list_runs(status="running", limit=100, cursor=cursor, from_=iso_utc(since))
             stats.pages += 1
             seen.update((s.run_id, s) for s in page.runs if s.run_id in wanted)
             cursor = page.next_cursor
@@ -290,7 +289,7 @@ class Poller:
                 t.sweep_pause,
             )
             self._sweep_failures = 0
-            self._sweep_paused_until = self.clock() + t.sweep_pause
+            self._sweep_paused_until = self.clock.monotonic() + t.sweep_pause
         else:
             log.warning("listing running runs failed (%s); polling the due runs one by one", _describe(exc))
 
@@ -337,21 +336,22 @@ class Poller:
         record = entry.record
         log.warning("stopped following job %s: %s", _short(record.job_id), reason)
         log.debug("why job %s was quarantined", _short(record.job_id), exc_info=exc)
-        self._apply(entry, quarantined_snapshot(record.kind, record.job_id, reason, previous=record.snapshot), stats)
+        snapshot = quarantined_snapshot(record.kind, record.job_id, reason, previous=record.snapshot, clock=self.clock)
+        self._apply(entry, snapshot, stats)
 
     async def fetch(self, record: JobRecord) -> JobSnapshot:
         """Read a job's current state from its service."""
         if record.kind == "mosaic_run":
             if self.mosaic is None:
                 raise MissingKeyError("Mosaic")
-            return from_run(record.job_id, await self.mosaic.get_run(record.job_id))
+            return from_run(record.job_id, await self.mosaic.get_run(record.job_id), clock=self.clock)
         if self.motion is None:
             raise MissingKeyError("Motion")
-        return from_session(await self.motion.get_session(record.job_id))
+        return from_session(await self.motion.get_session(record.job_id), clock=self.clock)
 
     async def apply(self, record: JobRecord, snapshot: JobSnapshot) -> JobRecord:
         """Record a freshly read snapshot of any job: journal, then notify if it changed."""
-        entry = self._entries.get(record.job_id) or _Entry(record, self.clock(), self._first_interval())
+        entry = self._entries.get(record.job_id) or _Entry(record, self.clock.monotonic(), self._first_interval())
         stats = _Counter()
         self._apply(entry, snapshot, stats)
         await self._commit(stats.changed_records)
@@ -392,7 +392,7 @@ class Poller:
         try:
             await self.journal.save_snapshots([(r.job_id, snap) for r, snap in pending])
         except Exception as exc:
-            self._journal_retry_at = self.clock() + self.timing.journal_retry
+            self._journal_retry_at = self.clock.monotonic() + self.timing.journal_retry
             if not self._journal_failing:
                 self._journal_failing = True
                 log.warning(
@@ -426,16 +426,16 @@ class Poller:
             "changed" if changed else "unchanged",
             interval=entry.interval,
             watched=entry.watchers > 0,
-            viewed_ago=time.time() - entry.record.viewed_at,
+            viewed_ago=self.clock.wall() - entry.record.viewed_at,
         )
         entry.interval = next_interval(event, self.timing)
-        entry.due = self.clock() + entry.interval
+        entry.due = self.clock.monotonic() + entry.interval
 
     def _backoff(self, entry: _Entry, exc: Exception) -> None:
         retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
         event = PollEvent(failure_outcome(exc), interval=entry.interval, retry_after=retry_after)
         entry.interval = next_interval(event, self.timing)
-        entry.due = self.clock() + entry.interval
+        entry.due = self.clock.monotonic() + entry.interval
         log.warning(
             "polling %s failed (%s); next try in %.0fs", _short(entry.record.job_id), _describe(exc), entry.interval
         )
@@ -448,10 +448,6 @@ class _Counter:
     pages: int = 0
     fetches: int = 0
     changed_records: list[JobRecord] = field(default_factory=list)
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _short(job_id: str, limit: int = 80) -> str:
