@@ -1,7 +1,8 @@
 """The poller: one background task that follows every unsettled job and reports changes.
 
 Each job has its own due time. The interval starts short, grows while nothing changes, and is
-reset on a change; jobs nobody asked about for a while are polled more slowly still. When more
+reset on a change; jobs nobody asked about for a while are polled more slowly still (every number
+is decided in one pure function, `policy.next_interval`; time is read from one `Clock`). When more
 than a few Mosaic runs are live, one sweep of the list endpoint (`GET /agent_runs?status=running`,
 100 per page) replaces per-run requests: runs still in the list are updated from their summary,
 and only runs that left it (they finished) are fetched one by one. Motion has no list endpoint,
