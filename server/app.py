@@ -27,6 +27,7 @@ from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
 from .arguments import closed_schema, unknown_names, unknown_names_message
 from .config import Settings, key_fingerprint
+from .jobs.clock import SYSTEM_CLOCK
 from .jobs.journal import JobRecord, Journal
 from .jobs.notify import Notifier
 from .jobs.poller import Poller, PollTiming
@@ -138,7 +139,8 @@ def create_server(
             stack.push_async_callback(mosaic.aclose)
             motion = MotionClient.from_settings(effective, retry=retry, timeout=http_timeout)
             stack.push_async_callback(motion.aclose)
-            journal = Journal(effective.journal_path)
+            clock = SYSTEM_CLOCK  # one clock for the whole job layer
+            journal = Journal(effective.journal_path, clock=clock)
             stack.push_async_callback(journal.close)
 
             async def on_change(record: JobRecord) -> None:
@@ -146,14 +148,14 @@ def create_server(
                 await notifier.updated(JOBS_INDEX_URI)
 
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
-            poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing)
+            poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing, clock=clock)
             fingerprints: dict[JobKind, str] = {
                 "mosaic_run": key_fingerprint(effective.mosaic_api_key),
                 "motion_session": key_fingerprint(effective.motion_api_key),
             }
-            jobs = JobService(journal, poller, notifier, fingerprints)
-            starts = Starts(journal, jobs, mosaic, motion, fingerprints)
-            reconciler = Reconciler(journal, jobs, starts, every=timing.adopt_every)
+            jobs = JobService(journal, poller, notifier, fingerprints, clock=clock)
+            starts = Starts(journal, jobs, mosaic, motion, fingerprints, clock=clock)
+            reconciler = Reconciler(journal, jobs, starts, every=timing.adopt_every, clock=clock)
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url)
             task_group = await stack.enter_async_context(anyio.create_task_group())
             await task_group.start(poller.run)

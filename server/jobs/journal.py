@@ -21,6 +21,7 @@ import anyio.to_thread
 from pydantic import ValidationError
 
 from ..api.errors import MosaicMCPError
+from .clock import SYSTEM_CLOCK, Clock
 from .intents import Intent, IntentAction, IntentState
 from .snapshot import JobKind, JobSnapshot, quarantined_snapshot
 
@@ -113,11 +114,12 @@ def _reason(exc: sqlite3.Error) -> str:
 
 
 class Journal:
-    """Async access to the SQLite job journal at `path`."""
+    """Async access to the SQLite job journal at `path`; `clock` stamps what it writes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.clock = clock
         # One connection, used from worker threads one call at a time (the lock).
         self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
@@ -159,7 +161,7 @@ class Journal:
     async def save_snapshot(self, job_id: str, snapshot: JobSnapshot) -> None:
         """Store a job's newest snapshot (and whether it is settled)."""
         data = snapshot.model_dump_json()
-        now = time.time()
+        now = self.clock.wall()
         await self._run(
             lambda db: db.execute(
                 "UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?",
@@ -169,7 +171,7 @@ class Journal:
 
     async def save_snapshots(self, items: Sequence[tuple[str, JobSnapshot]]) -> None:
         """Store many jobs' newest snapshots in one transaction (one poll cycle's changes)."""
-        now = time.time()
+        now = self.clock.wall()
         rows = [(snap.model_dump_json(), int(snap.settled), now, job_id) for job_id, snap in items]
 
         def write(db: sqlite3.Connection) -> None:
@@ -186,7 +188,7 @@ class Journal:
 
     async def touch(self, job_id: str) -> None:
         """Note that someone asked about the job (keeps its polling brisk)."""
-        now = time.time()
+        now = self.clock.wall()
         await self._run(lambda db: db.execute("UPDATE jobs SET viewed_at=? WHERE job_id=?", (now, job_id)))
 
     async def get(self, job_id: str) -> JobRecord | None:
@@ -227,7 +229,7 @@ class Journal:
 
     async def close_intent(self, intent: Intent, state: IntentState, outcome: str | None) -> None:
         """Close (or re-label) an intent: it became nothing (`failed`), or may exist (`may_exist`)."""
-        intent.state, intent.outcome, intent.closed_at = state, outcome, time.time()
+        intent.state, intent.outcome, intent.closed_at = state, outcome, self.clock.wall()
         await self._write(
             lambda db: db.execute(
                 "UPDATE intents SET state=?, outcome=?, closed_at=? WHERE intent_id=?",
@@ -237,7 +239,7 @@ class Journal:
 
     async def finish_intent(self, intent: Intent, record: JobRecord) -> None:
         """The intent became a job: journal the job and close the intent in one transaction."""
-        intent.state, intent.outcome, intent.closed_at = "done", record.job_id, time.time()
+        intent.state, intent.outcome, intent.closed_at = "done", record.job_id, self.clock.wall()
         row = _job_row(record)
 
         def write(db: sqlite3.Connection) -> None:
@@ -292,7 +294,7 @@ class Journal:
     async def _select(self, where: str, args: Sequence[object]) -> list[JobRecord]:
         query = f"{SELECT} {where}"  # `where` is always ours; values are bound parameters
         rows = await self._run(lambda db: db.execute(query, tuple(args)).fetchall())
-        return [_record(row) for row in rows]
+        return [_record(row, self.clock) for row in rows]
 
 
 def _job_row(record: JobRecord) -> tuple[object, ...]:
@@ -329,14 +331,14 @@ KINDS: frozenset[str] = frozenset(get_args(JobKind))
 _reported: set[str] = set()  # rows already warned about: one warning per row and process, not per read
 
 
-def _record(row: Sequence[Any]) -> JobRecord:
+def _record(row: Sequence[Any], clock: Clock) -> JobRecord:
     """A journal row as a record; a row that cannot be decoded comes back quarantined (the row is left as is)."""
     try:
         return _decode(row)
     except _Undecodable as exc:
-        return _quarantined(row, exc.reason)
+        return _quarantined(row, exc.reason, clock)
     except (ValueError, TypeError, KeyError) as exc:  # anything else a hand-edited or foreign row can hold
-        return _quarantined(row, f"its journal row cannot be read ({type(exc).__name__})")
+        return _quarantined(row, f"its journal row cannot be read ({type(exc).__name__})", clock)
 
 
 class _Undecodable(Exception):
@@ -374,7 +376,7 @@ def _decode(row: Sequence[Any]) -> JobRecord:
     )
 
 
-def _quarantined(row: Sequence[Any], reason: str) -> JobRecord:
+def _quarantined(row: Sequence[Any], reason: str, clock: Clock) -> JobRecord:
     job_id = row[0] if isinstance(row[0], str) else str(row[0])
     kind: JobKind = row[1] if row[1] in KINDS else _stored_kind(row[7])
     if job_id not in _reported:
@@ -388,7 +390,7 @@ def _quarantined(row: Sequence[Any], reason: str) -> JobRecord:
         updated_at=_number(row[4]),
         viewed_at=_number(row[5]),
         request_summary={},
-        snapshot=quarantined_snapshot(kind, job_id, reason),
+        snapshot=quarantined_snapshot(kind, job_id, reason, clock=clock),
         parent_job_id=row[8] if isinstance(row[8], str) else None,
     )
 

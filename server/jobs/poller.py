@@ -1,7 +1,8 @@
 """The poller: one background task that follows every unsettled job and reports changes.
 
 Each job has its own due time. The interval starts short, grows while nothing changes, and is
-reset on a change; jobs nobody asked about for a while are polled more slowly still. When more
+reset on a change; jobs nobody asked about for a while are polled more slowly still (every number
+is decided in one pure function, `policy.next_interval`; time is read from one `Clock`). When more
 than a few Mosaic runs are live, one sweep of the list endpoint (`GET /agent_runs?status=running`,
 100 per page) replaces per-run requests: runs still in the list are updated from their summary,
 and only runs that left it (they finished) are fetched one by one. Motion has no list endpoint,
@@ -18,10 +19,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import anyio
 
@@ -37,7 +36,10 @@ from ..api.errors import (
 from ..api.models import RUN_TERMINAL_STATUSES, RunSummary
 from ..api.mosaic import MosaicClient
 from ..api.motion import MotionClient
+from .clock import SYSTEM_CLOCK, Clock, iso_utc
 from .journal import JobRecord, Journal
+from .policy import PollEvent, failure_outcome, next_interval
+from .policy import PollTiming as PollTiming  # re-exported: the server and tests build it from here
 from .snapshot import JobSnapshot, from_run, from_session, quarantined_snapshot
 
 log = logging.getLogger("mosaic_mcp.poller")
@@ -50,28 +52,6 @@ skewed local clock from hiding our runs (the status filter keeps the pages few a
 
 NO_LIST_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 """Answers to `GET /agent_runs` that mean this API has no list endpoint: stop sweeping at once."""
-
-
-@dataclass(frozen=True)
-class PollTiming:
-    """Intervals in seconds; tests shrink them, nothing else changes."""
-
-    initial: float = 2.0
-    growth: float = 1.5
-    cap: float = 30.0
-    idle_cap: float = 120.0
-    idle_after: float = 600.0
-    sweep_threshold: int = 3
-    sweep_max_pages: int = 10
-    concurrency: int = 8
-    adopt_every: float = 30.0
-    sweep_failures_to_pause: int = 3
-    """Failed sweeps in a row after which the list endpoint is left alone for `sweep_pause`."""
-    sweep_pause: float = 600.0
-    quarantine_after: int = 3
-    """Unexpected (non-API) failures in a row after which a job's data counts as unusable."""
-    journal_retry: float = 10.0
-    """How often changes the journal could not take are written again."""
 
 
 @dataclass
@@ -103,7 +83,7 @@ class Poller:
         motion: MotionClient | None,
         on_change: OnChange,
         timing: PollTiming | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.journal = journal
         self.mosaic = mosaic
@@ -130,15 +110,15 @@ class Poller:
         if record.snapshot.settled:
             return
         if record.job_id not in self._entries:
-            self._entries[record.job_id] = _Entry(record, self.clock(), self.timing.initial)
+            self._entries[record.job_id] = _Entry(record, self.clock.monotonic(), self._first_interval())
         self.wake(record.job_id)
 
     def wake(self, job_id: str | None = None) -> None:
         """Poll a job (or just re-plan) now, e.g. after a webhook or when someone waits on it."""
         entry = self._entries.get(job_id) if job_id else None
         if entry is not None:
-            entry.due = self.clock()
-            entry.interval = self.timing.initial
+            entry.due = self.clock.monotonic()
+            entry.interval = next_interval(PollEvent("woken"), self.timing)
         self._wake.set()
 
     @property
@@ -160,7 +140,7 @@ class Poller:
     def next_poll_after(self, job_id: str) -> float | None:
         """Seconds until the poller looks at this job again (None when not followed)."""
         entry = self._entries.get(job_id)
-        return None if entry is None else round(max(entry.due - self.clock(), 0.0) + 0.0, 1)
+        return None if entry is None else round(max(entry.due - self.clock.monotonic(), 0.0) + 0.0, 1)
 
     async def wait_for_change(self, job_id: str, seconds: float) -> bool:
         """Wait until the job changes (True) or `seconds` pass (False); keeps its polling brisk."""
@@ -193,7 +173,7 @@ class Poller:
                 await anyio.sleep(self.timing.initial)
 
     async def _step(self) -> None:
-        now = self.clock()
+        now = self.clock.monotonic()
         if self._unsaved and now >= self._journal_retry_at:
             await self._flush()
         if now - self._adopted_at >= self.timing.adopt_every:
@@ -216,7 +196,7 @@ class Poller:
 
     async def _adopt(self) -> None:
         """Pick up unsettled jobs from the journal (after a restart, or started by another process)."""
-        self._adopted_at = self.clock()
+        self._adopted_at = self.clock.monotonic()
         try:
             live = await self.journal.live()
         except Exception as exc:
@@ -224,7 +204,7 @@ class Poller:
             return
         for record in live:
             if record.job_id not in self._entries and record.job_id not in self._unsaved and not record.terminal:
-                self._entries[record.job_id] = _Entry(record, self.clock(), self.timing.initial)
+                self._entries[record.job_id] = _Entry(record, self.clock.monotonic(), self._first_interval())
 
     async def cycle(self, due: list[_Entry] | None = None) -> CycleStats:
         """Poll the due jobs once (all followed jobs when `due` is None)."""
@@ -235,7 +215,7 @@ class Poller:
         live_runs = [e for e in self._entries.values() if e.record.kind == "mosaic_run"]
         sweep = runs and len(live_runs) > self.timing.sweep_threshold and self.mosaic is not None
         async with anyio.create_task_group() as tg:
-            if sweep and self.clock() >= self._sweep_paused_until:
+            if sweep and self.clock.monotonic() >= self._sweep_paused_until:
                 tg.start_soon(self._sweep, live_runs, runs, stats)
             else:
                 for entry in runs:
@@ -267,11 +247,11 @@ class Poller:
                 summary = seen.get(job_id)
                 if summary is not None and summary.status not in RUN_TERMINAL_STATUSES:
                     try:
-                        self._apply(entry, from_run(job_id, summary), stats)
+                        self._apply(entry, from_run(job_id, summary, clock=self.clock), stats)
                     except Exception as exc:
                         _report(f"reading run {_short(job_id)} from the running list failed", exc)
                         singly.append(entry)
-                elif summary is not None or complete or entry.due <= self.clock():
+                elif summary is not None or complete or entry.due <= self.clock.monotonic():
                     # Finished (summaries lack needs_credits and errors, so read it whole), left the
                     # running list, or lies beyond the pages we read: fetch it.
                     singly.append(entry)
@@ -288,7 +268,7 @@ class Poller:
         cursor: str | None = None
         for _ in range(self.timing.sweep_max_pages):
             async with self._limiter:
-                page = await self.mosaic.list_runs(status="running", limit=100, cursor=cursor, from_=_iso(since))
+                page = await self.mosaic.list_runs(status="running", limit=100, cursor=cursor, from_=iso_utc(since))
             stats.pages += 1
             seen.update((s.run_id, s) for s in page.runs if s.run_id in wanted)
             cursor = page.next_cursor
@@ -310,7 +290,7 @@ class Poller:
                 t.sweep_pause,
             )
             self._sweep_failures = 0
-            self._sweep_paused_until = self.clock() + t.sweep_pause
+            self._sweep_paused_until = self.clock.monotonic() + t.sweep_pause
         else:
             log.warning("listing running runs failed (%s); polling the due runs one by one", _describe(exc))
 
@@ -357,21 +337,22 @@ class Poller:
         record = entry.record
         log.warning("stopped following job %s: %s", _short(record.job_id), reason)
         log.debug("why job %s was quarantined", _short(record.job_id), exc_info=exc)
-        self._apply(entry, quarantined_snapshot(record.kind, record.job_id, reason, previous=record.snapshot), stats)
+        snapshot = quarantined_snapshot(record.kind, record.job_id, reason, previous=record.snapshot, clock=self.clock)
+        self._apply(entry, snapshot, stats)
 
     async def fetch(self, record: JobRecord) -> JobSnapshot:
         """Read a job's current state from its service."""
         if record.kind == "mosaic_run":
             if self.mosaic is None:
                 raise MissingKeyError("Mosaic")
-            return from_run(record.job_id, await self.mosaic.get_run(record.job_id))
+            return from_run(record.job_id, await self.mosaic.get_run(record.job_id), clock=self.clock)
         if self.motion is None:
             raise MissingKeyError("Motion")
-        return from_session(await self.motion.get_session(record.job_id))
+        return from_session(await self.motion.get_session(record.job_id), clock=self.clock)
 
     async def apply(self, record: JobRecord, snapshot: JobSnapshot) -> JobRecord:
         """Record a freshly read snapshot of any job: journal, then notify if it changed."""
-        entry = self._entries.get(record.job_id) or _Entry(record, self.clock(), self.timing.initial)
+        entry = self._entries.get(record.job_id) or _Entry(record, self.clock.monotonic(), self._first_interval())
         stats = _Counter()
         self._apply(entry, snapshot, stats)
         await self._commit(stats.changed_records)
@@ -412,7 +393,7 @@ class Poller:
         try:
             await self.journal.save_snapshots([(r.job_id, snap) for r, snap in pending])
         except Exception as exc:
-            self._journal_retry_at = self.clock() + self.timing.journal_retry
+            self._journal_retry_at = self.clock.monotonic() + self.timing.journal_retry
             if not self._journal_failing:
                 self._journal_failing = True
                 log.warning(
@@ -438,28 +419,29 @@ class Poller:
             except Exception as exc:
                 _report(f"announcing the change of job {_short(record.job_id)} failed", exc)
 
+    def _first_interval(self) -> float:
+        return next_interval(PollEvent("first"), self.timing)
+
     def _reschedule(self, entry: _Entry, changed: bool) -> None:
-        t = self.timing
-        if changed or entry.watchers:
-            entry.interval = t.initial
-        else:
-            idle = time.time() - entry.record.viewed_at > t.idle_after
-            entry.interval = min(entry.interval * t.growth, t.idle_cap if idle else t.cap)
-        entry.due = self.clock() + entry.interval
+        event = PollEvent(
+            "changed" if changed else "unchanged",
+            interval=entry.interval,
+            watched=entry.watchers > 0,
+            viewed_ago=self.clock.wall() - entry.record.viewed_at,
+        )
+        entry.interval = next_interval(event, self.timing)
+        entry.due = self.clock.monotonic() + entry.interval
 
     def _backoff(self, entry: _Entry, exc: Exception) -> None:
-        t = self.timing
-        if isinstance(exc, RateLimitedError) and exc.retry_after:
-            delay = exc.retry_after
-        elif isinstance(exc, AuthenticationError | MissingKeyError):
-            delay = t.idle_cap  # nothing will change until the key is fixed
-        else:
-            delay = min(entry.interval * t.growth * 2, t.cap)
-        log.warning("polling %s failed (%s); next try in %.0fs", _short(entry.record.job_id), _describe(exc), delay)
+        retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+        event = PollEvent(failure_outcome(exc), interval=entry.interval, retry_after=retry_after)
+        entry.interval = next_interval(event, self.timing)
+        entry.due = self.clock.monotonic() + entry.interval
+        log.warning(
+            "polling %s failed (%s); next try in %.0fs", _short(entry.record.job_id), _describe(exc), entry.interval
+        )
         if not isinstance(exc, APIError | MissingKeyError):  # an expected failure needs no traceback
             log.debug("polling %s failed", _short(entry.record.job_id), exc_info=exc)
-        entry.interval = min(max(delay, t.initial), t.idle_cap)
-        entry.due = self.clock() + entry.interval
 
 
 @dataclass
@@ -467,10 +449,6 @@ class _Counter:
     pages: int = 0
     fetches: int = 0
     changed_records: list[JobRecord] = field(default_factory=list)
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _short(job_id: str, limit: int = 80) -> str:

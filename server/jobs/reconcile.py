@@ -16,8 +16,6 @@ of this process is still sending. Per action:
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import anyio
@@ -26,6 +24,7 @@ from ..api._runs import unknown_run_message
 from ..api.errors import MosaicMCPError
 from ..api.motion import unknown_session_message
 from ..api.requests import RunRequest
+from .clock import SYSTEM_CLOCK, Clock
 from .intents import Intent
 from .journal import Journal, JournalWriteError
 from .service import JobService
@@ -53,7 +52,7 @@ class Reconciler:
         *,
         every: float = 30.0,
         settle_after: float = SETTLE_AFTER_SECONDS,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.journal = journal
         self.jobs = jobs
@@ -118,7 +117,7 @@ class Reconciler:
             await self.jobs.started("mosaic_run", pool[0].run_id, status="running", summary=summary, intent=intent)
             log.info("adopted run %s for an unfinished start", pool[0].run_id)
             return 1
-        if self.clock() - intent.started_at < self.settle_after:
+        if self.clock.wall() - intent.started_at < self.settle_after:
             return 0  # still checking: a slow service may list it later
         if pool:
             ids = [run.run_id for run in pool]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ import anyio
 from mcp.server.session import ServerSession
 
 from ..api.errors import ConflictError, MissingKeyError, NotFoundError
+from .clock import SYSTEM_CLOCK, Clock
 from .intents import UNRESOLVED_STATES, UNRESOLVED_VISIBLE_SECONDS, Intent, UnresolvedStart
 from .journal import JobRecord, Journal
 from .notify import Notifier
@@ -65,8 +65,17 @@ class NotCancellableError(JobError):
 class JobService:
     """Journal + poller + notifier behind one small interface."""
 
-    def __init__(self, journal: Journal, poller: Poller, notifier: Notifier, fingerprints: dict[JobKind, str]) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        poller: Poller,
+        notifier: Notifier,
+        fingerprints: dict[JobKind, str],
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.journal = journal
+        self.clock = clock
         self.poller = poller
         self.notifier = notifier
         self.fingerprints = fingerprints
@@ -91,12 +100,16 @@ class JobService:
         """
         if session is not None:
             self.notifier.remember(session)
+        now = self.clock.wall()
         record = JobRecord(
             job_id=job_id,
             kind=kind,
             key_fingerprint=self.fingerprints[kind],
-            snapshot=pending_snapshot(kind, job_id, status),
+            snapshot=pending_snapshot(kind, job_id, status, clock=self.clock),
             request_summary=summary,
+            created_at=now,
+            updated_at=now,
+            viewed_at=now,
             parent_job_id=parent_job_id,
         )
         try:
@@ -112,7 +125,7 @@ class JobService:
 
     async def unresolved(self, limit: int = 20) -> list[UnresolvedStart]:
         """Starts of the configured keys that may have created something nobody follows."""
-        since = time.time() - UNRESOLVED_VISIBLE_SECONDS
+        since = self.clock.wall() - UNRESOLVED_VISIBLE_SECONDS
         fingerprints = sorted(set(self.fingerprints.values()))
         found = await self.journal.intents(UNRESOLVED_STATES, fingerprints=fingerprints, since=since)
         return [UnresolvedStart.of(intent) for intent in found[:limit]]
@@ -123,7 +136,10 @@ class JobService:
         if record is not None:
             return record
         for kind in ("mosaic_run", "motion_session"):
-            probe = JobRecord(job_id, kind, self.fingerprints[kind], pending_snapshot(kind, job_id, "unknown"))
+            now = self.clock.wall()
+            pending = pending_snapshot(kind, job_id, "unknown", clock=self.clock)
+            fingerprint = self.fingerprints[kind]
+            probe = JobRecord(job_id, kind, fingerprint, pending, created_at=now, updated_at=now, viewed_at=now)
             try:
                 snapshot = await self.poller.fetch(probe)
             except (NotFoundError, MissingKeyError):
@@ -147,7 +163,7 @@ class JobService:
         await self._touch(record)
         if not record.snapshot.settled:
             return await self.poller.apply(record, await self.poller.fetch(record))
-        if not force and _age_seconds(record.snapshot.checked_at) < URL_REFRESH_AFTER_SECONDS:
+        if not force and _age_seconds(record.snapshot.checked_at, self.clock.wall()) < URL_REFRESH_AFTER_SECONDS:
             return record
         record.snapshot = await self.poller.fetch(record)
         try:
@@ -158,7 +174,7 @@ class JobService:
 
     async def _touch(self, record: JobRecord) -> None:
         """Note that someone asked about the job; written at most once a minute per job."""
-        now = time.time()
+        now = self.clock.wall()
         if now - record.viewed_at >= TOUCH_EVERY_SECONDS:
             record.viewed_at = now
             try:
@@ -205,9 +221,12 @@ class JobService:
         return await self.journal.recent(limit=limit, fingerprints=sorted(set(self.fingerprints.values())))
 
 
-def _age_seconds(iso_time: str) -> float:
+def _age_seconds(iso_time: str, now: float) -> float:
+    """Seconds from `iso_time` to `now` (epoch); unreadable times count as infinitely old."""
     try:
         then = datetime.fromisoformat(iso_time.replace("Z", "+00:00"))
     except ValueError:
         return float("inf")
-    return (datetime.now(UTC) - then).total_seconds()
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return now - then.timestamp()

@@ -7,13 +7,13 @@ URL (Motion keeps working on the file after `completed`, reference section 4).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from ..api.models import RUN_TERMINAL_STATUSES, MotionSession, Run, RunSummary
 from ..redact import scrub
+from .clock import SYSTEM_CLOCK, Clock, iso_utc
 
 JobKind = Literal["mosaic_run", "motion_session"]
 
@@ -85,8 +85,8 @@ class JobSnapshot(BaseModel):
         )
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _now(clock: Clock) -> str:
+    return iso_utc(clock.wall())
 
 
 def _error_text(error: object) -> str:
@@ -101,7 +101,9 @@ def _error_text(error: object) -> str:
     return scrub(str(error)[:300])
 
 
-def from_run(run_id: str, run: Run | RunSummary, *, needs_credits: bool | None = None) -> JobSnapshot:
+def from_run(
+    run_id: str, run: Run | RunSummary, *, needs_credits: bool | None = None, clock: Clock = SYSTEM_CLOCK
+) -> JobSnapshot:
     """Snapshot of a Mosaic run, from the single-run body or a list summary."""
     settled = run.status in RUN_TERMINAL_STATUSES
     credits = run.needs_credits if isinstance(run, Run) else bool(needs_credits)
@@ -130,7 +132,7 @@ def from_run(run_id: str, run: Run | RunSummary, *, needs_credits: bool | None =
         errors=errors,
         needs_credits=credits,
         resource_uri=resource_uri("mosaic_run", run_id),
-        checked_at=_now(),
+        checked_at=_now(clock),
         next_step="",
     )
     snapshot.next_step = _run_next_step(snapshot)
@@ -157,7 +159,7 @@ def _run_next_step(s: JobSnapshot) -> str:
     return "The run failed; read errors, fix the inputs or parameters, and run the agent again."
 
 
-def from_session(session: MotionSession) -> JobSnapshot:
+def from_session(session: MotionSession, *, clock: Clock = SYSTEM_CLOCK) -> JobSnapshot:
     """Snapshot of a Motion session."""
     ready = session.download_ready
     failed = session.status == "failed"
@@ -178,7 +180,7 @@ def from_session(session: MotionSession) -> JobSnapshot:
         errors=errors,
         download_ready=ready,
         resource_uri=resource_uri("motion_session", session.job_id),
-        checked_at=_now(),
+        checked_at=_now(clock),
         next_step="",
     )
     snapshot.next_step = _session_next_step(snapshot, session)
@@ -197,7 +199,7 @@ def _session_next_step(s: JobSnapshot, session: MotionSession) -> str:
     return f"Still generating; call poll_job('{s.job_id}', wait_seconds=30) to wait for it."
 
 
-def pending_snapshot(kind: JobKind, job_id: str, status: str) -> JobSnapshot:
+def pending_snapshot(kind: JobKind, job_id: str, status: str, *, clock: Clock = SYSTEM_CLOCK) -> JobSnapshot:
     """The snapshot of a job that was just started and not yet read back."""
     snapshot = JobSnapshot(
         job_id=job_id,
@@ -205,7 +207,7 @@ def pending_snapshot(kind: JobKind, job_id: str, status: str) -> JobSnapshot:
         status=status,
         settled=False,
         resource_uri=resource_uri(kind, job_id),
-        checked_at=_now(),
+        checked_at=_now(clock),
         next_step=f"Started; call poll_job('{job_id}', wait_seconds=30) to follow it.",
     )
     return snapshot
@@ -216,7 +218,12 @@ QUARANTINED = "quarantined"
 
 
 def quarantined_snapshot(
-    kind: JobKind, job_id: str, reason: str, *, previous: JobSnapshot | None = None
+    kind: JobKind,
+    job_id: str,
+    reason: str,
+    *,
+    previous: JobSnapshot | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> JobSnapshot:
     """A settled snapshot for a job that cannot be followed: `reason` says why, in a full sentence's middle.
 
@@ -236,7 +243,7 @@ def quarantined_snapshot(
         needs_credits=previous.needs_credits if previous else False,
         download_ready=previous.download_ready if previous else None,
         resource_uri=resource_uri(kind, job_id),
-        checked_at=_now(),
+        checked_at=_now(clock),
         next_step=(
             f"This server no longer follows the job ({reason}). It may still exist upstream and may be "
             f"charged: check it in {where}. Do not start it again before checking."

@@ -29,6 +29,7 @@ from ..api.motion import MotionClient
 from ..api.requests import FollowupRequest, MotionSessionRequest, RunRequest
 from ..api.validation import check_id
 from ..preflight import start_run
+from .clock import SYSTEM_CLOCK, Clock
 from .intents import Intent, IntentAction, IntentState
 from .journal import JobRecord, Journal, JournalWriteError
 from .service import JobError, JobService
@@ -59,8 +60,11 @@ class Starts:
         mosaic: MosaicClient,
         motion: MotionClient,
         fingerprints: dict[JobKind, str],
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.journal = journal
+        self.clock = clock
         self.jobs = jobs
         self.mosaic = mosaic
         self.motion = motion
@@ -130,7 +134,8 @@ class Starts:
         self, action: IntentAction, kind: JobKind, target: str | None, details: dict[str, Any]
     ) -> AsyncIterator[Intent]:
         """Journal the intent (nothing is sent if that fails), then close it by how the request ended."""
-        intent = Intent(action=action, key_fingerprint=self.fingerprints[kind], target=target, details=details)
+        fingerprint = self.fingerprints[kind]
+        intent = Intent(action, fingerprint, target, details, started_at=self.clock.wall())
         try:
             await self.journal.open_intent(intent)
         except JournalWriteError as exc:

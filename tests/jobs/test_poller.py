@@ -13,6 +13,7 @@ from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.api.mosaic import MosaicClient
 from mosaic_mcp.server.api.motion import MotionClient
 from mosaic_mcp.server.api.requests import MotionSessionRequest, RunRequest
+from mosaic_mcp.server.jobs.clock import ManualClock
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal
 from mosaic_mcp.server.jobs.poller import Poller, PollTiming
 from mosaic_mcp.server.jobs.snapshot import QUARANTINED, JobKind, pending_snapshot
@@ -26,16 +27,6 @@ pytestmark = pytest.mark.anyio
 VIDEO = "https://youtu.be/dQw4w9WgXcQ"
 LIST_ROUTE = "/agent_runs"
 GET_ROUTE = "/agent_run/{run_id}"
-
-
-class Clock:
-    """A poller clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -68,8 +59,10 @@ async def motion(sandbox: RunningSandbox) -> AsyncIterator[MotionClient]:
 class Harness:
     """A poller over a real journal and the sandbox, recording what it announces."""
 
-    def __init__(self, journal: Journal, mosaic: MosaicClient, motion: MotionClient) -> None:
-        self.clock = Clock()
+    def __init__(
+        self, journal: Journal, mosaic: MosaicClient, motion: MotionClient, clock: ManualClock | None = None
+    ) -> None:
+        self.clock = clock or ManualClock()
         self.announced: list[str] = []
         self.journal = journal
 
@@ -84,16 +77,19 @@ class Harness:
         )
 
     async def track(self, kind: JobKind, job_id: str) -> None:
-        record = JobRecord(job_id, kind, "fp", pending_snapshot(kind, job_id, "running"))
+        now = self.clock.wall()
+        snapshot = pending_snapshot(kind, job_id, "running", clock=self.clock)
+        record = JobRecord(job_id, kind, "fp", snapshot, created_at=now, updated_at=now, viewed_at=now)
         await self.journal.add(record)
         self.poller.track(record)
 
 
 @pytest.fixture
 async def harness(tmp_path: Path, mosaic: MosaicClient, motion: MotionClient) -> AsyncIterator[Harness]:
-    """Journal + poller wired to the sandbox."""
-    journal = Journal(tmp_path / "jobs.sqlite3")
-    yield Harness(journal, mosaic, motion)
+    """Journal + poller wired to the sandbox, on one clock the test moves."""
+    clock = ManualClock()
+    journal = Journal(tmp_path / "jobs.sqlite3", clock=clock)
+    yield Harness(journal, mosaic, motion, clock)
     await journal.close()
 
 
@@ -161,6 +157,21 @@ async def test_interval_grows_while_nothing_changes_and_resets_on_change(
             sandbox.sandbox.advance(1)
             await harness.poller.cycle()
     assert harness.poller.next_poll_after(run_id) == PollTiming().initial
+
+
+async def test_a_job_nobody_asks_about_slows_to_the_idle_cap(harness: Harness, mosaic: MosaicClient) -> None:
+    """Unchanged and not asked about for idle_after (on the injected wall clock), a job slows past cap to idle_cap."""
+    timing = PollTiming()
+    [run_id] = await start_runs(mosaic, harness, 1)
+
+    async def steady_interval() -> float | None:
+        for _ in range(20):  # the sandbox's clock is frozen: nothing changes, the interval only grows
+            await harness.poller.cycle()
+        return harness.poller.next_poll_after(run_id)
+
+    assert await steady_interval() == timing.cap
+    harness.clock.advance(timing.idle_after + 1)
+    assert await steady_interval() == timing.idle_cap
 
 
 async def test_motion_session_is_followed_until_its_download_exists(
@@ -296,7 +307,7 @@ async def test_a_failing_run_list_falls_back_then_pauses_sweeping(
     stats = await harness.poller.cycle()
     assert stats.single_fetches == len(run_ids) and sandbox.sandbox.count("GET", LIST_ROUTE) == 0
     sandbox.sandbox.faults.clear()
-    harness.clock.now += timing.sweep_pause
+    harness.clock.advance(timing.sweep_pause)
     stats = await harness.poller.cycle()
     assert (stats.list_pages, stats.single_fetches) == (1, 0)
 

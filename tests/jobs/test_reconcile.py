@@ -1,6 +1,5 @@
 """The reconciler: open intents left by a dead process are adopted, closed or reported, by action."""
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.api.mosaic import MosaicClient
 from mosaic_mcp.server.api.motion import MotionClient
 from mosaic_mcp.server.api.requests import RunRequest
+from mosaic_mcp.server.jobs.clock import ManualClock
 from mosaic_mcp.server.jobs.intents import Intent, IntentAction
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal
 from mosaic_mcp.server.jobs.notify import Notifier
@@ -33,21 +33,21 @@ FINGERPRINT = "f" * 12
 class Parts:
     """Journal, job service, starts and reconciler wired as the server wires them."""
 
-    def __init__(self, journal: Journal, mosaic: MosaicClient, motion: MotionClient) -> None:
+    def __init__(self, journal: Journal, mosaic: MosaicClient, motion: MotionClient, clock: ManualClock) -> None:
         async def on_change(record: JobRecord) -> None:
             return None
 
         self.journal = journal
-        poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change)
+        self.clock = clock
+        poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, clock=clock)
         fingerprints: Any = {"mosaic_run": FINGERPRINT, "motion_session": FINGERPRINT}
-        self.jobs = JobService(journal, poller, Notifier(), fingerprints)
-        self.starts = Starts(journal, self.jobs, mosaic, motion, fingerprints)
-        self.now = time.time()
-        self.reconciler = Reconciler(journal, self.jobs, self.starts, clock=lambda: self.now)
+        self.jobs = JobService(journal, poller, Notifier(), fingerprints, clock=clock)
+        self.starts = Starts(journal, self.jobs, mosaic, motion, fingerprints, clock=clock)
+        self.reconciler = Reconciler(journal, self.jobs, self.starts, clock=clock)
 
     async def intent(self, action: IntentAction, target: str | None, **details: Any) -> Intent:
         """An open intent, as a process that died mid-request leaves it."""
-        intent = Intent(action=action, key_fingerprint=FINGERPRINT, target=target, details=details)
+        intent = Intent(action, FINGERPRINT, target, details, started_at=self.clock.wall())
         await self.journal.open_intent(intent)
         return intent
 
@@ -71,8 +71,9 @@ async def parts(sandbox: RunningSandbox, tmp_path: Path) -> AsyncIterator[Parts]
     retry = RetryPolicy(sleep=RecordingSleep())
     mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), base_url=sandbox.mosaic_base_url, retry=retry)
     motion = MotionClient(api_key=SecretStr(MOTION_KEY), base_url=sandbox.motion_base_url, retry=retry)
-    journal = Journal(tmp_path / "jobs.sqlite3")
-    yield Parts(journal, mosaic, motion)
+    clock = ManualClock()  # starts at the sandbox's (frozen) now; the tests move it
+    journal = Journal(tmp_path / "jobs.sqlite3", clock=clock)
+    yield Parts(journal, mosaic, motion, clock)
     await journal.close()
     await mosaic.aclose()
     await motion.aclose()
@@ -98,7 +99,7 @@ async def test_an_ambiguous_run_stays_checking_then_may_exist(parts: Parts, sand
     runs = [sandbox.sandbox.start_api_run(CAPTIONS_AGENT_ID, {"video_urls": [VIDEO]}) for _ in range(2)]
     assert await parts.reconciler.settle() == 0
     assert (await parts.state(intent))[0] == "open"
-    parts.now += SETTLE_AFTER_SECONDS + 1
+    parts.clock.advance(SETTLE_AFTER_SECONDS + 1)
     assert await parts.reconciler.settle() == 1
     state, note = await parts.state(intent)
     assert state == "may_exist" and note is not None and all(r.run_id in note for r in runs)
@@ -107,7 +108,7 @@ async def test_an_ambiguous_run_stays_checking_then_may_exist(parts: Parts, sand
 async def test_a_run_that_never_appeared_is_closed_as_failed(parts: Parts) -> None:
     """No run at all in the window after the settle time: nothing was created, nothing is reported."""
     intent = await parts.intent("run_agent", CAPTIONS_AGENT_ID, **run_details([VIDEO]))
-    parts.now += SETTLE_AFTER_SECONDS + 1
+    parts.clock.advance(SETTLE_AFTER_SECONDS + 1)
     await parts.reconciler.settle()
     assert (await parts.state(intent))[0] == "failed"
     assert await parts.jobs.unresolved() == []
@@ -117,7 +118,7 @@ async def test_an_unmatched_run_is_reported_not_adopted(parts: Parts, sandbox: R
     """A run with other inputs in the window is not ours by proof, but it is named once the wait is over."""
     intent = await parts.intent("run_agent", CAPTIONS_AGENT_ID, **run_details([VIDEO]))
     other = sandbox.sandbox.start_api_run(CAPTIONS_AGENT_ID, {"video_urls": [VIDEO, VIDEO]})
-    parts.now += SETTLE_AFTER_SECONDS + 1
+    parts.clock.advance(SETTLE_AFTER_SECONDS + 1)
     await parts.reconciler.settle()
     state, note = await parts.state(intent)
     assert state == "may_exist" and note is not None and other.run_id in note
