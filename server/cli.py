@@ -37,15 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "serve":
             return _serve(args)
         if command == "demo":
-            from .demo import run_demo
+            from .demo import run_demo  # lazy dispatch: the demo and its sandbox only for `demo`
 
             return run_demo(speed=args.speed, out=sys.stdout)
         if command == "doctor":
-            from .doctor import run_doctor
+            from .doctor import run_doctor  # lazy dispatch: only for `doctor`
 
             return run_doctor(_settings(args), sys.stdout)
         if command == "sandbox":
-            from .sandbox import run_sandbox
+            from .sandbox import run_sandbox  # lazy dispatch: the sandbox is heavy, only for `sandbox`
 
             run_sandbox(host=args.host, port=args.port)
             return 0
