@@ -135,23 +135,11 @@ def create_server(
             stack.push_async_callback(motion.aclose)
             journal = Journal(effective.journal_path)
             stack.push_async_callback(journal.close)
-
-            async def on_change(record: JobRecord) -> None:
-                await notifier.updated(record.snapshot.resource_uri)
-                await notifier.updated(JOBS_INDEX_URI)
-
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
-            poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing)
-            fingerprints: dict[JobKind, str] = {
-                "mosaic_run": key_fingerprint(effective.mosaic_api_key),
-                "motion_session": key_fingerprint(effective.motion_api_key),
-            }
-            jobs = JobService(journal, poller, notifier, fingerprints)
-            starts = Starts(journal, jobs, mosaic, motion, fingerprints)
-            reconciler = Reconciler(journal, jobs, starts, every=timing.adopt_every)
+            jobs, starts, reconciler = _jobs_layer(effective, mosaic, motion, journal, notifier, timing)
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url)
             task_group = await stack.enter_async_context(anyio.create_task_group())
-            await task_group.start(poller.run)
+            await task_group.start(jobs.poller.run)
             await task_group.start(reconciler.run)
             try:
                 with app.connections.open(runtime):
@@ -173,6 +161,30 @@ def create_server(
     register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
     return app
+
+
+def _jobs_layer(
+    settings: Settings,
+    mosaic: MosaicClient,
+    motion: MotionClient,
+    journal: Journal,
+    notifier: Notifier,
+    timing: PollTiming,
+) -> tuple[JobService, Starts, Reconciler]:
+    """The job service (with its poller), the write-ahead starts and the reconciler, wired together."""
+
+    async def on_change(record: JobRecord) -> None:
+        await notifier.updated(record.snapshot.resource_uri)
+        await notifier.updated(JOBS_INDEX_URI)
+
+    poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing)
+    fingerprints: dict[JobKind, str] = {
+        "mosaic_run": key_fingerprint(settings.mosaic_api_key),
+        "motion_session": key_fingerprint(settings.motion_api_key),
+    }
+    jobs = JobService(journal, poller, notifier, fingerprints)
+    starts = Starts(journal, jobs, mosaic, motion, fingerprints)
+    return jobs, starts, Reconciler(journal, jobs, starts, every=timing.adopt_every)
 
 
 async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tuple[Settings, str | None]:
