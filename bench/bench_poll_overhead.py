@@ -92,8 +92,9 @@ async def run(iterations: int, with_stdio: bool) -> None:
         legacy_server = server_for(running, folder / "legacy")
         auto = await stack.enter_async_context(Client(auto_server))
         legacy = await stack.enter_async_context(Client(legacy_server, mode="legacy"))
-        assert auto_server.runtime is not None
-        service = auto_server.runtime.jobs
+        auto_runtime = auto_server.connections.any()
+        assert auto_runtime is not None
+        service = auto_runtime.jobs
 
         paths: dict[str, Callable[[str], Awaitable[Any]]] = {
             "direct get_run": mosaic.get_run,

@@ -1,7 +1,10 @@
-"""`create_server(settings)`: the MCP server, its lifespan and its job resources.
+"""`create_server(settings)`: the composition root that builds the MCP server, its lifespan, its
+job resources and HTTP routes, and registers the tools (docs/ARCHITECTURE.md).
 
-The lifespan owns everything with a life of its own: the API clients, the journal, the poller
-task and, in sandbox mode, the in-process emulator. Tools reach it as the typed lifespan context.
+The lifespan owns everything with a life of its own: the API clients, the journal, the poller and
+reconciler tasks and, in sandbox mode, the in-process emulator. Tools reach its `Runtime` as the
+typed lifespan context; what has no request context (`resources/list`, the jobs index, webhook
+deliveries) asks the server's `Connections`, built here once per server.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -21,13 +23,14 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, InputRequiredResult, Resource, Tool
 from pydantic import SecretStr
 
+from ..tools import register_tools
 from . import __version__
 from .api.http import DEFAULT_TIMEOUT, RetryPolicy
 from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
 from .arguments import closed_schema, unknown_names, unknown_names_message
 from .config import Settings, key_fingerprint
-from .jobs.clock import SYSTEM_CLOCK
+from .jobs.clock import SYSTEM_CLOCK, Clock
 from .jobs.journal import JobRecord, Journal
 from .jobs.notify import Notifier
 from .jobs.poller import Poller, PollTiming
@@ -35,6 +38,7 @@ from .jobs.reconcile import Reconciler
 from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
+from .runtime import Connections, Runtime
 from .transfer.downloads import remove_stale_parts_on_start
 from .webhooks import register_http_routes
 
@@ -53,25 +57,16 @@ the resource mosaic://runs/{id} / motion://sessions/{id}. Starting jobs spends c
 shows the balance."""
 
 
-@dataclass
-class Runtime:
-    """What the tools share for the life of a connection (stdio) or of the app (HTTP)."""
-
-    settings: Settings
-    mosaic: MosaicClient
-    motion: MotionClient
-    jobs: JobService
-    starts: Starts
-    notifier: Notifier
-    sandbox_url: str | None = None
-
-
 class MosaicServer(MCPServer[Runtime]):
     """MCPServer whose `resources/list` also lists the tracked jobs, newest first, and whose tools
     take only the arguments their schemas name (`arguments.py`)."""
 
-    runtime: Runtime | None = None
     list_limit = 100
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections = Connections()
+        """The runtimes of the lifespans running now (one per in-memory `Client`)."""
 
     async def list_tools(self) -> list[Tool]:
         """Every tool, its input schema closed to arguments it does not name."""
@@ -98,7 +93,7 @@ class MosaicServer(MCPServer[Runtime]):
     async def list_resources(self) -> list[Resource]:
         """Static resources plus one resource per tracked job."""
         static = await super().list_resources()
-        runtime = self.runtime
+        runtime = self.connections.any()  # no request context reaches this hook (SDK)
         if runtime is None:
             return static
         return static + [_job_resource(r) for r in await runtime.jobs.recent(limit=self.list_limit)]
@@ -142,30 +137,17 @@ def create_server(
             clock = SYSTEM_CLOCK  # one clock for the whole job layer
             journal = Journal(effective.journal_path, clock=clock)
             stack.push_async_callback(journal.close)
-
-            async def on_change(record: JobRecord) -> None:
-                await notifier.updated(record.snapshot.resource_uri)
-                await notifier.updated(JOBS_INDEX_URI)
-
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
-            poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing, clock=clock)
-            fingerprints: dict[JobKind, str] = {
-                "mosaic_run": key_fingerprint(effective.mosaic_api_key),
-                "motion_session": key_fingerprint(effective.motion_api_key),
-            }
-            jobs = JobService(journal, poller, notifier, fingerprints, clock=clock)
-            starts = Starts(journal, jobs, mosaic, motion, fingerprints, clock=clock)
-            reconciler = Reconciler(journal, jobs, starts, every=timing.adopt_every, clock=clock)
+            jobs, starts, reconciler = _jobs_layer(effective, mosaic, motion, journal, notifier, timing, clock)
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url)
             task_group = await stack.enter_async_context(anyio.create_task_group())
-            await task_group.start(poller.run)
+            await task_group.start(jobs.poller.run)
             await task_group.start(reconciler.run)
-            app.runtime = runtime
             try:
-                yield runtime
+                with app.connections.open(runtime):
+                    yield runtime
             finally:
                 task_group.cancel_scope.cancel()  # stop polling before the clients close
-                app.runtime = None
 
     app = MosaicServer(
         "mosaic-mcp",
@@ -178,12 +160,34 @@ def create_server(
     )
     notifier.install(app)
     _register_resources(app)
-    register_http_routes(app, settings, lambda: app.runtime)
-
-    from ..tools import register_tools  # tools import the server package; import them last
-
+    register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
     return app
+
+
+def _jobs_layer(
+    settings: Settings,
+    mosaic: MosaicClient,
+    motion: MotionClient,
+    journal: Journal,
+    notifier: Notifier,
+    timing: PollTiming,
+    clock: Clock,
+) -> tuple[JobService, Starts, Reconciler]:
+    """The job service (with its poller), the write-ahead starts and the reconciler, wired together."""
+
+    async def on_change(record: JobRecord) -> None:
+        await notifier.updated(record.snapshot.resource_uri)
+        await notifier.updated(JOBS_INDEX_URI)
+
+    poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing, clock=clock)
+    fingerprints: dict[JobKind, str] = {
+        "mosaic_run": key_fingerprint(settings.mosaic_api_key),
+        "motion_session": key_fingerprint(settings.motion_api_key),
+    }
+    jobs = JobService(journal, poller, notifier, fingerprints, clock=clock)
+    starts = Starts(journal, jobs, mosaic, motion, fingerprints, clock=clock)
+    return jobs, starts, Reconciler(journal, jobs, starts, every=timing.adopt_every, clock=clock)
 
 
 async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tuple[Settings, str | None]:
@@ -206,9 +210,8 @@ async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tupl
 
 
 def _register_resources(app: MosaicServer) -> None:
-    async def read_job(job_id: str) -> str:
-        runtime = app.runtime
-        record = await runtime.jobs.journal.get(job_id) if runtime else None
+    async def read_job(job_id: str, ctx: Context[Runtime, Any]) -> str:
+        record = await ctx.request_context.lifespan_context.jobs.journal.get(job_id)
         if record is None:
             raise ResourceNotFoundError(f"no tracked job {job_id}")
         return record.snapshot.model_dump_json(indent=2)
@@ -220,8 +223,8 @@ def _register_resources(app: MosaicServer) -> None:
         description="A Mosaic agent run tracked by this server: status, progress, outputs (JSON).",
         mime_type="application/json",
     )
-    async def run_resource(run_id: str) -> str:
-        return await read_job(run_id)
+    async def run_resource(run_id: str, ctx: Context[Runtime, Any]) -> str:
+        return await read_job(run_id, ctx)
 
     @app.resource(
         "motion://sessions/{job_id}",
@@ -230,8 +233,8 @@ def _register_resources(app: MosaicServer) -> None:
         description="A Motion prompt-to-video session tracked by this server: status and download (JSON).",
         mime_type="application/json",
     )
-    async def session_resource(job_id: str) -> str:
-        return await read_job(job_id)
+    async def session_resource(job_id: str, ctx: Context[Runtime, Any]) -> str:
+        return await read_job(job_id, ctx)
 
     @app.resource(
         JOBS_INDEX_URI,
@@ -241,6 +244,6 @@ def _register_resources(app: MosaicServer) -> None:
         mime_type="application/json",
     )
     async def jobs_index() -> str:
-        runtime = app.runtime
+        runtime = app.connections.any()  # a static resource takes no request context (SDK)
         records = await runtime.jobs.recent(limit=app.list_limit) if runtime else []
         return json.dumps([r.snapshot.model_dump(mode="json") for r in records], indent=2)

@@ -7,7 +7,6 @@ human-facing output of `demo` and `doctor`, which never run a protocol on stdout
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
@@ -32,19 +31,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         redact.install(handler)
     command = args.command or "serve"
+    # Each command imports its own modules when it runs (lazy dispatch): `demo`, `doctor` and
+    # `sandbox` start without loading the MCP server, and `serve` without the sandbox or demo.
     try:
         if command == "serve":
             return _serve(args)
         if command == "demo":
-            from .demo import run_demo
+            from .demo import run_demo  # lazy dispatch: the demo and its sandbox only for `demo`
 
             return run_demo(speed=args.speed, out=sys.stdout)
         if command == "doctor":
-            from .doctor import run_doctor
+            from .doctor import run_doctor  # lazy dispatch: only for `doctor`
 
             return run_doctor(_settings(args), sys.stdout)
         if command == "sandbox":
-            from .sandbox import run_sandbox
+            from .sandbox import run_sandbox  # lazy dispatch: the sandbox is heavy, only for `sandbox`
 
             run_sandbox(host=args.host, port=args.port)
             return 0
@@ -129,29 +130,19 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    from .app import create_server
+    from .app import create_server  # lazy dispatch: only `serve` builds the MCP server
 
     server = create_server(settings)
     if not args.http:
         import anyio
 
-        from .stdio import serve_stdio
+        from .stdio import serve_stdio  # lazy dispatch: stdio or HTTP, only the transport in use
 
         anyio.run(serve_stdio, server)
         return 0
-    from .http import serve_http
+    from .http import serve_http  # lazy dispatch: uvicorn and Starlette only for --http
 
     return serve_http(server, settings, host=args.host, port=args.port)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether a bind address only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 if __name__ == "__main__":

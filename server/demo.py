@@ -17,6 +17,7 @@ from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, TextContent
 
 from . import __version__
+from .sandbox import Sandbox, SandboxConfig, serve_sandbox  # the demo runs on the sandbox; cli.py loads demo lazily
 
 DEMO_VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 DEMO_PROMPT = "A 15-second launch video for Notely, a calm note-taking app: soft gradients, three feature cards."
@@ -55,8 +56,6 @@ def run_demo(*, out: TextIO, speed: float = 30.0) -> int:
 
 
 async def _demo(t: Transcript, speed: float) -> None:
-    from .sandbox import Sandbox, SandboxConfig, serve_sandbox
-
     t.step(f"mosaic-mcp {__version__} demo — sandbox mode: both APIs emulated on this machine, no credits spent")
     with tempfile.TemporaryDirectory(prefix="mosaic-mcp-demo-") as home:
         async with serve_sandbox(Sandbox(SandboxConfig(speed=speed))) as sandbox:

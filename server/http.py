@@ -8,6 +8,7 @@ on every request.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import sys
 
@@ -55,8 +56,6 @@ class BearerTokenGate:
 
 def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> ASGIApp:
     """The Starlette app for `serve --http`, gated by the bearer token when one is set."""
-    from .cli import is_loopback
-
     if not is_loopback(host) and settings.http_token is None:
         raise ConfigurationError(
             f"refusing to serve HTTP on {host} without MOSAIC_MCP_HTTP_TOKEN: anyone who can reach it could "
@@ -75,7 +74,7 @@ def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> AS
 
 def serve_http(server: MosaicServer, settings: Settings, *, host: str, port: int) -> int:
     """Serve Streamable HTTP until interrupted."""
-    import uvicorn
+    import uvicorn  # third-party, needed by `serve --http` only: kept off the stdio start-up path
 
     app = build_http_app(server, settings, host=host)
     print(f"mosaic-mcp: Streamable HTTP on http://{host}:{port}/mcp", file=sys.stderr)
@@ -83,3 +82,13 @@ def serve_http(server: MosaicServer, settings: Settings, *, host: str, port: int
     # log_config=None: uvicorn logs through our handlers, whose filter keeps keys out (see cli.py).
     uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -33,7 +33,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from mcp.server import MCPServer
@@ -44,9 +44,7 @@ from starlette.responses import JSONResponse, Response
 from . import __version__
 from .api.requests import RunRequest
 from .config import Settings
-
-if TYPE_CHECKING:
-    from .app import Runtime
+from .runtime import Connections, Runtime
 
 WEBHOOK_PATH = "/webhooks/mosaic"
 SIGNATURE_HEADER = b"x-mosaic-signature"
@@ -276,8 +274,15 @@ def _refuse(status: int, detail: str, *, retry_after: float | None = None) -> Re
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
-def register_http_routes(app: MCPServer[Runtime], settings: Settings, runtime: Callable[[], Runtime | None]) -> None:
-    """`GET /healthz` and `POST /webhooks/mosaic` on the Streamable HTTP app."""
+def register_http_routes(app: MCPServer[Runtime], settings: Settings, connections: Connections) -> None:
+    """`GET /healthz` and `POST /webhooks/mosaic` on the Streamable HTTP app.
+
+    A delivery wakes the poller of each open connection that follows the run (over HTTP, the one).
+    """
+
+    def followers(run_id: str) -> list[Runtime]:
+        return [rt for rt in connections if rt.jobs.poller.followed(run_id) is not None]
+
     limiter = SourceLimiter()
     deduper = WakeDeduper()
     reading = 0  # bodies being read right now
@@ -311,12 +316,12 @@ def register_http_routes(app: MCPServer[Runtime], settings: Settings, runtime: C
             run_id = parse_delivery(body)
         except BadPayload as exc:
             return _refuse(400, str(exc))
-        rt = runtime()
-        if rt is None or rt.jobs.poller.followed(run_id) is None:
+        if not followers(run_id):
             return JSONResponse({"ok": True})
         delay = deduper.claim(run_id)
         if delay == 0.0:
-            rt.jobs.poller.wake(run_id)
+            for rt in followers(run_id):
+                rt.jobs.poller.wake(run_id)
         elif delay is not None:  # runs after the response is sent; at most one per job is pending
             return JSONResponse({"ok": True}, background=BackgroundTask(wake_later, run_id, delay))
         return JSONResponse({"ok": True})
@@ -324,8 +329,7 @@ def register_http_routes(app: MCPServer[Runtime], settings: Settings, runtime: C
     async def wake_later(run_id: str, delay: float) -> None:
         await anyio.sleep(delay)
         deduper.woken(run_id)
-        rt = runtime()
-        if rt is not None and rt.jobs.poller.followed(run_id) is not None:
+        for rt in followers(run_id):
             rt.jobs.poller.wake(run_id)
 
     # Called, not used as decorators: the SDK's decorator is untyped.

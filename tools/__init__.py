@@ -1,14 +1,16 @@
 """MCP tools of mosaic-mcp, one module per domain. Tools are thin: validate, call, shape."""
 
-from ..server.app import MosaicServer
+from mcp.server import MCPServer
+
 from ..server.config import Settings
+from ..server.runtime import Runtime
 from . import account, account_admin, agent_admin, agents, assets, avatars, files, jobs, motion, runs, social, triggers
 from ._registry import Registrar, ToolInfo
 
 __all__ = ["ToolInfo", "register_tools"]
 
 
-def register_tools(server: MosaicServer, settings: Settings) -> list[ToolInfo]:
+def register_tools(server: MCPServer[Runtime], settings: Settings) -> list[ToolInfo]:
     """Register every enabled tool on `server`; returns the whole catalogue (enabled or not)."""
     registrar = Registrar(server, settings)
     core = (motion, agents, jobs, files, account)

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
@@ -24,9 +25,9 @@ from mcp.types import ToolAnnotations
 from ..server import redact
 from ..server.api.deadline import MARGIN, call_deadline
 from ..server.api.errors import InvalidInputError, MosaicMCPError
-from ..server.app import MosaicServer, Runtime
 from ..server.config import TOOLSETS, Settings, Toolset
 from ..server.jobs.service import JobError
+from ..server.runtime import Runtime
 
 log = logging.getLogger("mosaic_mcp.tools")
 
@@ -115,7 +116,7 @@ class ToolInfo:
 class Registrar:
     """Registers tools on a server according to the settings' toolsets and read-only mode."""
 
-    def __init__(self, server: MosaicServer, settings: Settings) -> None:
+    def __init__(self, server: MCPServer[Runtime], settings: Settings) -> None:
         self.server = server
         self.settings = settings
         self.catalogue: list[ToolInfo] = []

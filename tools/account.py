@@ -4,8 +4,8 @@ from typing import Any
 
 from mcp.server.mcpserver import Context
 
-from ..server.app import Runtime
 from ..server.credits import CreditsReport, credits_report
+from ..server.runtime import Runtime
 from ._registry import READ, Registrar, runtime
 
 

@@ -17,7 +17,7 @@ from ..server.api.models import (
     WhoAmI,
 )
 from ..server.api.validation import validate_auto_topup, validate_credit_purchase, validate_plan_upgrade
-from ..server.app import Runtime
+from ..server.runtime import Runtime
 from ._common import ConfirmPayment
 from ._registry import CHANGE, READ, SPEND, Registrar, runtime
 

@@ -11,8 +11,8 @@ from ..server.agents import AgentView, NodeView, agent_view, node_view
 from ..server.api.models import AgentDeleted, AgentMutation, NodeType
 from ..server.api.requests import GraphOperation
 from ..server.api.validation import parse_operations
-from ..server.app import Runtime
 from ..server.preflight import check_operations
+from ..server.runtime import Runtime
 from ..server.tiles import ParamDoc, docs_link, tile_doc
 from ._common import ConfirmDeleting, Id
 from ._registry import CREATE, DESTROY, EDIT, READ, Registrar, runtime

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 from ..server.agents import AgentView, agent_view
 from ..server.api.models import NodeType
 from ..server.api.requests import RunRequest, VideoInput
-from ..server.app import Runtime
 from ..server.credits import low_balance_warnings
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
 from ..server.preflight import prepare_run
+from ..server.runtime import Runtime
 from ..server.transfer import RunFiles
 from ..server.webhooks import with_callback
 from ._common import ClosedInput

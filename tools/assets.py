@@ -6,7 +6,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..server.api.models import ViewUrl
-from ..server.app import Runtime
+from ..server.runtime import Runtime
 from ._common import Id
 from ._registry import READ, Registrar, runtime
 

@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import anyio
+from mcp.server import MCPServer
 
 from ..server import consent
-from ..server.app import MosaicServer
 from ..server.config import TOOLSETS, Settings
+from ..server.runtime import Runtime
 from . import register_tools
 from ._registry import ToolInfo
 
@@ -93,7 +94,7 @@ costs money or gets published); tests/toolsets/test_consent.py checks both sides
 def full_catalogue() -> tuple[list[ToolInfo], dict[str, consent.Kind]]:
     """Every tool (all toolsets), and for those that ask the user before acting, the kind of action
     that MOSAIC_MCP_ALLOW_WITHOUT_PROMPT must name for a client that cannot ask (read from `confirm`)."""
-    server = MosaicServer("catalogue")
+    server: MCPServer[Runtime] = MCPServer("catalogue")
     catalogue = register_tools(server, Settings(MOSAIC_MCP_TOOLSETS="all"))
     tools = anyio.run(server.list_tools)
     asks: dict[str, consent.Kind] = {}

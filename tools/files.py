@@ -6,8 +6,8 @@ from mcp.server.mcpserver import Context, Resolve
 from mcp.types import ListRootsResult
 from pydantic import Field
 
-from ..server.app import Runtime
 from ..server.files import client_roots, file_roots
+from ..server.runtime import Runtime
 from ..server.transfer import DownloadResult, UploadedAsset, download_outputs, upload_local_file
 from ._registry import CREATE, WRITE_LOCAL, Registrar, runtime
 

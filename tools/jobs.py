@@ -6,9 +6,9 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ContentBlock, TextContent
 from pydantic import BaseModel, Field
 
-from ..server.app import Runtime
 from ..server.jobs.intents import UnresolvedStart
 from ..server.jobs.snapshot import JobSnapshot
+from ..server.runtime import Runtime
 from ..server.transfer import thumbnail_preview
 from ._registry import DESTROY, LOCAL_READ, READ, Registrar, runtime
 

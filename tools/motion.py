@@ -9,8 +9,8 @@ from pydantic import Field, model_validator
 from ..server.api.errors import MissingKeyError
 from ..server.api.requests import Attachment, DesignMd, FollowupRequest, MotionSessionRequest
 from ..server.api.validation import validate_followup, validate_motion_session
-from ..server.app import Runtime
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
+from ..server.runtime import Runtime
 from ..server.transfer import attachment_from_path
 from ._common import ClosedInput
 from ._registry import SPEND, Registrar, runtime

@@ -6,7 +6,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..server.api.models import AutomationRunPage, RunNodes, RunPage, RunProgress
-from ..server.app import Runtime
+from ..server.runtime import Runtime
 from ._common import Cursor, Id, Limit, Since, Until, UpdatedFrom
 from ._registry import READ, SPEND, Registrar, runtime
 from .handles import JobHandle

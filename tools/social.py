@@ -21,7 +21,7 @@ from ..server.api.models import (
     SocialPostUpdated,
 )
 from ..server.api.validation import MAX_NOTES, MAX_POST, check_timestamp, validate_social_post
-from ..server.app import Runtime
+from ..server.runtime import Runtime
 from ._common import ConfirmDeleting, ConfirmPublishing, Cursor, Id, Limit
 from ._registry import CHANGE, CREATE, DESTROY, READ, Registrar, runtime
 

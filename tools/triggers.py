@@ -14,7 +14,7 @@ from ..server.api.models import (
     TriggerChannelsRemoved,
     WatchedFolderPage,
 )
-from ..server.app import Runtime
+from ..server.runtime import Runtime
 from ._common import Cursor, Id, Limit, Since, Until, UpdatedFrom
 from ._registry import CHANGE, DESTROY, READ, Registrar, runtime
 from .agents import AgentId

@@ -168,8 +168,9 @@ async def test_old_settled_job_is_read_again_for_fresh_urls(
     """A finished job last read long ago is re-read, so its signed URLs are fresh, and the journal keeps them."""
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
     final = await follow(client, handle["job_id"])
-    assert server.runtime is not None
-    journal = server.runtime.jobs.journal
+    runtime = server.connections.any()
+    assert runtime is not None
+    journal = runtime.jobs.journal
     record = await journal.get(handle["job_id"])
     assert record is not None
     await journal.save_snapshot(

@@ -102,3 +102,18 @@ async def test_modern_listen_receives_updates(server: MosaicServer) -> None:
                     if isinstance(event, ResourceUpdated):
                         assert event.uri == run["resource_uri"]
                         break
+
+
+async def test_closing_one_connection_leaves_the_others_resources(server: MosaicServer, mode: str) -> None:
+    """With two connections to one server, closing one leaves the other's resources/list and reads intact."""
+    async with Client(server, mode=mode) as staying:  # type: ignore[arg-type]
+        async with Client(server, mode=mode) as leaving:  # type: ignore[arg-type]
+            run = await start_run(leaving)
+        listed = {r.uri for r in (await staying.list_resources()).resources}
+        assert run["resource_uri"] in listed
+        index = (await staying.read_resource("mosaic://jobs")).contents[0]
+        assert isinstance(index, TextResourceContents)
+        assert run["job_id"] in {j["job_id"] for j in json.loads(index.text)}
+        body = (await staying.read_resource(run["resource_uri"])).contents[0]
+        assert isinstance(body, TextResourceContents)
+        assert json.loads(body.text)["job_id"] == run["job_id"]

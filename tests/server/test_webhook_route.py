@@ -79,8 +79,9 @@ class Served:
 
     async def quiet(self, job_id: str, *, polls: int = 0) -> None:
         """Wait (bounded) until the run was read `polls` times in all and no poll is due or under way."""
-        assert self.server.runtime is not None
-        poller = self.server.runtime.jobs.poller
+        runtime = self.server.connections.any()
+        assert runtime is not None
+        poller = runtime.jobs.poller
         with anyio.fail_after(10 + WAKE_WINDOW_SECONDS):
             while True:  # a served wake leaves the job due in a minute (QUIET_POLLING)
                 if self.polls(job_id) >= polls and (poller.next_poll_after(job_id) or 0.0) >= 1.0:
