@@ -151,7 +151,7 @@ def create_server(
                 "mosaic_run": key_fingerprint(effective.mosaic_api_key),
                 "motion_session": key_fingerprint(effective.motion_api_key),
             }
-            jobs = JobService(journal, poller, notifier, fingerprints)
+            jobs = JobService(journal, poller, notifier, fingerprints, mosaic=mosaic)
             starts = Starts(journal, jobs, mosaic, motion, fingerprints)
             reconciler = Reconciler(journal, jobs, starts, every=timing.adopt_every)
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url)

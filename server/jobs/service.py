@@ -15,6 +15,7 @@ import anyio
 from mcp.server.session import ServerSession
 
 from ..api.errors import ConflictError, MissingKeyError, NotFoundError
+from ..api.mosaic import MosaicClient
 from .intents import UNRESOLVED_STATES, UNRESOLVED_VISIBLE_SECONDS, Intent, UnresolvedStart
 from .journal import JobRecord, Journal
 from .notify import Notifier
@@ -61,11 +62,21 @@ class NotCancellableError(JobError):
 class JobService:
     """Journal + poller + notifier behind one small interface."""
 
-    def __init__(self, journal: Journal, poller: Poller, notifier: Notifier, fingerprints: dict[JobKind, str]) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        poller: Poller,
+        notifier: Notifier,
+        fingerprints: dict[JobKind, str],
+        *,
+        mosaic: MosaicClient | None = None,
+    ) -> None:
         self.journal = journal
         self.poller = poller
         self.notifier = notifier
         self.fingerprints = fingerprints
+        self.mosaic = mosaic
+        """The Mosaic client runs are cancelled through (none: cancelling needs a key)."""
 
     async def started(
         self,
@@ -180,11 +191,10 @@ class JobService:
             raise NotCancellableError(job_id)
         if record.snapshot.settled:
             return record
-        mosaic = self.poller.mosaic
-        if mosaic is None:
+        if self.mosaic is None:
             raise MissingKeyError("Mosaic")
         try:
-            await mosaic.cancel_run(job_id)
+            await self.mosaic.cancel_run(job_id)
         except ConflictError:
             # It finished between our last reading and the cancel: report how it ended.
             return await self.refresh(job_id, force=True)
