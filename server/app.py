@@ -185,7 +185,7 @@ def _jobs_layer(
         "mosaic_run": key_fingerprint(settings.mosaic_api_key),
         "motion_session": key_fingerprint(settings.motion_api_key),
     }
-    jobs = JobService(journal, poller, notifier, fingerprints, clock=clock)
+    jobs = JobService(journal, poller, notifier, fingerprints, clock=clock, mosaic=mosaic)
     starts = Starts(journal, jobs, mosaic, motion, fingerprints, clock=clock)
     return jobs, starts, Reconciler(journal, jobs, starts, every=timing.adopt_every, clock=clock)
 

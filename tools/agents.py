@@ -9,12 +9,9 @@ from pydantic import BaseModel, Field
 from ..server.agents import AgentView, agent_view
 from ..server.api.models import NodeType
 from ..server.api.requests import RunRequest, VideoInput
-from ..server.credits import low_balance_warnings
-from ..server.files import NO_ROOTS, RootsAnswer, client_roots, file_roots
-from ..server.preflight import prepare_run
+from ..server.files import NO_ROOTS, RootsAnswer, client_roots
 from ..server.runtime import Runtime
-from ..server.transfer import RunFiles
-from ..server.webhooks import with_callback
+from ..server.usecases import start_agent_run
 from ._common import ClosedInput
 from ._registry import READ, SPEND, Registrar, runtime
 from .handles import JobHandle
@@ -132,25 +129,23 @@ def register(tools: Registrar) -> None:
         """Run a Mosaic agent on input videos. SPENDS credits (per tile). Inputs and parameters are
         checked against the agent's graph first, so a mistake costs nothing. Returns at once with a
         job_id; runs take minutes — follow with poll_job. Generation-only agents take no inputs."""
-        rt = runtime(ctx)
-        local = RunFiles.check(file_roots(rt.settings, roots), files or [], [v.files for v in video_inputs or []])
         request = RunRequest(
             video_urls=video_urls or [],
-            video_ids=local.video_ids(video_ids or []),
+            video_ids=video_ids or [],
             node_render_ids=node_render_ids or [],
-            video_inputs=[
-                local.video_input(i, VideoInput(**v.model_dump(exclude={"files"})))
-                for i, v in enumerate(video_inputs or [])
-            ],
+            video_inputs=[VideoInput(**v.model_dump(exclude={"files"})) for v in video_inputs or []],
             update_params=update_params or {},
             ignore_nodes=ignore_nodes or [],
             callback_url=callback_url,
         )
-        agent = await prepare_run(rt.mosaic, agent_id, request)
-        if local:  # uploaded only now, once the run's pre-flight passed
-            request = await local.upload(rt.mosaic, request, ctx.report_progress)
-        summary = {"agent_id": agent_id, "agent_name": agent.agent.name}
-        started = await rt.starts.run_agent(
-            agent, with_callback(request, rt.settings), summary=summary, session=ctx.session
+        started = await start_agent_run(
+            runtime(ctx),
+            agent_id,
+            request,
+            roots=roots,
+            files=files or [],
+            input_files=[v.files for v in video_inputs or []],
+            progress=ctx.report_progress,
+            session=ctx.session,
         )
-        return JobHandle.of(started.record, started.warnings + await low_balance_warnings(rt.mosaic))
+        return JobHandle.of(started.record, started.warnings)

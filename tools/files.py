@@ -6,9 +6,10 @@ from mcp.server.mcpserver import Context, Resolve
 from mcp.types import ListRootsResult
 from pydantic import Field
 
-from ..server.files import client_roots, file_roots
+from ..server.files import client_roots
 from ..server.runtime import Runtime
-from ..server.transfer import DownloadResult, UploadedAsset, download_outputs, upload_local_file
+from ..server.transfer import DownloadResult, UploadedAsset
+from ..server.usecases import save_outputs, upload_from_disk
 from ._registry import CREATE, WRITE_LOCAL, Registrar, runtime
 
 ClientRoots = Annotated[ListRootsResult, Resolve(client_roots)]
@@ -36,9 +37,7 @@ def register(tools: Registrar) -> None:
         (it creates an asset). Video ids go into run_agent's video_ids — but run_agent and the Motion
         tools also take local paths directly. Only files inside the allowed folders can be read;
         limits: video 5 GB (MP4, MOV, AVI, WebM, MKV, M4V), audio 500 MB, image 50 MB."""
-        rt = runtime(ctx)
-        local = file_roots(rt.settings, roots).readable_file(path, "path")
-        return await upload_local_file(rt.mosaic, local, ctx.report_progress)
+        return await upload_from_disk(runtime(ctx), path, roots=roots, progress=ctx.report_progress)
 
     @tools.tool(toolset="core", annotations=WRITE_LOCAL, title="Save a finished job's videos to disk")
     async def download_output(
@@ -62,15 +61,12 @@ def register(tools: Registrar) -> None:
         disk; free. Files already there with the same size are kept, so calling it again is safe;
         expired links are renewed automatically. Returns the saved paths and sizes. If the job is
         still running, call poll_job first."""
-        rt = runtime(ctx)
-        folder = file_roots(rt.settings, roots).writable_dir(directory, "directory")
-        return await download_outputs(
-            rt.jobs,
-            rt.mosaic.http.client,
+        return await save_outputs(
+            runtime(ctx),
             job_id,
-            folder=folder,
+            roots=roots,
+            directory=directory,
             output_id=output_id,
             include_premiere=include_premiere,
             progress=ctx.report_progress,
-            max_bytes=rt.settings.max_download_bytes,
         )

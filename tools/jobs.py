@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from ..server.jobs.intents import UnresolvedStart
 from ..server.jobs.snapshot import JobSnapshot
 from ..server.runtime import Runtime
-from ..server.transfer import thumbnail_preview
+from ..server.usecases import read_job, tracked_jobs
 from ._registry import DESTROY, LOCAL_READ, READ, Registrar, runtime
 
 JobId = Annotated[str, Field(min_length=1, max_length=200, description="job_id from a job-starting tool.")]
@@ -51,19 +51,16 @@ def register(tools: Registrar) -> None:
         credits). Use wait_seconds (e.g. 30) to wait for it to finish; if `settled` is still false
         afterwards, call again. Outputs carry video/thumbnail URLs and render ids for chaining;
         include_thumbnail=true shows you a small preview image of the result."""
-        rt = runtime(ctx)
-        wait = min(wait_seconds, rt.settings.max_wait_seconds)
-
-        async def report(snapshot: JobSnapshot, elapsed: float) -> None:
-            await ctx.report_progress(elapsed, wait or None, _progress_message(snapshot))
-
-        record = await rt.jobs.wait(job_id, wait, report if wait > 0 else None)
-        snapshot = record.snapshot
-        if not snapshot.settled and snapshot.next_poll_after_seconds is None:
-            snapshot.next_poll_after_seconds = rt.jobs.poller.next_poll_after(job_id) or 5.0
+        reading = await read_job(
+            runtime(ctx),
+            job_id,
+            wait_seconds=wait_seconds,
+            include_thumbnail=include_thumbnail,
+            progress=ctx.report_progress,
+        )
+        snapshot, thumb = reading.snapshot, reading.thumbnail
         content: list[ContentBlock] = [TextContent(type="text", text=snapshot.model_dump_json(indent=2))]
-        if include_thumbnail:
-            thumb = await thumbnail_preview(rt.jobs, rt.mosaic.http.client, snapshot)
+        if thumb is not None:
             content.append(thumb.image or TextContent(type="text", text=f"Thumbnail: {thumb.note}"))
         return CallToolResult(content=content, structured_content=snapshot.model_dump(mode="json"))
 
@@ -77,10 +74,8 @@ def register(tools: Registrar) -> None:
         first, with their last known state, and any start whose outcome is unknown (`unresolved`:
         it may exist and be charged — check it before starting again); free. Use poll_job for a
         fresh reading of one."""
-        jobs = runtime(ctx).jobs
-        records = await jobs.recent(limit=100 if active_only else limit)
-        snaps = [r.snapshot for r in records if not (active_only and r.snapshot.settled)][:limit]
-        return JobList(jobs=snaps, count=len(snaps), unresolved=await jobs.unresolved(limit))
+        tracked = await tracked_jobs(runtime(ctx), active_only=active_only, limit=limit)
+        return JobList(jobs=tracked.jobs, count=len(tracked.jobs), unresolved=tracked.unresolved)
 
     @tools.tool(toolset="core", annotations=DESTROY, title="Cancel a Mosaic run")
     async def cancel_job(job_id: JobId, ctx: Context[Runtime, Any]) -> JobSnapshot:
@@ -88,13 +83,3 @@ def register(tools: Registrar) -> None:
         cannot be cancelled through the API. Returns the job's state after the cancel."""
         record = await runtime(ctx).jobs.cancel(job_id)
         return record.snapshot
-
-
-def _progress_message(snapshot: JobSnapshot) -> str:
-    if snapshot.progress is not None:
-        p = snapshot.progress
-        total = p.completed + p.in_progress + p.failed
-        return f"{snapshot.status}: {p.completed}/{total} tiles done" + (f", {p.failed} failed" if p.failed else "")
-    if snapshot.kind == "motion_session" and snapshot.status == "completed" and not snapshot.download_ready:
-        return "completed: rendering the MP4"
-    return snapshot.status

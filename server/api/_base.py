@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
+import httpx2
 from pydantic import BaseModel
 
 from .errors import InvalidResponseError, OutcomeUnknownError, ServerError, Service
@@ -35,6 +36,11 @@ class ClientBase:
     def http(self) -> HTTPCore:
         """The HTTP layer (auth, retries, error mapping)."""
         return self._http
+
+    @property
+    def transfers(self) -> httpx2.AsyncClient:
+        """The connection pool for signed-URL transfers (outputs, thumbnails): callers drop the service headers."""
+        return self._http.client
 
     @property
     def base_url(self) -> str:

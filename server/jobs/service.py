@@ -16,6 +16,7 @@ import anyio
 from mcp.server.session import ServerSession
 
 from ..api.errors import ConflictError, MissingKeyError, NotFoundError
+from ..api.mosaic import MosaicClient
 from .clock import SYSTEM_CLOCK, Clock
 from .intents import UNRESOLVED_STATES, UNRESOLVED_VISIBLE_SECONDS, Intent, UnresolvedStart
 from .journal import JobRecord, Journal
@@ -73,12 +74,15 @@ class JobService:
         fingerprints: dict[JobKind, str],
         *,
         clock: Clock = SYSTEM_CLOCK,
+        mosaic: MosaicClient | None = None,
     ) -> None:
         self.journal = journal
         self.clock = clock
         self.poller = poller
         self.notifier = notifier
         self.fingerprints = fingerprints
+        self.mosaic = mosaic
+        """The Mosaic client runs are cancelled through (none: cancelling needs a key)."""
 
     async def started(
         self,
@@ -206,11 +210,10 @@ class JobService:
             raise NotCancellableError(job_id)
         if record.snapshot.settled:
             return record
-        mosaic = self.poller.mosaic
-        if mosaic is None:
+        if self.mosaic is None:
             raise MissingKeyError("Mosaic")
         try:
-            await mosaic.cancel_run(job_id)
+            await self.mosaic.cancel_run(job_id)
         except ConflictError:
             # It finished between our last reading and the cancel: report how it ended.
             return await self.refresh(job_id, force=True)

@@ -1,0 +1,24 @@
+"""Use cases: the multi-step flows behind the tools, one module per flow.
+
+A tool maps its arguments to one call here and the answer to its result type; the order of the
+steps (what is checked before anything is sent, what is uploaded before a job starts) is decided
+in these functions, once.
+"""
+
+from .disk import save_outputs, upload_from_disk
+from .jobs import Reading, TrackedJobs, read_job, tracked_jobs
+from .motion import GivenAttachment, revise_video_session, start_video_session
+from .runs import start_agent_run
+
+__all__ = [
+    "GivenAttachment",
+    "Reading",
+    "TrackedJobs",
+    "read_job",
+    "revise_video_session",
+    "save_outputs",
+    "start_agent_run",
+    "start_video_session",
+    "tracked_jobs",
+    "upload_from_disk",
+]
