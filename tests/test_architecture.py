@@ -24,6 +24,7 @@ FACADE: dict[str, str] = {
     "mosaic_mcp.server.api.models": "typed API answers a tool returns",
     "mosaic_mcp.server.api.requests": "typed API requests a tool builds",
     "mosaic_mcp.server.api.validation": "input rules checked before any HTTP call",
+    "mosaic_mcp.server.api.rules": "the one declaration of each enum and limit, used as argument types",
     "mosaic_mcp.server.api.deadline": "one deadline per tool call",
     "mosaic_mcp.server.jobs.snapshot": "the job snapshot a tool returns",
     "mosaic_mcp.server.jobs.intents": "unresolved starts a tool lists",

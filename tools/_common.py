@@ -6,9 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..server import consent
+from ..server.api import rules
 from ..server.arguments import unknown_names, unknown_names_message
 
-Id = Annotated[str, Field(min_length=1, max_length=200)]
+Id = rules.ApiId
 Limit = Annotated[int, Field(ge=1, le=100, description="Items per page.")]
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page.")]
 Since = Annotated[str | None, Field(description="ISO date/time: only items created from then on.")]

@@ -1,12 +1,13 @@
 """Toolset `account`: identity, usage, plan, auto top-up, and buying credits or a plan (with consent)."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from ..server import consent
+from ..server.api import rules
 from ..server.api.models import (
     CreditPurchase,
     CreditSettings,
@@ -21,7 +22,6 @@ from ..server.runtime import Runtime
 from ._common import ConfirmPayment
 from ._registry import CHANGE, READ, SPEND, Registrar, runtime
 
-PlanId = Literal["creator", "creator_annual", "professional", "professional_annual", "pro"]
 Date = Annotated[str | None, Field(description="ISO date or date-time.")]
 RedirectUrl = Annotated[str | None, Field(description="Where the checkout page returns to.")]
 
@@ -56,8 +56,8 @@ def register(tools: Registrar) -> None:
     @tools.tool(toolset="account", annotations=CHANGE, title="Set auto top-up", spends_credits=True)
     async def update_credit_settings(
         enabled: bool,
-        threshold: Annotated[float, Field(ge=0, le=1_000_000, description="Top up when the balance drops below.")],
-        quantity: Annotated[float, Field(ge=0, le=1_000_000, description="Credits bought per top-up.")],
+        threshold: Annotated[rules.TopupAmount, Field(description="Top up when the balance drops below.")],
+        quantity: Annotated[rules.TopupAmount, Field(description="Credits bought per top-up.")],
         ctx: Context[Runtime, Any],
         approval: Annotated[consent.Answer, Resolve(ask_topup)],
         confirm: ConfirmPayment = False,
@@ -77,7 +77,7 @@ def register(tools: Registrar) -> None:
 
     @tools.tool(toolset="account", annotations=SPEND, title="Buy credits", spends_credits=True)
     async def buy_credits(
-        credits: Annotated[float, Field(ge=100, le=1_000_000, description="How many credits.")],
+        credits: Annotated[rules.CreditAmount, Field(description="How many credits.")],
         ctx: Context[Runtime, Any],
         approval: Annotated[consent.Answer, Resolve(ask_buy)],
         success_url: RedirectUrl = None,
@@ -109,7 +109,7 @@ def register(tools: Registrar) -> None:
 
     @tools.tool(toolset="account", annotations=SPEND, title="Upgrade the plan", spends_credits=True)
     async def upgrade_plan(
-        plan_id: PlanId,
+        plan_id: rules.PlanId,
         ctx: Context[Runtime, Any],
         approval: Annotated[consent.Answer, Resolve(ask_upgrade)],
         success_url: RedirectUrl = None,

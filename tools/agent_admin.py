@@ -1,6 +1,6 @@
 """Toolset `agents`: build and change agents — create, edit the graph, duplicate, delete; tile details."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Resolve
@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from ..server import consent
 from ..server.agents import AgentView, NodeView, agent_view, node_view
+from ..server.api import rules
 from ..server.api.models import AgentDeleted, AgentMutation, NodeType
 from ..server.api.requests import GraphOperation
 from ..server.api.validation import parse_operations
@@ -18,9 +19,9 @@ from ._common import ConfirmDeleting, Id
 from ._registry import CREATE, DESTROY, EDIT, READ, Registrar, runtime
 from .agents import AgentId
 
-Name = Annotated[str | None, Field(min_length=1, max_length=120, description="Agent name.")]
-Description = Annotated[str | None, Field(max_length=5000, description="What the agent does.")]
-Visibility = Annotated[Literal["public", "private"] | None, Field(description="Who can see it.")]
+Name = Annotated[rules.AgentName | None, Field(description="Agent name.")]
+Description = Annotated[rules.AgentDescription | None, Field(description="What the agent does.")]
+Visibility = Annotated[rules.Visibility | None, Field(description="Who can see it.")]
 Operations = Annotated[
     list[GraphOperation],
     Field(

@@ -7,6 +7,7 @@ from mcp.types import ListRootsResult
 from pydantic import BaseModel, Field
 
 from ..server.agents import AgentView, agent_view
+from ..server.api import rules
 from ..server.api.models import NodeType
 from ..server.api.requests import RunRequest, VideoInput
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots
@@ -16,7 +17,7 @@ from ._common import ClosedInput
 from ._registry import READ, SPEND, Registrar, runtime
 from .handles import JobHandle
 
-AgentId = Annotated[str, Field(min_length=1, max_length=200, description="agent id from list_agents.")]
+AgentId = Annotated[rules.ApiId, Field(description="agent id from list_agents.")]
 
 
 class AgentItem(BaseModel):

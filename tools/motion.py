@@ -1,11 +1,12 @@
 """Core tools for Mosaic Motion: create_video_session, followup_video_session."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, Resolve
 from mcp.types import ListRootsResult
 from pydantic import Field, model_validator
 
+from ..server.api import rules
 from ..server.api.requests import DesignMd, FollowupRequest, MotionSessionRequest
 from ..server.files import NO_ROOTS, RootsAnswer, client_roots
 from ..server.runtime import Runtime
@@ -18,14 +19,14 @@ from .handles import JobHandle
 class AttachmentInput(ClosedInput):
     """A file the video may use: a public URL, or a local path (uploaded to Mosaic for a link)."""
 
-    url: str | None = Field(default=None, max_length=4096, description="Publicly reachable (signed) URL of the file.")
+    url: rules.AttachmentUrl | None = Field(default=None, description="Publicly reachable (signed) URL of the file.")
     path: str | None = Field(
         default=None,
         max_length=4096,
         description="Or a file on this computer (inside the allowed folders); needs MOSAIC_API_KEY.",
     )
-    name: str | None = Field(default=None, max_length=240, description="Display name.")
-    type: Literal["image", "video", "audio", "file"] | None = None
+    name: rules.AttachmentName | None = Field(default=None, description="Display name.")
+    type: rules.AttachmentType | None = None
     content_type: str | None = Field(default=None, description="MIME type hint, e.g. image/png.")
 
     @model_validator(mode="after")
@@ -43,13 +44,14 @@ async def _roots_for(ctx: Context[Any, Any], attachments: list[AttachmentInput] 
 RootsArg = Annotated[ListRootsResult, Resolve(_roots_for)]
 
 
-Prompt = Annotated[str, Field(min_length=1, max_length=12_000, description="What the video should show.")]
+Prompt = Annotated[rules.PromptText, Field(description="What the video should show.")]
 StyleUrl = Annotated[str | None, Field(description="A YouTube video whose style to follow.")]
 Attachments = Annotated[
-    list[AttachmentInput] | None, Field(max_length=10, description="Up to 10 images, clips, audio or files.")
+    list[AttachmentInput] | None,
+    Field(max_length=rules.MAX_ATTACHMENTS, description="Up to 10 images, clips, audio or files."),
 ]
 Mode = Annotated[
-    Literal["light", "medium", "high"] | None,
+    rules.MotionMode | None,
     Field(description="light = fastest and cheapest, medium (default), high = slowest and best."),
 ]
 
@@ -64,14 +66,15 @@ def register(tools: Registrar) -> None:
         roots: RootsArg,
         style_reference_url: StyleUrl = None,
         attachments: Attachments = None,
-        aspect_ratio: Literal["16:9", "9:16", "1:1", "4:5", "21:9"] | None = None,
-        duration: Literal["<10s", "10-30s", "30s-1min", "1-5min"] | None = None,
+        aspect_ratio: rules.AspectRatio | None = None,
+        duration: rules.Duration | None = None,
         mode: Mode = None,
         design_system_id: Annotated[
             str | None, Field(description="Pro/Max: a named design system, e.g. 'linear' or 'stripe'.")
         ] = None,
         design_md: Annotated[
-            str | None, Field(max_length=200_000, description="Pro/Max: a custom DESIGN.md text.")
+            str | None,
+            Field(max_length=rules.max_length(rules.DesignMdText), description="Pro/Max: a custom DESIGN.md text."),
         ] = None,
     ) -> JobHandle:
         """Start a Mosaic Motion video (prompt-to-video). SPENDS Motion credits (a session needs at
@@ -94,7 +97,7 @@ def register(tools: Registrar) -> None:
     @tools.tool(toolset="core", annotations=SPEND, title="Revise a finished video", spends_credits=True)
     async def followup_video_session(
         job_id: Annotated[str, Field(min_length=1, description="job_id of a completed Motion session.")],
-        prompt: Annotated[str, Field(min_length=1, max_length=12_000, description="What to change.")],
+        prompt: Annotated[rules.PromptText, Field(description="What to change.")],
         ctx: Context[Runtime, Any],
         roots: RootsArg,
         attachments: Attachments = None,

@@ -1,12 +1,13 @@
 """Toolset `social`: connected accounts and posts (publish, schedule, edit, delete, analytics)."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from ..server import consent
+from ..server.api import rules
 from ..server.api.models import (
     SocialConnection,
     SocialConnectionDeleted,
@@ -25,7 +26,7 @@ from ..server.runtime import Runtime
 from ._common import ConfirmDeleting, ConfirmPublishing, Cursor, Id, Limit
 from ._registry import CHANGE, CREATE, DESTROY, READ, Registrar, runtime
 
-Platform = Literal["x", "linkedin", "instagram", "facebook", "tiktok", "youtube"]
+Platform = rules.SocialPlatform
 ConnectionId = Annotated[Id, Field(description="social_connection_id from list_social_connections.")]
 PostId = Annotated[Id, Field(description="post_id from create_social_post or list_social_posts.")]
 Schedule = Annotated[str | None, Field(description="ISO date-time to publish at; omit to publish now.")]
@@ -135,8 +136,7 @@ def register(tools: Registrar) -> None:
     async def list_social_posts(
         ctx: Context[Runtime, Any],
         status: Annotated[
-            Literal["scheduled", "pending_approval", "processing", "posted", "partial_failure", "failed", "rejected"]
-            | None,
+            rules.SocialPostStatus | None,
             Field(description="Only posts in this state."),
         ] = None,
         platform: Platform | None = None,

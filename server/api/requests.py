@@ -1,8 +1,9 @@
 """Request bodies for the Mosaic and Motion APIs.
 
-These models carry the structure (types, which fields exist); the documented rules (lengths,
-enums, URL kinds, combinations) live in `validation.py`, which the clients run before any
-request. Bodies serialise without `None` and without empty lists/objects: the API treats an
+These models carry the structure (types, which fields exist). Enum and length fields are typed
+with the rule aliases of `rules.py` but not checked on construction (`SkipValidation`): `validation.py`,
+which the clients run before any request, checks them against the same aliases and names the field
+and the rule in its error. Bodies serialise without `None` and without empty lists/objects: the API treats an
 absent field as "not given", and an empty one may not mean the same.
 """
 
@@ -10,8 +11,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, SerializerFunctionWrapHandler
+from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, SerializerFunctionWrapHandler, SkipValidation
 from pydantic import model_serializer as _model_serializer
+
+from .rules import (
+    AspectRatio,
+    AttachmentName,
+    AttachmentType,
+    AttachmentUrl,
+    DesignMdText,
+    Duration,
+    MotionMode,
+    PromptText,
+)
 
 VIDEO_INPUT_NODE_TYPE_ID = "9451e6ff-ac7f-4317-9055-a2f35f641b29"
 
@@ -157,9 +169,9 @@ GraphOperation = Annotated[
 class Attachment(RequestModel):
     """A file the Motion job may use, given as a publicly reachable URL."""
 
-    url: str
-    name: str | None = None
-    type: str | None = None
+    url: SkipValidation[AttachmentUrl]
+    name: SkipValidation[AttachmentName | None] = None
+    type: SkipValidation[AttachmentType | None] = None
     content_type: str | None = None
 
 
@@ -167,26 +179,26 @@ class DesignMd(RequestModel):
     """A custom DESIGN.md (Pro/Max); wins over `design_system_id`."""
 
     filename: str | None = None
-    content: str
+    content: SkipValidation[DesignMdText]
 
 
 class MotionSessionRequest(RequestModel):
     """Body of POST /sessions."""
 
-    prompt: str
+    prompt: SkipValidation[PromptText]
     style_reference_url: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
-    aspect_ratio: str | None = None
-    duration: str | None = None
-    design_system_id: str | None = None
-    design_md: DesignMd | str | None = None
-    mode: str | None = None
+    aspect_ratio: SkipValidation[AspectRatio | None] = None
+    duration: SkipValidation[Duration | None] = None
+    design_system_id: str | None = None  # free text in the tool; validation.py checks it against DesignSystemId
+    design_md: DesignMd | str | None = None  # the text alone, or {filename?, content}
+    mode: SkipValidation[MotionMode | None] = None
 
 
 class FollowupRequest(RequestModel):
     """Body of POST /sessions/{id}/followups; optional fields are sent only when given."""
 
-    prompt: str
+    prompt: SkipValidation[PromptText]
     attachments: list[Attachment] = Field(default_factory=list)
     style_reference_url: str | None = None
-    mode: str | None = None
+    mode: SkipValidation[MotionMode | None] = None

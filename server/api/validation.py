@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from . import rules
 from .errors import InvalidInputError
 from .models import ASSET_KINDS, AgentDetail
 from .requests import (
@@ -41,29 +42,24 @@ from .requests import (
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:5", "21:9")
-DURATIONS = ("<10s", "10-30s", "30s-1min", "1-5min")
-MOTION_MODES = ("light", "medium", "high")
-ATTACHMENT_TYPES = ("image", "video", "audio", "file")
-DESIGN_SYSTEM_IDS = (
-    "mosaic", "apple", "claude", "cursor", "linear", "vercel", "stripe", "figma", "notion", "spotify",
-    "supabase", "raycast", "framer", "resend", "mintlify", "sentry", "tesla", "nike", "shopify",
-    "airbnb", "posthog",
-)  # fmt: skip
-PLAN_IDS = ("creator", "creator_annual", "professional", "professional_annual", "pro")
-SOCIAL_PLATFORMS = ("x", "linkedin", "instagram", "facebook", "tiktok", "youtube")
-SOCIAL_POST_STATUSES = (
-    "scheduled", "pending_approval", "processing", "posted", "partial_failure", "failed", "rejected",
-)  # fmt: skip
-VISIBILITIES = ("public", "private")
-YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"})
+# Enums and limits come from the rule aliases (rules.py), declared once for tools, models and checks.
+ASPECT_RATIOS = rules.choices(rules.AspectRatio)
+DURATIONS = rules.choices(rules.Duration)
+MOTION_MODES = rules.choices(rules.MotionMode)
+ATTACHMENT_TYPES = rules.choices(rules.AttachmentType)
+DESIGN_SYSTEM_IDS = rules.choices(rules.DesignSystemId)
+PLAN_IDS = rules.choices(rules.PlanId)
+SOCIAL_PLATFORMS = rules.choices(rules.SocialPlatform)
+SOCIAL_POST_STATUSES = rules.choices(rules.SocialPostStatus)
+VISIBILITIES = rules.choices(rules.Visibility)
+YOUTUBE_HOSTS = rules.YOUTUBE_HOSTS
 
-MAX_PROMPT = 12_000
-MAX_ATTACHMENTS = 10
+MAX_PROMPT = rules.max_length(rules.PromptText)
+MAX_ATTACHMENTS = rules.MAX_ATTACHMENTS
 MAX_URL = 4_096
 """Any URL we send: video_urls, callback and redirect URLs, attachments, media."""
-MAX_ATTACHMENT_URL = MAX_URL
-MAX_ID = 200
+MAX_ATTACHMENT_URL = rules.max_length(rules.AttachmentUrl)
+MAX_ID = rules.max_length(rules.ApiId)
 """Any id, in a path, a body or a query."""
 MAX_QUERY_VALUE = 2_048
 """One query parameter (a cursor, a status list, a date)."""
@@ -75,10 +71,10 @@ MAX_LIST = 100
 """Other lists: YouTube channels, post destinations, platforms and media."""
 MAX_POST = 10_000
 MAX_NOTES = 5_000
-MAX_ATTACHMENT_NAME = 240
-MAX_DESIGN_MD = 200_000
-MAX_AGENT_NAME = 120
-MAX_AGENT_DESCRIPTION = 5_000
+MAX_ATTACHMENT_NAME = rules.max_length(rules.AttachmentName)
+MAX_DESIGN_MD = rules.max_length(rules.DesignMdText)
+MAX_AGENT_NAME = rules.max_length(rules.AgentName)
+MAX_AGENT_DESCRIPTION = rules.max_length(rules.AgentDescription)
 
 
 # --- primitives ------------------------------------------------------------------------------
@@ -111,7 +107,9 @@ def check_count(field: str, items: Collection[Any], maximum: int) -> None:
 
 
 def check_length(field: str, value: str, *, minimum: int = 0, maximum: int) -> None:
-    """`value` must have between `minimum` and `maximum` characters."""
+    """`value` must be a string of between `minimum` and `maximum` characters."""
+    if not isinstance(value, str):
+        raise _fail(field, "must be a string")
     if not minimum <= len(value) <= maximum:
         low = "at most" if minimum == 0 else f"between {minimum:,} and"
         raise _fail(field, f"must be {low} {maximum:,} characters long (got {len(value):,})")
@@ -252,7 +250,7 @@ def _literal_ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
 
 
 def is_youtube_url(value: str) -> bool:
-    """Whether `value` is an http(s) URL on youtube.com, m.youtube.com or youtu.be."""
+    """Whether `value` is an http(s) URL on a YouTube host (youtube.com, www., m., music., youtu.be)."""
     try:
         parts = urlsplit(value)
     except ValueError:
@@ -332,7 +330,7 @@ def validate_attachments(attachments: Sequence[Attachment]) -> None:
 
 
 def _validate_motion_common(prompt: str, style_reference_url: str | None, mode: str | None) -> None:
-    check_length("prompt", prompt, minimum=1, maximum=MAX_PROMPT)
+    check_length("prompt", prompt, minimum=rules.min_length(rules.PromptText), maximum=MAX_PROMPT)
     if not prompt.strip():
         raise _fail("prompt", "must not be blank")
     if style_reference_url is not None:
@@ -353,7 +351,8 @@ def validate_motion_session(request: MotionSessionRequest) -> None:
         check_choice("design_system_id", request.design_system_id, DESIGN_SYSTEM_IDS)
     if request.design_md is not None:
         content = request.design_md if isinstance(request.design_md, str) else request.design_md.content
-        check_length("design_md.content", content, minimum=1, maximum=MAX_DESIGN_MD)
+        minimum = rules.min_length(rules.DesignMdText)
+        check_length("design_md.content", content, minimum=minimum, maximum=MAX_DESIGN_MD)
 
 
 def validate_followup(request: FollowupRequest) -> None:
@@ -477,7 +476,7 @@ def _check_video_inputs_cover(entries: Sequence[VideoInput], runnable: Sequence[
 def validate_agent_fields(name: str | None, description: str | None, visibility: str | None) -> None:
     """Agent metadata: name 1–120, description ≤ 5000, visibility public|private."""
     if name is not None:
-        check_length("name", name, minimum=1, maximum=MAX_AGENT_NAME)
+        check_length("name", name, minimum=rules.min_length(rules.AgentName), maximum=MAX_AGENT_NAME)
     if description is not None:
         check_length("description", description, maximum=MAX_AGENT_DESCRIPTION)
     if visibility is not None:
@@ -513,13 +512,13 @@ def check_asset_kind(field: str, kind: str) -> None:
 
 def validate_auto_topup(threshold: float, quantity: float) -> None:
     """Auto top-up threshold and quantity: 0–1,000,000."""
-    check_range("auto_topup.threshold", threshold, 0, 1_000_000)
-    check_range("auto_topup.quantity", quantity, 0, 1_000_000)
+    check_range("auto_topup.threshold", threshold, *rules.bounds(rules.TopupAmount))
+    check_range("auto_topup.quantity", quantity, *rules.bounds(rules.TopupAmount))
 
 
 def validate_credit_purchase(credits: float, success_url: str | None, cancel_url: str | None) -> None:
     """Credits to buy: 100–1,000,000; redirect URLs http(s)."""
-    check_range("credits", credits, 100, 1_000_000)
+    check_range("credits", credits, *rules.bounds(rules.CreditAmount))
     _optional_urls(success_url=success_url, cancel_url=cancel_url)
 
 

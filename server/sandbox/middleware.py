@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import MOSAIC_ERROR_CODES
 from .faults import Fault
-from .requestlog import RequestRecord
+from .requestlog import MAX_BODY, RequestRecord
 from .sandbox import Sandbox
 
 MOTION_PREFIX = "/api/motion"
@@ -107,6 +107,18 @@ class SandboxMiddleware:
             sandbox.base_url = f"{scope.get('scheme', 'http')}://{headers[b'host'].decode('latin-1')}"
         route = self._template(scope)
         status: list[int | None] = [None]
+        is_json = b"json" in headers.get(b"content-type", b"").lower()
+        body = bytearray()
+        truncated = [False]
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if is_json and message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                room = MAX_BODY - len(body)
+                body.extend(chunk[:room])
+                truncated[0] = truncated[0] or len(chunk) > room
+            return message
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -116,7 +128,7 @@ class SandboxMiddleware:
         fault = sandbox.faults.take(method, path, route, api=not path.startswith(SANDBOX_PREFIX))
         try:
             sandbox.tick()
-            await self._handle(fault, scope, receive, recording_send)
+            await self._handle(fault, scope, recording_receive, recording_send)
         finally:
             sandbox.requests.add(
                 RequestRecord(
@@ -128,6 +140,8 @@ class SandboxMiddleware:
                     fault=fault.kind if fault is not None else None,
                     at=sandbox.now(),
                     authorization=b"authorization" in headers,
+                    body=bytes(body) if is_json else None,
+                    body_truncated=truncated[0],
                 )
             )
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_BODY = 64 * 1024
+"""How much of a JSON request body is kept (the rest is dropped and `body_truncated` set)."""
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,17 @@ class RequestRecord:
     fault: str | None
     at: float  # virtual time
     authorization: bool  # whether an Authorization header was present (its value is never stored)
+    body: bytes | None = field(default=None, repr=False)
+    """The first MAX_BODY bytes of a JSON body, as far as the route read it; None for other bodies."""
+    body_truncated: bool = False
+
+    def json(self) -> Any:
+        """The JSON body the sandbox received (None when there was none); refuses a truncated one."""
+        if self.body is None or not self.body:
+            return None
+        if self.body_truncated:
+            raise ValueError(f"the body of {self.method} {self.path} was longer than {MAX_BODY} bytes")
+        return json.loads(self.body)
 
 
 class RequestLog:
@@ -47,6 +63,10 @@ class RequestLog:
     def count(self, method: str | None = None, route: str | None = None) -> int:
         """How many requests matched (see ``matching``)."""
         return len(self.matching(method, route))
+
+    def bodies(self, method: str | None = None, route: str | None = None) -> list[Any]:
+        """The JSON bodies of the requests that matched (see ``matching``), oldest first."""
+        return [record.json() for record in self.matching(method, route)]
 
     def clear(self) -> None:
         """Forget everything recorded so far."""

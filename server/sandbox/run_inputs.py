@@ -19,6 +19,8 @@ from .errors import bad_request
 
 SOURCE_KEYS = ("video_ids", "node_render_ids", "video_urls", "mimir_assets")
 MIMIR_ARTIFACTS = ("highres", "proxy", "auto")
+YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"})
+"""The sandbox's own copy (it is the test oracle): hosts of a YouTube video URL."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def is_youtube_url(value: Any) -> bool:
     if not is_http_url(value):
         return False
     host = urlparse(value).netloc.lower().split(":")[0]
-    return host in {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com"}
+    return host in YOUTUBE_HOSTS
 
 
 def _id_list(body: Mapping[str, Any], key: str) -> list[Any]:

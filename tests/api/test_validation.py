@@ -51,6 +51,9 @@ CASES: list[tuple[str, Call, str, str]] = [
     ("prompt-empty", lambda m, v: v.create_session(session(prompt="")), "prompt", "between 1 and 12,000"),
     ("prompt-long", lambda m, v: v.create_session(session(prompt=LONG)), "prompt", "between 1 and 12,000"),
     ("prompt-blank", lambda m, v: v.create_session(session(prompt="   ")), "prompt", "must not be blank"),
+    ("prompt-not-text", lambda m, v: v.create_session(session(prompt=12)), "prompt", "must be a string"),
+    ("attachment-name-not-text", lambda m, v: v.create_session(session(attachments=[Attachment(url=URL, name=3)])),
+     "attachments[0].name", "must be a string"),
     ("attachments-11", lambda m, v: v.create_session(session(attachments=[Attachment(url=URL)] * 11)),
      "attachments", "at most 10"),
     ("attachment-url-scheme", lambda m, v: v.create_session(session(attachments=[Attachment(url="ftp://x/y")])),
@@ -243,6 +246,15 @@ async def test_upload_content_type_checked(mosaic: MosaicClient, sandbox: Sandbo
     with pytest.raises(InvalidInputError, match="content_type: must be a MIME type"):
         await mosaic.upload_to_signed_url(ticket, b"x", filename="a", content_type="image/png\r\nX: y", size=1)
     assert len(sandbox.requests) == 0
+
+
+@pytest.mark.parametrize("host", ["www.youtube.com", "youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be"])
+async def test_style_reference_on_every_youtube_host_is_sent(motion: MotionClient, sandbox: Sandbox, host: str) -> None:
+    """A style reference on any YouTube host, YouTube Music included, passes the checks and is sent."""
+    await motion.create_session(session(style_reference_url=f"https://{host}/watch?v=dQw4w9WgXcQ"))
+    assert sandbox.requests.bodies("POST", "/api/motion/sessions") == [
+        {"prompt": "A teaser", "style_reference_url": f"https://{host}/watch?v=dQw4w9WgXcQ"}
+    ]
 
 
 def test_parse_model_names_the_field() -> None:

@@ -1,5 +1,6 @@
 """The core tools, end to end in memory, in both protocol generations, against the sandbox."""
 
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,15 +14,42 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import (
     CAPTIONS_AGENT_CAPTIONS_NODE_ID,
     CAPTIONS_AGENT_ID,
+    CAPTIONS_AGENT_REFRAME_NODE_ID,
     GENERATOR_AGENT_ID,
     PIP_AGENT_ID,
+    PIP_AGENT_MAIN_INPUT_NODE_ID,
+    PIP_AGENT_OVERLAY_INPUT_NODE_ID,
+    VIDEO_IDS,
 )
 
-from ..support import call_error, call_ok
+from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
 
 pytestmark = pytest.mark.anyio
 
 VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+RUN = "/agent/{agent_id}/run"
+SESSIONS = "/api/motion/sessions"
+FOLLOWUPS = "/api/motion/sessions/*/followups"
+MP4_HEAD = b"\x00\x00\x00\x18ftypisom"
+PNG_HEAD = b"\x89PNG\r\n\x1a\n"
+
+
+def sent(sandbox: RunningSandbox, route: str) -> list[Any]:
+    """The JSON bodies of every POST to `route` the sandbox received, oldest first."""
+    return sandbox.sandbox.requests.bodies("POST", route)
+
+
+def new_uploads(sandbox: RunningSandbox, before: set[str]) -> list[str]:
+    """Ids of the uploads made since `before` was taken."""
+    return [asset_id for asset_id in sandbox.sandbox.uploads.uploads if asset_id not in before]
+
+
+def with_media(sandbox: RunningSandbox, tmp_path: Path) -> tuple[MosaicServer, Path]:
+    """A server that may read local files from a media folder, and that folder."""
+    media = tmp_path / "media"
+    media.mkdir()
+    settings = sandbox_settings(sandbox, tmp_path, allowed_dirs=str(media))
+    return create_server(settings, poll_timing=FAST_POLLING), media
 
 
 async def follow(client: Client, job_id: str, **kw: Any) -> dict[str, Any]:
@@ -32,7 +60,7 @@ async def follow(client: Client, job_id: str, **kw: Any) -> dict[str, Any]:
                 return snap
 
 
-async def test_run_agent_completes_with_outputs_and_progress(client: Client) -> None:
+async def test_run_agent_completes_with_outputs_and_progress(client: Client, sandbox: RunningSandbox) -> None:
     """run_agent returns a handle at once; poll_job waits with progress until the run completes."""
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
     assert handle["kind"] == "mosaic_run"
@@ -49,9 +77,150 @@ async def test_run_agent_completes_with_outputs_and_progress(client: Client) -> 
     assert final["outputs"][0]["render_id"]
     assert final["next_poll_after_seconds"] is None
     assert any("tiles done" in m for m in messages)
+    assert sent(sandbox, RUN) == [{"video_urls": [VIDEO]}]
 
 
-async def test_motion_session_settles_only_when_download_is_ready(client: Client) -> None:
+async def finished_render(client: Client) -> str:
+    """The render id of a finished generation-only run, to chain into another run."""
+    handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID})
+    final = await follow(client, handle["job_id"])
+    assert final["status"] == "completed"
+    return str(final["outputs"][0]["render_id"])
+
+
+async def test_run_agent_sends_every_single_input_argument(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+    """run_agent sends each argument it is given, unchanged, with a local file as its uploaded video id."""
+    server, media = with_media(sandbox, tmp_path)
+    clip = media / "launch.mp4"
+    clip.write_bytes(MP4_HEAD + bytes(1000))
+    args = {
+        "agent_id": CAPTIONS_AGENT_ID,
+        "video_urls": [VIDEO],
+        "video_ids": [VIDEO_IDS[0]],
+        "files": [str(clip)],
+        "update_params": {CAPTIONS_AGENT_CAPTIONS_NODE_ID: {"caption_style": "plain"}},
+        "ignore_nodes": [CAPTIONS_AGENT_REFRAME_NODE_ID],
+        "callback_url": "https://hooks.example.com/mosaic",
+    }
+    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+        render_id = await finished_render(client)
+        before = set(sandbox.sandbox.uploads.uploads)
+        await call_ok(client, "run_agent", {**args, "node_render_ids": [render_id]})
+    (uploaded,) = new_uploads(sandbox, before)
+    assert sent(sandbox, RUN)[1:] == [
+        {
+            "video_ids": [VIDEO_IDS[0], uploaded],
+            "node_render_ids": [render_id],
+            "video_urls": [VIDEO],
+            "callback_url": "https://hooks.example.com/mosaic",
+            "update_params": {CAPTIONS_AGENT_CAPTIONS_NODE_ID: {"caption_style": "plain"}},
+            "ignore_nodes": [CAPTIONS_AGENT_REFRAME_NODE_ID],
+        }
+    ]
+
+
+async def test_run_agent_sends_every_video_inputs_field(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+    """run_agent sends each video_inputs entry as given, clip bounds included, local files as upload ids."""
+    server, media = with_media(sandbox, tmp_path)
+    clip = media / "overlay.mp4"
+    clip.write_bytes(MP4_HEAD + bytes(1000))
+    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+        render_id = await finished_render(client)
+        before = set(sandbox.sandbox.uploads.uploads)
+        inputs = [
+            {
+                "agent_node_id": PIP_AGENT_MAIN_INPUT_NODE_ID,
+                "video_urls": [VIDEO],
+                "input_clip_start_ms": 1000,
+                "input_clip_end_ms": 5000,
+            },
+            {
+                "agent_node_id": PIP_AGENT_OVERLAY_INPUT_NODE_ID,
+                "video_ids": [VIDEO_IDS[1]],
+                "node_render_ids": [render_id],
+                "files": [str(clip)],
+            },
+        ]
+        await call_ok(client, "run_agent", {"agent_id": PIP_AGENT_ID, "video_inputs": inputs})
+    (uploaded,) = new_uploads(sandbox, before)
+    assert sent(sandbox, RUN)[1:] == [
+        {
+            "video_inputs": [
+                {
+                    "agent_node_id": PIP_AGENT_MAIN_INPUT_NODE_ID,
+                    "video_urls": [VIDEO],
+                    "input_clip_start_ms": 1000,
+                    "input_clip_end_ms": 5000,
+                },
+                {
+                    "agent_node_id": PIP_AGENT_OVERLAY_INPUT_NODE_ID,
+                    "video_ids": [VIDEO_IDS[1], uploaded],
+                    "node_render_ids": [render_id],
+                },
+            ]
+        }
+    ]
+
+
+async def test_create_video_session_sends_every_argument(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+    """create_video_session sends each argument it is given, unchanged; a local file goes as its signed link."""
+    server, media = with_media(sandbox, tmp_path)
+    (media / "logo.png").write_bytes(PNG_HEAD + bytes(100))
+    linked = {"url": "https://cdn.example.com/brand.mp4", "name": "Brand", "type": "video", "content_type": "video/mp4"}
+    args = {
+        "prompt": "A launch video",
+        "style_reference_url": "https://music.youtube.com/watch?v=dQw4w9WgXcQ",
+        "attachments": [linked, {"path": str(media / "logo.png"), "name": "Logo"}],
+        "aspect_ratio": "9:16",
+        "duration": "10-30s",
+        "mode": "high",
+        "design_system_id": "linear",
+        "design_md": "# Design\nCalm colours.",
+    }
+    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+        await call_ok(client, "create_video_session", args)
+    (body,) = sent(sandbox, SESSIONS)
+    (uploaded,) = sandbox.sandbox.uploads.uploads
+    local_link = body["attachments"][1].pop("url")
+    assert uploaded in local_link
+    assert body == {
+        "prompt": "A launch video",
+        "style_reference_url": "https://music.youtube.com/watch?v=dQw4w9WgXcQ",
+        "attachments": [linked, {"name": "Logo", "type": "image", "content_type": "image/png"}],
+        "aspect_ratio": "9:16",
+        "duration": "10-30s",
+        "design_system_id": "linear",
+        "design_md": {"content": "# Design\nCalm colours."},
+        "mode": "high",
+    }
+
+
+async def test_followup_sends_every_argument(client: Client, sandbox: RunningSandbox) -> None:
+    """followup_video_session sends each argument it is given, unchanged, to the completed job's follow-ups."""
+    handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
+    await follow(client, handle["job_id"])
+    attachment = {"url": "https://cdn.example.com/end.png", "name": "End card", "type": "image"}
+    args = {
+        "job_id": handle["job_id"],
+        "prompt": "Add the end card",
+        "attachments": [attachment],
+        "style_reference_url": "https://youtu.be/dQw4w9WgXcQ",
+        "mode": "light",
+    }
+    await call_ok(client, "followup_video_session", args)
+    assert sent(sandbox, FOLLOWUPS) == [
+        {
+            "prompt": "Add the end card",
+            "attachments": [attachment],
+            "style_reference_url": "https://youtu.be/dQw4w9WgXcQ",
+            "mode": "light",
+        }
+    ]
+    followups = sandbox.sandbox.requests.matching("POST", FOLLOWUPS)
+    assert [r.path for r in followups] == [f"/api/motion/sessions/{handle['job_id']}/followups"]
+
+
+async def test_motion_session_settles_only_when_download_is_ready(client: Client, sandbox: RunningSandbox) -> None:
     """A Motion session is settled once completed AND its download URL exists."""
     handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video", "mode": "light"})
     assert handle["kind"] == "motion_session"
@@ -59,6 +228,7 @@ async def test_motion_session_settles_only_when_download_is_ready(client: Client
     assert final["status"] == "completed"
     assert final["download_ready"] is True
     assert final["outputs"][0]["output_id"] == "video"
+    assert sent(sandbox, SESSIONS) == [{"prompt": "A short launch video", "mode": "light"}]
 
 
 async def test_followup_before_completion_is_a_clear_error(client: Client, sandbox: RunningSandbox) -> None:
@@ -67,14 +237,17 @@ async def test_followup_before_completion_is_a_clear_error(client: Client, sandb
     handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
     message = await call_error(client, "followup_video_session", {"job_id": handle["job_id"], "prompt": "shorter"})
     assert "followup_requires_completed_job" in message and "completed" in message
+    assert sent(sandbox, FOLLOWUPS) == [{"prompt": "shorter"}]
 
 
-async def test_followup_after_completion_starts_a_tracked_job(client: Client) -> None:
+async def test_followup_after_completion_starts_a_tracked_job(client: Client, sandbox: RunningSandbox) -> None:
     """A follow-up on a completed session returns a new job handle that completes too."""
     handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
     await follow(client, handle["job_id"])
     revision = await call_ok(client, "followup_video_session", {"job_id": handle["job_id"], "prompt": "shorter"})
     assert (await follow(client, revision["job_id"]))["status"] == "completed"
+    assert sent(sandbox, SESSIONS) == [{"prompt": "A short launch video"}]
+    assert sent(sandbox, FOLLOWUPS) == [{"prompt": "shorter"}]
 
 
 async def test_bad_motion_input_names_the_field_and_sends_nothing(client: Client, sandbox: RunningSandbox) -> None:
@@ -110,10 +283,11 @@ async def test_multi_input_agent_needs_video_inputs(client: Client, sandbox: Run
     assert sandbox.sandbox.count("POST", "/agent/{agent_id}/run") == 0
 
 
-async def test_generation_only_agent_runs_without_inputs(client: Client) -> None:
+async def test_generation_only_agent_runs_without_inputs(client: Client, sandbox: RunningSandbox) -> None:
     """A generation-only agent runs with no video inputs."""
     handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID})
     assert (await follow(client, handle["job_id"]))["settled"]
+    assert sent(sandbox, RUN) == [{}]
 
 
 async def test_upstream_failure_is_actionable(client: Client, sandbox: RunningSandbox) -> None:
@@ -154,6 +328,8 @@ async def test_list_and_cancel_jobs(client: Client, sandbox: RunningSandbox) -> 
     assert cancelled["status"] == "cancelled" and cancelled["settled"]
     message = await call_error(client, "cancel_job", {"job_id": session["job_id"]})
     assert "Motion" in message
+    assert sent(sandbox, RUN) == [{"video_urls": [VIDEO]}]
+    assert sent(sandbox, SESSIONS) == [{"prompt": "A short launch video"}]
 
 
 async def test_unknown_job_is_a_clear_error(client: Client) -> None:
@@ -182,6 +358,7 @@ async def test_old_settled_job_is_read_again_for_fresh_urls(
     stored = await journal.get(handle["job_id"])
     assert stored is not None
     assert stored.snapshot.outputs[0].video_url == again["outputs"][0]["video_url"]
+    assert sent(sandbox, RUN) == [{"video_urls": [VIDEO]}]
 
 
 async def test_cancelling_a_run_that_already_finished_reports_how_it_ended(
@@ -198,3 +375,4 @@ async def test_cancelling_a_run_that_already_finished_reports_how_it_ended(
     assert final["status"] == "completed"
     assert final["settled"]
     assert sandbox.sandbox.count("POST", "/agent_run/{run_id}/cancel") == 1
+    assert sent(sandbox, RUN) == [{"video_urls": [VIDEO]}]
