@@ -45,14 +45,25 @@ async def test_http_listen_receives_updates(server_env: dict[str, str]) -> None:
 
 
 async def test_http_token_is_required_when_set(server_env: dict[str, str]) -> None:
-    """With MOSAIC_MCP_HTTP_TOKEN set, requests without the bearer token get 401."""
-    env = {**server_env, "MOSAIC_MCP_HTTP_TOKEN": "tok_" + "x" * 32}
+    """With MOSAIC_MCP_HTTP_TOKEN set, /mcp answers 401 without or with a wrong token, and serves the right one."""
+    token = "tok_" + "x" * 32
+    env = {**server_env, "MOSAIC_MCP_HTTP_TOKEN": token}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    accept = {"Accept": "application/json, text/event-stream"}
     with http_server(env) as (proc, url):
         await wait_until_listening(url, proc)
         async with httpx2.AsyncClient() as http:
-            assert (await http.post(url, json={})).status_code == 401
-            ok = await http.get(url.replace("/mcp", "/healthz"), headers={"Authorization": f"Bearer tok_{'x' * 32}"})
-            assert ok.status_code == 200
+            assert (await http.post(url, json=initialize, headers=accept)).status_code == 401
+            wrong = {**accept, "Authorization": "Bearer tok_" + "y" * 32}
+            assert (await http.post(url, json=initialize, headers=wrong)).status_code == 401
+            ok = await http.post(url, json=initialize, headers={**accept, "Authorization": f"Bearer {token}"})
+            assert ok.status_code == 200, ok.text
+            assert "serverInfo" in ok.text
 
 
 def test_refuses_open_http_without_token(tmp_path: Path) -> None:
