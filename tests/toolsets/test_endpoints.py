@@ -85,13 +85,17 @@ async def test_run_history_tools(client: Client, sandbox: RunningSandbox) -> Non
     run_id = handle["job_id"]
     mine = await call_ok(client, "list_runs", {"agent_id": CAPTIONS_AGENT_ID, "status": "running"})
     assert run_id in {r["run_id"] for r in mine["runs"]}
-    await call_ok(client, "list_runs", {"limit": 5})
-    await call_ok(client, "list_runs", {"trigger_id": TRIGGER_ID})
+    latest = await call_ok(client, "list_runs", {"limit": 5})
+    assert 1 <= len(latest["runs"]) <= 5 and run_id in {r["run_id"] for r in latest["runs"]}
+    by_trigger = await call_ok(client, "list_runs", {"trigger_id": TRIGGER_ID})
+    assert run_id not in {r["run_id"] for r in by_trigger["runs"]}, "our run was not started by the trigger"
     nodes = await call_ok(client, "get_run_nodes", {"run_id": run_id})
     assert nodes["nodes"]
     assert all(n["original_node_id"] for n in nodes["nodes"])
-    await call_ok(client, "get_run_progress", {"run_id": run_id})
-    await call_ok(client, "list_automation_runs", {"agent_id": CAPTIONS_AGENT_ID})
+    progress = await call_ok(client, "get_run_progress", {"run_id": run_id})
+    assert progress["run_id"] == run_id and progress["total_nodes"] == len(nodes["nodes"])
+    automation = await call_ok(client, "list_automation_runs", {"agent_id": CAPTIONS_AGENT_ID})
+    assert run_id in {r["run_id"] for r in automation["items"]}
     for endpoint in (
         "GET /agent/{agent_id}/runs", "GET /agent_runs", "GET /trigger/{trigger_id}/runs",
         "GET /agent_run/{run_id}/nodes", "GET /agent_run/{run_id}/progress", "GET /automations/runs",
@@ -106,9 +110,10 @@ async def test_trigger_tools(client: Client, sandbox: RunningSandbox) -> None:
     channels = {"agent_id": CAPTIONS_AGENT_ID, "youtube_channels": [CHANNEL]}
     added = await call_ok(client, "add_youtube_channels", channels)
     assert CHANNEL in added["channel_ids"]
-    await call_ok(client, "remove_youtube_channels", channels)
-    await call_ok(client, "list_storage_triggers")
-    await call_ok(client, "list_ingest_batches")
+    removed = await call_ok(client, "remove_youtube_channels", channels)
+    assert CHANNEL in removed["removed_channels"]
+    assert (await call_ok(client, "list_storage_triggers"))["storage_triggers"] == []
+    assert (await call_ok(client, "list_ingest_batches"))["batches"] == []
     assert "404" in await call_error(client, "list_watched_folders", {"trigger_id": "unknown-trigger"})
     assert "404" in await call_error(client, "list_storage_events", {"trigger_id": "unknown-trigger"})
     for tool in ("list_triggers", "add_youtube_channels", "remove_youtube_channels", "list_storage_triggers",
@@ -136,7 +141,8 @@ async def test_avatar_and_asset_tools(client: Client, sandbox: RunningSandbox) -
 
 async def test_social_tools(client: Client, sandbox: RunningSandbox) -> None:
     """Posts: publish (confirmed), list, detail with analytics and comments, reschedule, track, delete."""
-    await call_ok(client, "connect_social_account", {"platform": "x"})
+    link = await call_ok(client, "connect_social_account", {"platform": "x"})
+    assert link["platform"] == "x" and link["connect_url"].startswith("http")
     accounts = (await call_ok(client, "list_social_connections"))["connected_accounts"]
     cid = accounts[-1]["social_connection_id"]
     assert (await call_ok(client, "get_social_connection", {"social_connection_id": cid}))["connected"] is True
@@ -149,11 +155,16 @@ async def test_social_tools(client: Client, sandbox: RunningSandbox) -> None:
     )
     assert detail["post"]["post_id"] == post["post_id"]
     assert detail["analytics"] is not None
-    await call_ok(client, "update_social_post", {"post_id": post["post_id"], "notes": "check captions"})
+    noted = await call_ok(client, "update_social_post", {"post_id": post["post_id"], "notes": "check captions"})
+    assert noted["post_id"] == post["post_id"]
     tracked = await call_ok(client, "track_social_post", {"tracking_id": post["tracking_id"]})
     assert tracked["tracking_id"] == post["tracking_id"]
-    await call_ok(client, "delete_social_post", {"post_id": post["post_id"], "confirm": True})
-    await call_ok(client, "delete_social_connection", {"social_connection_id": cid, "confirm": True})
+    deleted = await call_ok(client, "delete_social_post", {"post_id": post["post_id"], "confirm": True})
+    assert deleted["post_id"] == post["post_id"]
+    gone = await call_ok(client, "delete_social_connection", {"social_connection_id": cid, "confirm": True})
+    assert gone["success"]
+    left = (await call_ok(client, "list_social_connections"))["connected_accounts"]
+    assert cid not in {a["social_connection_id"] for a in left}
     for endpoint, tool in ENDPOINT_TOOLS.items():
         if endpoint.split(" ", 1)[1].startswith("/social/"):
             assert sandbox.sandbox.count(*endpoint.split(" ", 1)) >= 1, (endpoint, tool)
@@ -163,7 +174,8 @@ async def test_account_tools(client: Client, sandbox: RunningSandbox) -> None:
     """whoami, usage, plan and plan list are plain reads."""
     me = await call_ok(client, "whoami")
     assert me["organization_id"]
-    await call_ok(client, "get_credit_usage", {"start_date": "2026-01-01"})
+    usage = await call_ok(client, "get_credit_usage", {"start_date": "2026-01-01"})
+    assert usage["date_range"]["start_date"].startswith("2026-01-01") and "summary" in usage
     plan = await call_ok(client, "get_plan")
     assert plan["plan"]["id"] == "creator"
     plans = await call_ok(client, "list_plans")
