@@ -12,9 +12,9 @@ from pydantic import SecretStr
 from mosaic_mcp.server.api import MosaicClient, MotionClient, RecordingSleep, RetryPolicy
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
+from ..support import MOSAIC_KEY, MOTION_KEY  # the one canary pair: no message may ever hold them
+
 # Recognisable fake keys: the secret-leak tests look for these strings everywhere.
-MOSAIC_KEY = "mk_SECRET_canary_123"
-MOTION_KEY = "motion_SECRET_canary_456"
 
 # Building an SSL context costs ~0.15 s; every client would build its own. The sandbox is plain
 # HTTP, so one shared context only keeps the suite fast.

@@ -15,8 +15,7 @@ import pytest
 
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
-MOSAIC_KEY = "mk_e2e_SECRET_canary_777"
-MOTION_KEY = "motion_e2e_SECRET_canary_777"
+from ..support import MOSAIC_KEY, MOTION_KEY  # the one canary pair: no message may ever hold them
 
 
 def mosaic_mcp_command() -> list[str]:

@@ -10,10 +10,8 @@ import pytest
 
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
+from ..support import MOSAIC_KEY, MOTION_KEY  # the one canary pair: no message may ever hold them
 from .helpers import http_client
-
-MOSAIC_KEY = "mk_test_key"
-MOTION_KEY = "motion_test_key"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, seed
 
+from ..support import MOSAIC_KEY
 from .helpers import http_client
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +31,7 @@ async def test_mosaic_rejects_motion_key(running: RunningSandbox) -> None:
 
 async def test_revoked_key_is_rejected(sandbox: Sandbox, mosaic: httpx2.AsyncClient) -> None:
     """A well-formed key the sandbox was told to revoke answers 401."""
-    sandbox.revoke_key("mk_test_key")
+    sandbox.revoke_key(MOSAIC_KEY)
     assert (await mosaic.get("/whoami")).status_code == 401
 
 

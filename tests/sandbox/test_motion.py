@@ -9,6 +9,7 @@ import pytest
 
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox
 
+from ..support import MOTION_KEY
 from .helpers import http_client
 
 pytestmark = pytest.mark.anyio
@@ -84,7 +85,7 @@ async def test_too_many_attachments_detail(motion: httpx2.AsyncClient) -> None:
 
 async def test_insufficient_credits(sandbox: Sandbox, motion: httpx2.AsyncClient) -> None:
     """A key below 300 credits gets the documented 402 body."""
-    sandbox.set_motion_credits("motion_test_key", 120)
+    sandbox.set_motion_credits(MOTION_KEY, 120)
     response = await motion.post("/sessions", json={"prompt": "x"})
     assert response.status_code == 402
     body = response.json()
