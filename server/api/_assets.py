@@ -1,10 +1,9 @@
-"""Mosaic uploads, asset view URLs and avatar profiles (reference sections 2.5 and 2.9)."""
+"""Mosaic uploads and asset view URLs (reference section 2.5); avatar profiles are in `_avatars`."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Mapping
-from typing import Any
+from collections.abc import AsyncIterable
 
 import httpx2
 
@@ -18,9 +17,9 @@ from .errors import (
     PayloadTooLargeError,
     error_class_for,
 )
-from .models import AssetKind, AvatarProfile, AvatarProfileList, FinalizedUpload, UploadTicket, ViewUrl
+from .models import AssetKind, FinalizedUpload, UploadTicket, ViewUrl
 from .uploads import MultipartUpload
-from .validation import check_asset_kind, check_id, validate_avatar_sources
+from .validation import check_asset_kind, check_id
 
 log = logging.getLogger("mosaic_mcp.api")
 
@@ -29,7 +28,7 @@ UPLOAD_TIMEOUT = httpx2.Timeout(connect=15.0, read=120.0, write=120.0, pool=15.0
 
 
 class AssetsAPI(ClientBase):
-    """The three-step upload flow, view URLs and avatar profiles."""
+    """The three-step upload flow and view URLs."""
 
     async def get_upload_url(self, kind: AssetKind) -> UploadTicket:
         """POST /uploads/{kind}/get_upload_url: step 1, a signed URL and the form fields to send."""
@@ -105,21 +104,6 @@ class AssetsAPI(ClientBase):
         check_id("asset_id", asset_id)
         body = {"asset_type": asset_type, "asset_id": asset_id}
         return await self._send(ViewUrl, "POST", "/uploads/get_view_url", json=body, retry="idempotent")
-
-    async def create_avatar_profile(self, name: str, sources: Mapping[str, str]) -> AvatarProfile:
-        """POST /avatar-profiles/create: start processing an avatar (video, or image plus audio)."""
-        validate_avatar_sources(name, sources)
-        body: dict[str, Any] = {"name": name, "sources": dict(sources)}
-        return await self._send(AvatarProfile, "POST", "/avatar-profiles/create", json=body, retry="create")
-
-    async def list_avatar_profiles(self) -> list[AvatarProfile]:
-        """GET /avatar-profiles: every avatar of the organization."""
-        return (await self._get(AvatarProfileList, "/avatar-profiles")).avatar_profiles
-
-    async def get_avatar_profile(self, avatar_profile_id: str) -> AvatarProfile:
-        """GET /avatar-profiles/{id}: one avatar and its processing status."""
-        path = self._path("/avatar-profiles/{avatar_profile_id}", avatar_profile_id=avatar_profile_id)
-        return await self._get(AvatarProfile, path)
 
 
 def _upload_error(response: httpx2.Response) -> APIStatusError:

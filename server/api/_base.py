@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -17,9 +18,12 @@ from pydantic import BaseModel
 
 from .errors import InvalidResponseError, OutcomeUnknownError, ServerError, Service
 from .http import HTTPCore, Retry
-from .validation import CallbackPolicy, check_id, check_query
+from .models import ObservabilityPage
+from .validation import CallbackPolicy, check_id, check_limit, check_query, check_timestamp
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+PageT = TypeVar("PageT", bound=ObservabilityPage)
+Timestamp = str | datetime | date | None
 
 
 class ClientBase:
@@ -74,6 +78,32 @@ class ClientBase:
     async def _get(self, model: type[ModelT], path: str, params: Mapping[str, Any] | None = None) -> ModelT:
         check_query(params or {})
         return await self._http.request_model(model, "GET", path, params=params, retry="idempotent")
+
+    async def _observe(
+        self,
+        model: type[PageT],
+        path: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        from_: Timestamp,
+        to: Timestamp,
+        updated_from: Timestamp,
+        **filters: str | None,
+    ) -> PageT:
+        """GET one page of a read-only observability listing (section 2.12): limit, cursor, time window."""
+        check_limit(limit)
+        params = page_params(
+            limit,
+            cursor,
+            **filters,
+            **{
+                "from": check_timestamp("from", from_),
+                "to": check_timestamp("to", to),
+                "updated_from": check_timestamp("updated_from", updated_from),
+            },
+        )
+        return await self._get(model, path, params)
 
     async def _send(
         self,

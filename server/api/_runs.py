@@ -1,21 +1,32 @@
-"""Mosaic agent runs (reference section 2.4), with reconciliation of unanswered run starts."""
+"""Mosaic agent runs (reference section 2.4), with reconciliation of unanswered run starts.
+
+Also the automation-runs listing of section 2.12 (`list_automation_runs`): runs, wherever the reference files them."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from ._base import ClientBase, page_params
+from ._base import ClientBase, Timestamp, page_params
 from .errors import OutcomeUnknownError
-from .models import CancelResult, ResumeResult, Run, RunCreated, RunNodes, RunPage, RunProgress, RunSummary
+from .models import (
+    AutomationRunPage,
+    CancelResult,
+    ResumeResult,
+    Run,
+    RunCreated,
+    RunNodes,
+    RunPage,
+    RunProgress,
+    RunSummary,
+)
 from .pagination import paginate
 from .requests import RunRequest
 from .validation import check_limit, check_status_filter, check_timestamp, validate_run_request
 
 log = logging.getLogger("mosaic_mcp.api")
 
-Timestamp = str | datetime | date | None
 Statuses = str | Sequence[str] | None
 
 # How far around the request the reconciliation window reaches: covers clock skew between us and
@@ -195,6 +206,23 @@ class RunsAPI(ClientBase):
         """GET /trigger/{id}/runs: runs started by one trigger."""
         path = self._path("/trigger/{trigger_id}/runs", trigger_id=trigger_id)
         return await self._get(RunPage, path, _run_filters(limit, cursor, status, from_, to))
+
+    async def list_automation_runs(
+        self,
+        *,
+        limit: int = 25,
+        cursor: str | None = None,
+        agent_id: str | None = None,
+        workspace_id: str | None = None,
+        from_: Timestamp = None,
+        to: Timestamp = None,
+        updated_from: Timestamp = None,
+    ) -> AutomationRunPage:
+        """GET /automations/runs: runs started by automations (shape undocumented)."""
+        return await self._observe(
+            AutomationRunPage, "/automations/runs", limit=limit, cursor=cursor, from_=from_, to=to,
+            updated_from=updated_from, agent_id=agent_id, workspace_id=workspace_id,
+        )  # fmt: skip
 
     async def cancel_run(self, run_id: str) -> CancelResult:
         """POST /agent_run/{id}/cancel: stop an active run."""

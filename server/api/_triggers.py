@@ -1,16 +1,15 @@
-"""Mosaic YouTube triggers (section 2.8) and the read-only observability endpoints (section 2.12)."""
+"""Mosaic YouTube triggers (section 2.8) and the read-only storage-trigger observability endpoints (section 2.12).
+
+The automation-runs listing of section 2.12 lives with the other run listings in `_runs`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from ._base import ClientBase, page_params
+from ._base import ClientBase, Timestamp
 from .models import (
-    AutomationRunPage,
     IngestBatchPage,
-    ObservabilityPage,
     StorageEventPage,
     StorageTriggerPage,
     Trigger,
@@ -18,20 +17,11 @@ from .models import (
     TriggerChannelsRemoved,
     WatchedFolderPage,
 )
-from .validation import (
-    check_callback_url,
-    check_limit,
-    check_timestamp,
-    validate_duration_filter,
-    validate_youtube_channels,
-)
-
-PageT = TypeVar("PageT", bound=ObservabilityPage)
-Timestamp = str | datetime | date | None
+from .validation import check_callback_url, validate_duration_filter, validate_youtube_channels
 
 
 class TriggersAPI(ClientBase):
-    """YouTube triggers of an agent, and storage-trigger observability."""
+    """YouTube triggers of an agent, storage-trigger observability and ingest batches."""
 
     async def list_triggers(self, agent_id: str) -> list[Trigger]:
         """GET /agent/{id}/triggers: the agent's YouTube trigger nodes (a bare JSON array)."""
@@ -77,31 +67,6 @@ class TriggersAPI(ClientBase):
         validate_youtube_channels(youtube_channels)
         body = {"youtube_channels": list(youtube_channels)}
         return await self._send(TriggerChannelsRemoved, "POST", path, json=body, retry="idempotent")
-
-    async def _observe(
-        self,
-        model: type[PageT],
-        path: str,
-        *,
-        limit: int,
-        cursor: str | None,
-        from_: Timestamp,
-        to: Timestamp,
-        updated_from: Timestamp,
-        **filters: str | None,
-    ) -> PageT:
-        check_limit(limit)
-        params = page_params(
-            limit,
-            cursor,
-            **filters,
-            **{
-                "from": check_timestamp("from", from_),
-                "to": check_timestamp("to", to),
-                "updated_from": check_timestamp("updated_from", updated_from),
-            },
-        )
-        return await self._get(model, path, params)
 
     async def list_storage_triggers(
         self,
@@ -151,23 +116,6 @@ class TriggersAPI(ClientBase):
         return await self._observe(
             StorageEventPage, path, limit=limit, cursor=cursor, from_=from_, to=to, updated_from=updated_from
         )
-
-    async def list_automation_runs(
-        self,
-        *,
-        limit: int = 25,
-        cursor: str | None = None,
-        agent_id: str | None = None,
-        workspace_id: str | None = None,
-        from_: Timestamp = None,
-        to: Timestamp = None,
-        updated_from: Timestamp = None,
-    ) -> AutomationRunPage:
-        """GET /automations/runs: runs started by automations (shape undocumented)."""
-        return await self._observe(
-            AutomationRunPage, "/automations/runs", limit=limit, cursor=cursor, from_=from_, to=to,
-            updated_from=updated_from, agent_id=agent_id, workspace_id=workspace_id,
-        )  # fmt: skip
 
     async def list_ingest_batches(
         self,

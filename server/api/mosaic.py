@@ -1,7 +1,7 @@
 """The typed async client of the Mosaic API: one method per endpoint of reference section 2.0.
 
-The endpoints are grouped into mixins by area (`_agents`, `_runs`, `_assets`, `_triggers`,
-`_account`, `_social`); this module assembles them around one `HTTPCore`.
+The endpoints are grouped into mixins by area (`_agents`, `_runs`, `_assets`, `_avatars`,
+`_triggers`, `_account`, `_social`); this module assembles them around one `HTTPCore`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from ..config import DEFAULT_MOSAIC_BASE_URL, Settings
 from ._account import AccountAPI
 from ._agents import AgentsAPI
 from ._assets import AssetsAPI
+from ._avatars import AvatarsAPI
 from ._runs import RunsAPI
 from ._social import SocialAPI
 from ._triggers import TriggersAPI
@@ -20,7 +21,7 @@ from .http import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
 from .validation import CallbackPolicy
 
 
-class MosaicClient(AgentsAPI, RunsAPI, TriggersAPI, AssetsAPI, AccountAPI, SocialAPI):
+class MosaicClient(AgentsAPI, RunsAPI, TriggersAPI, AssetsAPI, AvatarsAPI, AccountAPI, SocialAPI):
     """Async client of https://api.mosaic.so; use as `async with MosaicClient(...) as mosaic:`."""
 
     def __init__(
