@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from ._account_types import (
+    CreditPurchase,
+    Credits,
+    CreditSettings,
+    CreditUsage,
+    PlanInfo,
+    PlanList,
+    PlanOption,
+    PlanUpgrade,
+)
 from ._base import ClientBase
-from .models import CreditPurchase, Credits, CreditSettings, CreditUsage, PlanInfo, PlanList, PlanOption, PlanUpgrade
 from .validation import (
     check_limit,
     check_timestamp,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from ._base import ClientBase, page_params
-from .errors import InvalidInputError
-from .models import (
+from ._agents_types import (
     AgentDeleted,
     AgentDetail,
     AgentMutation,
@@ -15,13 +13,15 @@ from .models import (
     AgentNodeEnvelope,
     AgentPage,
     AgentSummary,
+    GraphOperation,
     NodeType,
     NodeTypeEnvelope,
     NodeTypeList,
     WhoAmI,
 )
+from ._base import ClientBase, page_params
+from .errors import InvalidInputError
 from .pagination import paginate
-from .requests import GraphOperation
 from .validation import (
     check_limit,
     parse_operations,

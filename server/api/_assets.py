@@ -8,6 +8,7 @@ from collections.abc import AsyncIterable
 import httpx2
 
 from . import deadline
+from ._assets_types import AssetKind, FinalizedUpload, UploadTicket, ViewUrl
 from ._base import ClientBase
 from .errors import (
     APIConnectionError,
@@ -17,7 +18,6 @@ from .errors import (
     PayloadTooLargeError,
     error_class_for,
 )
-from .models import AssetKind, FinalizedUpload, UploadTicket, ViewUrl
 from .uploads import MultipartUpload
 from .validation import check_asset_kind, check_id
 

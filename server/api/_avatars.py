@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._avatars_types import AvatarProfile, AvatarProfileList
 from ._base import ClientBase
-from .models import AvatarProfile, AvatarProfileList
 from .validation import validate_avatar_sources
 
 

@@ -16,9 +16,9 @@ from urllib.parse import quote
 import httpx2
 from pydantic import BaseModel
 
+from ._types import ObservabilityPage
 from .errors import InvalidResponseError, OutcomeUnknownError, ServerError, Service
 from .http import HTTPCore, Retry
-from .models import ObservabilityPage
 from .validation import CallbackPolicy, check_id, check_limit, check_query, check_timestamp
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

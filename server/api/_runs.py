@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from ._base import ClientBase, Timestamp, page_params
-from .errors import OutcomeUnknownError
-from .models import (
+from ._runs_types import (
     AutomationRunPage,
     CancelResult,
     ResumeResult,
@@ -19,10 +18,11 @@ from .models import (
     RunNodes,
     RunPage,
     RunProgress,
+    RunRequest,
     RunSummary,
 )
+from .errors import OutcomeUnknownError
 from .pagination import paginate
-from .requests import RunRequest
 from .validation import check_limit, check_status_filter, check_timestamp, validate_run_request
 
 log = logging.getLogger("mosaic_mcp.api")

@@ -6,8 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._base import ClientBase, page_params
-from .errors import InvalidInputError
-from .models import (
+from ._social_types import (
     SocialConnection,
     SocialConnectionDeleted,
     SocialConnectionList,
@@ -21,6 +20,7 @@ from .models import (
     SocialPostTracking,
     SocialPostUpdated,
 )
+from .errors import InvalidInputError
 from .validation import (
     SOCIAL_POST_STATUSES,
     check_choice,

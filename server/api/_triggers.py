@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._base import ClientBase, Timestamp
-from .models import (
+from ._triggers_types import (
     IngestBatchPage,
     StorageEventPage,
     StorageTriggerPage,

@@ -9,8 +9,7 @@ from ..config import DEFAULT_MOTION_BASE_URL, Settings
 from ._base import ClientBase, outcome_unknown_on_failure
 from .errors import ConflictError, OutcomeUnknownError
 from .http import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
-from .models import MotionJobAccepted, MotionSession
-from .requests import FollowupRequest, MotionSessionRequest
+from .motion_types import FollowupRequest, MotionJobAccepted, MotionSession, MotionSessionRequest
 from .validation import validate_followup, validate_motion_session
 
 

@@ -1,0 +1,199 @@
+"""Mosaic agent runs (reference section 2.4, and the automation-runs listing of 2.12): responses and the run request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ._agents_types import NodeType
+from ._types import APIModel, ObservabilityPage, RequestModel
+
+RUN_TERMINAL_STATUSES = frozenset({"completed", "partial_complete", "failed", "cancelled"})
+
+
+class NodeStatusCounts(APIModel):
+    """How many of a run's nodes are in each state."""
+
+    completed: int = 0
+    in_progress: int = 0
+    failed: int = 0
+
+
+class RunOutput(APIModel):
+    """One rendered output of a run; `id` is the render id to chain into `node_render_ids`."""
+
+    id: str | None = None
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+    premiere_prproj_url: str | None = None
+    completed_at: str | None = None
+    original_node_id: str | None = None
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RunInput(APIModel):
+    """One input video of a run."""
+
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+
+
+class Run(APIModel):
+    """GET /agent_run/{id}. `status` is a plain string so a new status never breaks parsing."""
+
+    run_id: str | None = None  # not in the documented body; kept if a future revision adds it
+    agent_id: str | None = None
+    started_at: str | None = None
+    status: str
+    status_message: str | None = None
+    needs_credits: bool = False
+    errors: list[Any] = Field(default_factory=list)
+    node_status_counts: NodeStatusCounts = Field(default_factory=NodeStatusCounts)
+    inputs: list[RunInput] = Field(default_factory=list)
+    outputs: list[RunOutput] = Field(default_factory=list)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the run has stopped changing."""
+        return self.status in RUN_TERMINAL_STATUSES
+
+
+class RunSummary(APIModel):
+    """One entry of the run list endpoints (no `needs_credits` there)."""
+
+    run_id: str
+    agent_id: str | None = None
+    status: str
+    status_message: str | None = None
+    started_at: str | None = None
+    updated_at: str | None = None
+    node_status_counts: NodeStatusCounts = Field(default_factory=NodeStatusCounts)
+    inputs: list[RunInput] = Field(default_factory=list)
+    outputs: list[RunOutput] = Field(default_factory=list)
+    triggered_by: dict[str, Any] | None = None
+
+
+class RunPage(APIModel):
+    """One page of GET /agent/{id}/runs, /agent_runs or /trigger/{id}/runs."""
+
+    runs: list[RunSummary] = Field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class RunNode(APIModel):
+    """A runtime node of a run; `original_node_id` is the template node it was cloned from."""
+
+    agent_node_id: str
+    original_node_id: str | None = None
+    status: str | None = None
+    status_message: str | None = None
+    errors: list[Any] = Field(default_factory=list)
+    node_type: NodeType | None = None
+    needs_credits: bool = False
+
+
+class RunNodes(APIModel):
+    """GET /agent_run/{id}/nodes."""
+
+    run_id: str | None = None
+    nodes: list[RunNode] = Field(default_factory=list)
+
+
+class RunCreated(APIModel):
+    """POST /agent/{id}/run: only `run_id` is documented."""
+
+    run_id: str
+
+
+class CancelResult(APIModel):
+    """POST /agent_run/{id}/cancel."""
+
+    success: bool = True
+    run_id: str | None = None
+    tasks_cancelled: int | None = None
+    nodes_reset: int | None = None
+    message: str | None = None
+
+
+class ResumeResult(APIModel):
+    """POST /agent_run/{id}/resume."""
+
+    success: bool = True
+    run_id: str | None = None
+    agent_state_id: str | None = None
+    nodes_queued: int | None = None
+    nodes_considered: int | None = None
+    requeued_nodes: int | None = None
+
+
+class RunProgress(APIModel):
+    """GET /agent_run/{id}/progress; the full body was never captured, so most of it is extra."""
+
+    run_id: str | None = None
+    status: str | None = None
+    completed_node_percent: float | None = None
+    node_status_counts: NodeStatusCounts | None = None
+    next_cursor: str | None = None
+
+
+class AutomationRunPage(ObservabilityPage):
+    """GET /automations/runs."""
+
+
+class MimirAsset(RequestModel):
+    """An asset from a Mimir integration; `artifact` defaults to `highres` on the service."""
+
+    id: str
+    artifact: str | None = None
+
+
+class VideoInput(RequestModel):
+    """The sources of one Video Input tile (canonical input form; required for multi-input graphs)."""
+
+    agent_node_id: str
+    video_ids: list[str] = Field(default_factory=list)
+    node_render_ids: list[str] = Field(default_factory=list)
+    video_urls: list[str] = Field(default_factory=list)
+    mimir_assets: list[MimirAsset] = Field(default_factory=list)
+    input_clip_start_ms: int | None = None
+    input_clip_end_ms: int | None = None
+
+    @property
+    def has_source(self) -> bool:
+        """Whether the entry names at least one source."""
+        return bool(self.video_ids or self.node_render_ids or self.video_urls or self.mimir_assets)
+
+    @property
+    def source_count(self) -> int:
+        """How many sources the entry names (a run lists one `inputs[]` item per source)."""
+        return len(self.video_ids) + len(self.node_render_ids) + len(self.video_urls) + len(self.mimir_assets)
+
+
+class RunRequest(RequestModel):
+    """Body of POST /agent/{id}/run."""
+
+    video_inputs: list[VideoInput] = Field(default_factory=list)
+    video_ids: list[str] = Field(default_factory=list)
+    node_render_ids: list[str] = Field(default_factory=list)
+    video_urls: list[str] = Field(default_factory=list)
+    mimir_assets: list[MimirAsset] = Field(default_factory=list)
+    callback_url: str | None = None
+    update_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    ignore_nodes: list[str] = Field(default_factory=list)
+
+    @property
+    def has_top_level_inputs(self) -> bool:
+        """Whether the single-input shorthand arrays are used."""
+        return bool(self.video_ids or self.node_render_ids or self.video_urls or self.mimir_assets)
+
+    @property
+    def has_inputs(self) -> bool:
+        """Whether any video source is given at all."""
+        return self.has_top_level_inputs or bool(self.video_inputs)
+
+    @property
+    def source_count(self) -> int:
+        """How many sources the run is given in all (what reconciliation compares with `inputs[]`)."""
+        top = len(self.video_ids) + len(self.node_render_ids) + len(self.video_urls) + len(self.mimir_assets)
+        return top + sum(entry.source_count for entry in self.video_inputs)
