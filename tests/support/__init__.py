@@ -1,4 +1,8 @@
-"""Helpers every suite that drives the real server shares: canary keys, settings, tool calls."""
+"""Helpers every suite shares: canary keys, settings, tool calls, a small disk.
+
+Import helpers from here (`from ..support import call_ok`); shared fixtures live in
+`tests/support/fixtures.py`, registered for the whole suite by `pytest_plugins` in tests/conftest.py.
+"""
 
 import errno
 import os

@@ -1,0 +1,19 @@
+"""Fixtures every suite shares (a pytest plugin, registered in tests/conftest.py)."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run async tests on asyncio (the backend MCP hosts use)."""
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the developer's own keys and settings out of every test."""
+    for name in list(os.environ):
+        if name.startswith(("MOSAIC_", "MOTION_")):
+            monkeypatch.delenv(name)
