@@ -26,12 +26,6 @@ def transport() -> httpx2.AsyncHTTPTransport:
     return httpx2.AsyncHTTPTransport(verify=_SSL)
 
 
-@pytest.fixture(scope="session")
-def anyio_backend() -> str:
-    """Run the async tests on asyncio (the MCP SDK's loop)."""
-    return "asyncio"
-
-
 @pytest.fixture
 def sleep() -> RecordingSleep:
     """The back-off sleeps the clients would have done."""

@@ -9,18 +9,11 @@ import pytest
 from mcp import Client
 
 from mosaic_mcp.server.app import MosaicServer, create_server
-from mosaic_mcp.server.config import Settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
 from ..support import FAST_POLLING, call_ok, sandbox_settings
 
 HOUR = 3600.0
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Module-wide event loop, so the sandbox, server and client below can be shared by a module's tests."""
-    return "asyncio"
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +52,10 @@ def downloads(workdir: Path) -> Path:
     return workdir / "downloads"
 
 
-def make_settings(sandbox: RunningSandbox, workdir: Path, **overrides: object) -> Settings:
-    """Settings pointing both clients at the sandbox, with private home, media and download folders."""
-    return sandbox_settings(sandbox, workdir, allowed_dirs=str(workdir / "media"), max_wait_seconds=5, **overrides)
-
-
 @pytest.fixture(scope="module")
 def server(sandbox: RunningSandbox, workdir: Path) -> MosaicServer:
     """One server for the module, with fast polling."""
-    return create_server(make_settings(sandbox, workdir), poll_timing=FAST_POLLING)
+    return create_server(sandbox_settings(sandbox, workdir, media=True, max_wait_seconds=5), poll_timing=FAST_POLLING)
 
 
 @pytest.fixture(scope="module", params=["auto", "legacy"])

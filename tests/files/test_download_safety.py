@@ -17,7 +17,7 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 from ..support import FAST_POLLING, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
-from .conftest import make_settings, settle
+from .conftest import settle
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +54,10 @@ async def finished_run(client: Client, sandbox: RunningSandbox) -> dict[str, Any
 
 def capped_server(sandbox: RunningSandbox, workdir: Path, cap: int) -> MosaicServer:
     """A server that saves files of at most `cap` bytes."""
-    return create_server(make_settings(sandbox, workdir, max_download_bytes=cap), poll_timing=FAST_POLLING)
+    return create_server(
+        sandbox_settings(sandbox, workdir, media=True, max_wait_seconds=5, max_download_bytes=cap),
+        poll_timing=FAST_POLLING,
+    )
 
 
 @pytest.fixture

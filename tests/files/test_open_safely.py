@@ -12,7 +12,8 @@ from mosaic_mcp.server.files import FileRoots, LocalFile
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.transfer import RunFiles, attachment_from_path, upload_local_file
 
-from .conftest import make_settings, write_file
+from ..support import sandbox_settings
+from .conftest import write_file
 
 pytestmark = pytest.mark.anyio
 
@@ -26,14 +27,14 @@ Upload = Callable[[MosaicClient, object], Awaitable[None]]
 @pytest.fixture
 async def mosaic(sandbox: RunningSandbox, workdir: Path) -> AsyncIterator[MosaicClient]:
     """A Mosaic client talking to the sandbox."""
-    async with MosaicClient.from_settings(make_settings(sandbox, workdir)) as client:
+    async with MosaicClient.from_settings(sandbox_settings(sandbox, workdir, media=True, max_wait_seconds=5)) as client:
         yield client
 
 
 @pytest.fixture
 def roots(sandbox: RunningSandbox, workdir: Path) -> FileRoots:
     """The allowed folders of the test settings (media/ and the download folder)."""
-    return FileRoots.of(make_settings(sandbox, workdir))
+    return FileRoots.of(sandbox_settings(sandbox, workdir, media=True, max_wait_seconds=5))
 
 
 async def check_upload_file(roots: FileRoots, path: str) -> object:

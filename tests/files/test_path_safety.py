@@ -9,8 +9,8 @@ from mcp.types import ListRootsResult, Root
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 
-from ..support import FAST_POLLING, call_error, call_ok
-from .conftest import make_settings, write_file
+from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
+from .conftest import write_file
 
 pytestmark = pytest.mark.anyio
 
@@ -84,7 +84,9 @@ async def test_client_roots_are_allowed_folders(sandbox: RunningSandbox, tmp_pat
     async def list_roots(context: object) -> ListRootsResult:
         return ListRootsResult(roots=[Root(uri=project.as_uri(), name="project")])  # type: ignore[arg-type]
 
-    server = create_server(make_settings(sandbox, tmp_path), poll_timing=FAST_POLLING)
+    server = create_server(
+        sandbox_settings(sandbox, tmp_path, media=True, max_wait_seconds=5), poll_timing=FAST_POLLING
+    )
     async with Client(server, mode=mode, list_roots_callback=list_roots) as client:  # type: ignore[arg-type]
         asset = await call_ok(client, "upload_file", {"path": str(clip)})
         assert asset["size_bytes"] == 1000
@@ -99,7 +101,9 @@ async def test_missing_mosaic_key_is_a_clear_error(
 ) -> None:
     """Without MOSAIC_API_KEY, uploads and local Motion attachments say how to fix it and send nothing."""
     write_file(media / "clip.mp4", 1000, MP4_HEAD)
-    settings = make_settings(sandbox, workdir, mosaic_api_key="", home=tmp_path / "home")
+    settings = sandbox_settings(
+        sandbox, workdir, media=True, max_wait_seconds=5, mosaic_api_key="", home=tmp_path / "home"
+    )
     server = create_server(settings, poll_timing=FAST_POLLING)
     async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
         message = await call_error(client, "upload_file", {"path": str(media / "clip.mp4")})

@@ -21,15 +21,10 @@ async def sandbox() -> AsyncIterator[RunningSandbox]:
         yield running
 
 
-def make_settings(sandbox: RunningSandbox, tmp_path: Path, **overrides: object) -> Settings:
-    """Settings pointing both clients at the sandbox, with a private home."""
-    return sandbox_settings(sandbox, tmp_path, **overrides)
-
-
 @pytest.fixture
 def settings(sandbox: RunningSandbox, tmp_path: Path) -> Settings:
     """Default settings for the core toolset."""
-    return make_settings(sandbox, tmp_path)
+    return sandbox_settings(sandbox, tmp_path)
 
 
 @pytest.fixture

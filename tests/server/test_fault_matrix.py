@@ -74,12 +74,6 @@ async def approve(context: Any, params: ElicitRequestParams) -> ElicitResult:
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """One event loop for the module: one sandbox and one server serve every case."""
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 async def sandbox() -> AsyncIterator[RunningSandbox]:
     """The sandbox, clock frozen (nothing finishes unless a test advances it), credits for every case."""
     async with serve_sandbox(Sandbox(SandboxConfig(speed=0, credits=10**6, motion_credits=10**7))) as running:

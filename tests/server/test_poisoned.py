@@ -22,8 +22,7 @@ from mosaic_mcp.server.jobs.snapshot import QUARANTINED, pending_snapshot
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, MOSAIC_KEY, call_error, call_ok, fill_disk, small_tmpfs
-from .conftest import make_settings
+from ..support import FAST_POLLING, MOSAIC_KEY, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
 from .test_core_tools import VIDEO, follow
 
 pytestmark = pytest.mark.anyio
@@ -72,7 +71,7 @@ async def test_a_run_started_with_an_unusable_id_is_quarantined_and_the_server_k
 ) -> None:
     """The API answers a run start with an id containing '/': the start is refused as it arrives and
     reported as quarantined (it may be charged), other runs still work, and a restart still reports it."""
-    settings = make_settings(sandbox, tmp_path)
+    settings = sandbox_settings(sandbox, tmp_path)
     sandbox.sandbox.faults.inject("status", method="POST", path="/agent/*/run", status=200, body={"run_id": POISONED})
     async with Client(new_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
@@ -92,7 +91,7 @@ async def test_a_journaled_unusable_id_does_not_stop_the_next_start(
     sandbox: RunningSandbox, tmp_path: Path, mode: str, job_id: str
 ) -> None:
     """A live journal row with an id that cannot be polled is quarantined after start; restarts work."""
-    settings = make_settings(sandbox, tmp_path)
+    settings = sandbox_settings(sandbox, tmp_path)
     await journal_row_before_start(settings, job_id)
     async with Client(new_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         jobs = await jobs_until(client, quarantined(job_id))
@@ -106,7 +105,7 @@ async def test_an_undecodable_journal_row_does_not_stop_the_start(
 ) -> None:
     """A live journal row whose snapshot is not valid JSON: the server starts, lists it quarantined,
     and leaves the row as it was."""
-    settings = make_settings(sandbox, tmp_path)
+    settings = sandbox_settings(sandbox, tmp_path)
     await journal_row_before_start(settings, "spoilt")
     with sqlite3.connect(settings.journal_path) as db:
         db.execute("UPDATE jobs SET snapshot='{not json' WHERE job_id='spoilt'")
@@ -145,7 +144,7 @@ async def test_runs_still_settle_and_notify_when_the_run_list_fails(
         if isinstance(message, ResourceUpdatedNotification):
             heard(str(message.params.uri))
 
-    server = new_server(make_settings(sandbox, tmp_path))
+    server = new_server(sandbox_settings(sandbox, tmp_path))
     async with Client(server, mode=mode, message_handler=on_message) as client:  # type: ignore[arg-type]
         runs = [
             await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
@@ -179,7 +178,7 @@ async def test_a_full_journal_disk_does_not_stop_the_server(sandbox: RunningSand
     from memory, and the journal catches up once there is space again."""
     sandbox.sandbox.clock.speed = 0
     with small_tmpfs(tmp_path / "small-home") as home:
-        settings = make_settings(sandbox, tmp_path, home=home)
+        settings = sandbox_settings(sandbox, tmp_path, home=home)
         timing = PollTiming(initial=0.02, cap=0.1, idle_cap=0.2, adopt_every=0.5, journal_retry=0.05)
         async with Client(new_server(settings, timing), mode=mode) as client:  # type: ignore[arg-type]
             run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})

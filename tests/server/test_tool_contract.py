@@ -15,8 +15,7 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, call_error, call_ok
-from .conftest import make_settings
+from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -100,7 +99,7 @@ async def test_upstream_failure_is_actionable(
 
 async def test_missing_motion_key_says_how_to_fix(sandbox: RunningSandbox, tmp_path: Path) -> None:
     """Without MOTION_API_KEY, Motion tools say which variable to set; Mosaic tools still work."""
-    settings = make_settings(sandbox, tmp_path, motion_api_key=None)
+    settings = sandbox_settings(sandbox, tmp_path, motion_api_key=None)
     server: MosaicServer = create_server(settings, poll_timing=FAST_POLLING)
     async with Client(server) as client:
         message = await call_error(client, "create_video_session", {"prompt": "A launch video"})
@@ -150,7 +149,7 @@ async def test_resolver_and_context_parameters_are_not_arguments(client: Client)
 
 async def test_every_tool_schema_is_closed(sandbox: RunningSandbox, tmp_path: Path) -> None:
     """With every toolset on, each tool's input schema (and each object model in it) says additionalProperties false."""
-    server = create_server(make_settings(sandbox, tmp_path, toolsets="all"), poll_timing=FAST_POLLING)
+    server = create_server(sandbox_settings(sandbox, tmp_path, toolsets="all"), poll_timing=FAST_POLLING)
     async with Client(server) as client:
         tools = (await client.list_tools()).tools
     assert len(tools) > 40

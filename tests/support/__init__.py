@@ -28,8 +28,12 @@ MOTION_KEY = "motion_test_SECRET_canary_4242"
 FAST_POLLING = PollTiming(initial=0.02, cap=0.1, idle_cap=0.2, adopt_every=0.5)
 
 
-def sandbox_settings(sandbox: RunningSandbox, folder: Path, **overrides: Any) -> Settings:
-    """Settings pointing both clients at the sandbox, with a private home and download folder."""
+def sandbox_settings(sandbox: RunningSandbox, folder: Path, *, media: bool = False, **overrides: Any) -> Settings:
+    """Settings pointing both clients at the sandbox, with a private home and download folder.
+
+    The suite's one settings helper; each folder's defaults are keyword arguments: tests/toolsets passes
+    `toolsets="all"`, tests/files `media=True` (allow `folder/media`, MOSAIC_MCP_ALLOWED_DIRS) and
+    `max_wait_seconds=5`."""
     values: dict[str, Any] = {
         "mosaic_api_key": MOSAIC_KEY,
         "motion_api_key": MOTION_KEY,
@@ -39,6 +43,8 @@ def sandbox_settings(sandbox: RunningSandbox, folder: Path, **overrides: Any) ->
         "download_dir": folder / "downloads",
         "max_wait_seconds": 10,
     }
+    if media:
+        values["allowed_dirs"] = str(folder / "media")
     values.update(overrides)
     return load_settings(**values)
 

@@ -5,9 +5,13 @@ import os
 import pytest
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def anyio_backend() -> str:
-    """Run async tests on asyncio (the backend MCP hosts use)."""
+    """Run async tests on asyncio (the backend MCP hosts use); the suite's only definition.
+
+    Module-scoped so that module-scoped async fixtures (one sandbox or server per module) may use it;
+    a test using only function-scoped fixtures still gets its own event loop (a loop lives as long as its users).
+    """
     return "asyncio"
 
 

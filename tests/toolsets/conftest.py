@@ -21,12 +21,6 @@ Elicitation = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Module-wide event loop, so one sandbox and one server serve a whole test module."""
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 async def sandbox() -> AsyncIterator[RunningSandbox]:
     """The API emulator on a free loopback port, its clock frozen (it moves only by advance()).
 
@@ -53,7 +47,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(sandbox: RunningSandbox, home: Path) -> MosaicServer:
     """A server with every toolset, pointed at the sandbox; each test connects its own client."""
-    return create_server(make_settings(sandbox, home))
+    return create_server(sandbox_settings(sandbox, home, toolsets="all"))
 
 
 @pytest.fixture(params=["auto", "legacy"], scope="module")
@@ -63,7 +57,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 def make_settings(sandbox: RunningSandbox, tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings pointing both clients at the sandbox, with a private home; toolsets default to all."""
+    """Kept only for tests/toolsets/test_consent.py: new tests call `sandbox_settings(..., toolsets="all")`."""
     return sandbox_settings(sandbox, tmp_path, **{"toolsets": "all", **overrides})
 
 

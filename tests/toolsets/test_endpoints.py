@@ -17,8 +17,8 @@ from mosaic_mcp.server.sandbox.seed import (
 )
 from mosaic_mcp.tools.catalogue import ENDPOINT_TOOLS
 
-from ..support import call_error, call_ok
-from .conftest import VIDEO, make_settings
+from ..support import call_error, call_ok, sandbox_settings
+from .conftest import VIDEO
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +29,9 @@ CHANNEL = "UCxxxxxxxxxxxxxxxxxxxxxx"
 @pytest.fixture(scope="module")
 def server(sandbox: RunningSandbox, home: Path) -> MosaicServer:
     """Every toolset, and every kind of action allowed with confirm=true (these clients cannot ask)."""
-    return create_server(make_settings(sandbox, home, allow_without_prompt="payments,publishing,deleting"))
+    return create_server(
+        sandbox_settings(sandbox, home, toolsets="all", allow_without_prompt="payments,publishing,deleting")
+    )
 
 
 def hit(sandbox: RunningSandbox, endpoint: str, times: int = 1) -> bool:

@@ -9,8 +9,8 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID, GENERATOR_AGENT_ID
 
-from ..support import call_error, call_ok
-from .conftest import VIDEO, connect, make_settings
+from ..support import call_error, call_ok, sandbox_settings
+from .conftest import VIDEO, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -67,14 +67,16 @@ async def test_refused_with_the_tool_parameter_named_and_nothing_sent(
 async def test_private_callback_allowed_by_the_setting(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """With MOSAIC_MCP_ALLOW_PRIVATE_CALLBACKS a loopback callback_url is sent as given."""
     hook = "http://127.0.0.1:9/hook"
-    async with connect(make_settings(sandbox, tmp_path, allow_private_callbacks=True), mode) as client:
+    async with connect(
+        sandbox_settings(sandbox, tmp_path, toolsets="all", allow_private_callbacks=True), mode
+    ) as client:
         handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID, "callback_url": hook})
     assert sandbox.sandbox.runs.get(handle["job_id"]).callback_url == hook
 
 
 async def test_own_public_url_callback_still_works(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """MOSAIC_MCP_PUBLIC_URL on loopback: runs are still pointed at this server's own webhook."""
-    settings = make_settings(sandbox, tmp_path, public_url="http://127.0.0.1:8123")
+    settings = sandbox_settings(sandbox, tmp_path, toolsets="all", public_url="http://127.0.0.1:8123")
     async with connect(settings, mode) as client:
         handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID})
     assert sandbox.sandbox.runs.get(handle["job_id"]).callback_url == "http://127.0.0.1:8123/webhooks/mosaic"

@@ -10,8 +10,8 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import call_error, call_ok
-from .conftest import VIDEO, make_settings
+from ..support import call_error, call_ok, sandbox_settings
+from .conftest import VIDEO
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +26,7 @@ async def sandbox() -> AsyncIterator[RunningSandbox]:
 @pytest.fixture
 def server(sandbox: RunningSandbox, tmp_path: Path) -> MosaicServer:
     """A server with every toolset for this test's sandbox; payments allowed with confirm=true."""
-    return create_server(make_settings(sandbox, tmp_path, allow_without_prompt="payments"))
+    return create_server(sandbox_settings(sandbox, tmp_path, toolsets="all", allow_without_prompt="payments"))
 
 
 async def test_low_balance_is_reported_and_recoverable(client: Client, sandbox: RunningSandbox) -> None:
@@ -58,7 +58,7 @@ async def test_low_balance_is_reported_and_recoverable(client: Client, sandbox: 
 
 async def test_no_money_moves_without_the_persons_setting(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """toolsets=all and confirm=true, but no MOSAIC_MCP_ALLOW_WITHOUT_PROMPT: no purchase, upgrade or top-up is sent."""
-    settings = make_settings(sandbox, tmp_path / "strict")
+    settings = sandbox_settings(sandbox, tmp_path / "strict", toolsets="all")
     async with Client(create_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         before = (await call_ok(client, "check_credits"))["balance"]
         for tool, args in (
