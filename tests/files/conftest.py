@@ -17,7 +17,7 @@ HOUR = 3600.0
 
 
 @pytest.fixture(scope="module")
-async def sandbox(anyio_backend: str) -> AsyncIterator[RunningSandbox]:
+async def served(anyio_backend: str) -> AsyncIterator[RunningSandbox]:
     """The API emulator on a free loopback port; its clock is frozen (tests move it with advance)."""
     config = SandboxConfig(speed=0.0, credits=10**7, motion_credits=10**7)
     async with serve_sandbox(Sandbox(config)) as running:
@@ -25,9 +25,9 @@ async def sandbox(anyio_backend: str) -> AsyncIterator[RunningSandbox]:
 
 
 @pytest.fixture(autouse=True)
-def fresh_request_log(sandbox: RunningSandbox) -> None:
+def fresh_request_log(served: RunningSandbox) -> None:
     """Each test sees only its own requests in the sandbox's log."""
-    sandbox.sandbox.requests.clear()
+    served.sandbox.requests.clear()
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +53,9 @@ def downloads(workdir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(sandbox: RunningSandbox, workdir: Path) -> MosaicServer:
+def server(served: RunningSandbox, workdir: Path) -> MosaicServer:
     """One server for the module, with fast polling."""
-    return create_server(sandbox_settings(sandbox, workdir, media=True, max_wait_seconds=5), poll_timing=FAST_POLLING)
+    return create_server(sandbox_settings(served, workdir, media=True, max_wait_seconds=5), poll_timing=FAST_POLLING)
 
 
 @pytest.fixture(scope="module", params=["auto", "legacy"])
@@ -71,11 +71,11 @@ async def client(server: MosaicServer, mode: str) -> AsyncIterator[Client]:
         yield connected
 
 
-async def settle(client: Client, sandbox: RunningSandbox, job_id: str) -> dict[str, Any]:
+async def settle(client: Client, served: RunningSandbox, job_id: str) -> dict[str, Any]:
     """Move the sandbox clock until the job is settled; its snapshot."""
     with anyio.fail_after(15):
         while True:
-            sandbox.sandbox.advance(HOUR)
+            served.sandbox.advance(HOUR)
             snap = await call_ok(client, "poll_job", {"job_id": job_id, "wait_seconds": 0})
             if snap["settled"]:
                 return snap

@@ -21,7 +21,7 @@ Elicitation = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
 
 
 @pytest.fixture(scope="module")
-async def sandbox() -> AsyncIterator[RunningSandbox]:
+async def served() -> AsyncIterator[RunningSandbox]:
     """The API emulator on a free loopback port, its clock frozen (it moves only by advance()).
 
     Shared by a module's tests for speed (building a server with every toolset costs ~0.3 s);
@@ -31,11 +31,17 @@ async def sandbox() -> AsyncIterator[RunningSandbox]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def sandbox(served: RunningSandbox) -> RunningSandbox:
+    """The old name of `served`, kept only while tests/toolsets/test_consent.py still asks for it; delete after."""
+    return served
+
+
 @pytest.fixture(autouse=True)
 def _fresh_request_log(request: pytest.FixtureRequest) -> None:
     """Each test counts only its own requests."""
-    if "sandbox" in request.fixturenames:
-        request.getfixturevalue("sandbox").sandbox.requests.clear()
+    if "served" in request.fixturenames:
+        request.getfixturevalue("served").sandbox.requests.clear()
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +51,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(sandbox: RunningSandbox, home: Path) -> MosaicServer:
+def server(served: RunningSandbox, home: Path) -> MosaicServer:
     """A server with every toolset, pointed at the sandbox; each test connects its own client."""
-    return create_server(sandbox_settings(sandbox, home, toolsets="all"))
+    return create_server(sandbox_settings(served, home, toolsets="all"))
 
 
 @pytest.fixture(params=["auto", "legacy"], scope="module")
@@ -56,9 +62,9 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def make_settings(sandbox: RunningSandbox, tmp_path: Path, **overrides: Any) -> Settings:
+def make_settings(served: RunningSandbox, tmp_path: Path, **overrides: Any) -> Settings:
     """Kept only for tests/toolsets/test_consent.py: new tests call `sandbox_settings(..., toolsets="all")`."""
-    return sandbox_settings(sandbox, tmp_path, **{"toolsets": "all", **overrides})
+    return sandbox_settings(served, tmp_path, **{"toolsets": "all", **overrides})
 
 
 @asynccontextmanager
