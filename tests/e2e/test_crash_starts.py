@@ -12,7 +12,7 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID, PIP_AGENT_ID
 
-from .conftest import http_server, wait_until_listening
+from ..support.processes import http_server, wait_until_listening
 from .flow import call
 
 pytestmark = pytest.mark.anyio

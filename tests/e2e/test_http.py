@@ -13,7 +13,7 @@ from mcp.client.subscriptions import ResourceUpdated
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import free_port, http_server, mosaic_mcp_command, wait_until_listening
+from ..support.processes import free_port, http_server, mosaic_mcp_command, wait_until_listening
 from .flow import call, run_full_flow
 
 pytestmark = pytest.mark.anyio

@@ -1,19 +1,15 @@
 """Fixtures for the local-file tests: a frozen-clock sandbox, settings with private folders, a client."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 
 from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
-from ..support import FAST_POLLING, call_ok, sandbox_settings
-
-HOUR = 3600.0
+from ..support import FAST_POLLING, sandbox_settings
 
 
 @pytest.fixture(scope="module")
@@ -69,32 +65,3 @@ async def client(server: MosaicServer, mode: str) -> AsyncIterator[Client]:
     """An in-memory MCP client connected to the server (one per module and protocol generation)."""
     async with Client(server, mode=mode) as connected:  # type: ignore[arg-type]
         yield connected
-
-
-async def settle(client: Client, served: RunningSandbox, job_id: str) -> dict[str, Any]:
-    """Move the sandbox clock until the job is settled; its snapshot."""
-    with anyio.fail_after(15):
-        while True:
-            served.sandbox.advance(HOUR)
-            snap = await call_ok(client, "poll_job", {"job_id": job_id, "wait_seconds": 0})
-            if snap["settled"]:
-                return snap
-
-
-ProgressLog = list[tuple[float, float | None, str | None]]
-
-
-def progress_recorder() -> tuple[ProgressLog, Callable[[float, float | None, str | None], Awaitable[None]]]:
-    """A progress callback and the list it records into."""
-    seen: ProgressLog = []
-
-    async def record(progress: float, total: float | None, message: str | None) -> None:
-        seen.append((progress, total, message))
-
-    return seen, record
-
-
-def write_file(path: Path, size: int, head: bytes = b"") -> Path:
-    """A file of `size` bytes starting with `head`."""
-    path.write_bytes(head + b"\x00" * (size - len(head)))
-    return path

@@ -11,7 +11,7 @@ from mosaic_mcp.server.sandbox.config import DAY
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 from ..support import call_error, call_ok
-from .conftest import progress_recorder, settle
+from ..support.files import progress_recorder, settle
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,7 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 from ..support import FAST_POLLING, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
-from .conftest import settle
+from ..support.files import settle
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ from mosaic_mcp.server.sandbox.seed import (
 )
 
 from ..support import call_error, call_ok
-from .conftest import progress_recorder, settle, write_file
+from ..support.files import progress_recorder, settle, write_file
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,7 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.transfer import RunFiles, attachment_from_path, upload_local_file
 
 from ..support import sandbox_settings
-from .conftest import write_file
+from ..support.files import write_file
 
 pytestmark = pytest.mark.anyio
 

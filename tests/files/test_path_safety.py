@@ -10,7 +10,7 @@ from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 
 from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
-from .conftest import write_file
+from ..support.files import write_file
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from mosaic_mcp.server.images import PREVIEW_MAX_BYTES, preview, shrink_png
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import settle
+from ..support.files import settle
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox
 
 from ..support import call_ok
-from .conftest import progress_recorder, write_file
+from ..support.files import progress_recorder, write_file
 
 pytestmark = pytest.mark.anyio
 

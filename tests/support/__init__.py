@@ -7,16 +7,19 @@ Import helpers from here (`from ..support import call_ok`); shared fixtures live
 import errno
 import os
 import shutil
+import ssl
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
 
+from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.config import Settings, load_settings
 from mosaic_mcp.server.jobs.poller import PollTiming
 from mosaic_mcp.server.sandbox import RunningSandbox
@@ -109,3 +112,26 @@ def fill_disk(folder: Path) -> Path:
                     raise
                 break
     return filler
+
+
+# Building an SSL context costs ~0.15 s; every client would build its own. The sandbox is plain
+# HTTP, so one shared context only keeps the suite fast.
+_SSL = ssl.create_default_context()
+
+
+def transport() -> httpx2.AsyncHTTPTransport:
+    """A transport for a test client (shares the SSL context)."""
+    return httpx2.AsyncHTTPTransport(verify=_SSL)
+
+
+VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+"""A public video URL the sandbox accepts as a job input."""
+
+Elicitation = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
+
+
+@asynccontextmanager
+async def connect(settings: Settings, mode: str, elicitation: Elicitation | None = None) -> AsyncIterator[Client]:
+    """An in-memory MCP client of a fresh server (declaring elicitation only with a callback)."""
+    async with Client(create_server(settings), mode=mode, elicitation_callback=elicitation) as client:  # type: ignore[arg-type]
+        yield client

@@ -1,23 +1,17 @@
 """Fixtures: the real server in memory, both protocol generations, against the sandbox over loopback."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.types import ElicitRequestParams, ElicitResult
 
 from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.config import Settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
 from ..support import sandbox_settings
-
-VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
-
-Elicitation = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +59,6 @@ def mode(request: pytest.FixtureRequest) -> str:
 def make_settings(served: RunningSandbox, tmp_path: Path, **overrides: Any) -> Settings:
     """Kept only for tests/toolsets/test_consent.py: new tests call `sandbox_settings(..., toolsets="all")`."""
     return sandbox_settings(served, tmp_path, **{"toolsets": "all", **overrides})
-
-
-@asynccontextmanager
-async def connect(settings: Settings, mode: str, elicitation: Elicitation | None = None) -> AsyncIterator[Client]:
-    """An in-memory MCP client of a fresh server (declaring elicitation only with a callback)."""
-    async with Client(create_server(settings), mode=mode, elicitation_callback=elicitation) as client:  # type: ignore[arg-type]
-        yield client
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ from mosaic_mcp.server.sandbox.seed import (
 )
 from mosaic_mcp.tools.catalogue import ENDPOINT_TOOLS
 
-from ..support import call_error, call_ok, sandbox_settings
-from .conftest import VIDEO
+from ..support import VIDEO, call_error, call_ok, sandbox_settings
 
 pytestmark = pytest.mark.anyio
 

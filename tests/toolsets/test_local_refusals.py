@@ -9,8 +9,7 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID, GENERATOR_AGENT_ID
 
-from ..support import call_error, call_ok, sandbox_settings
-from .conftest import VIDEO, connect
+from ..support import VIDEO, call_error, call_ok, connect, sandbox_settings
 
 pytestmark = pytest.mark.anyio
 

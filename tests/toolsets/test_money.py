@@ -10,8 +10,7 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import call_error, call_ok, sandbox_settings
-from .conftest import VIDEO
+from ..support import VIDEO, call_error, call_ok, sandbox_settings
 
 pytestmark = pytest.mark.anyio
 

@@ -14,8 +14,7 @@ from mosaic_mcp.server.sandbox.seed import (
     PODCAST_AGENT_ROUGH_CUT_NODE_ID,
 )
 
-from ..support import call_error, call_ok
-from .conftest import VIDEO
+from ..support import VIDEO, call_error, call_ok
 
 pytestmark = pytest.mark.anyio
 
