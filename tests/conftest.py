@@ -1,19 +1,3 @@
-"""Shared fixtures: a clean environment and the anyio backend."""
+"""The suite's shared fixtures come from one plugin: tests/support/fixtures.py (helpers: tests/support)."""
 
-import pytest
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run async tests on asyncio (the backend MCP hosts use)."""
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the developer's own keys and settings out of every test."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("MOSAIC_", "MOTION_")):
-            monkeypatch.delenv(name)
+pytest_plugins = ["tests.support.fixtures"]

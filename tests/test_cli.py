@@ -11,7 +11,7 @@ import pytest
 
 from mosaic_mcp.server.sandbox import Sandbox, SandboxConfig, serve_sandbox
 
-from .e2e.conftest import free_port, mosaic_mcp_command, sandbox_process
+from .support.processes import free_port, mosaic_mcp_command, sandbox_process
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

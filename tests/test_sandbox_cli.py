@@ -9,7 +9,7 @@ import pytest
 
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .e2e.conftest import sandbox_process
+from .support.processes import sandbox_process
 
 MOSAIC = {"Authorization": "Bearer mk_curl_flow_key", "Content-Type": "application/json"}
 MOTION = {"Authorization": "Bearer motion_curl_flow_key", "Content-Type": "application/json"}

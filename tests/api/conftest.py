@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator
 
-import httpx2
 import pytest
 from pydantic import SecretStr
 
 from mosaic_mcp.server.api import MosaicClient, MotionClient, RecordingSleep, RetryPolicy
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
-from ..support import MOSAIC_KEY, MOTION_KEY  # the one canary pair: no message may ever hold them
-
-# Recognisable fake keys: the secret-leak tests look for these strings everywhere.
-
-# Building an SSL context costs ~0.15 s; every client would build its own. The sandbox is plain
-# HTTP, so one shared context only keeps the suite fast.
-_SSL = ssl.create_default_context()
-
-
-def transport() -> httpx2.AsyncHTTPTransport:
-    """A transport for a test client (shares the SSL context)."""
-    return httpx2.AsyncHTTPTransport(verify=_SSL)
-
-
-@pytest.fixture(scope="session")
-def anyio_backend() -> str:
-    """Run the async tests on asyncio (the MCP SDK's loop)."""
-    return "asyncio"
+from ..support import MOSAIC_KEY, MOTION_KEY, transport  # the one canary pair: no message may ever hold them
 
 
 @pytest.fixture

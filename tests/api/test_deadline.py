@@ -23,8 +23,7 @@ from mosaic_mcp.server.api.errors import DeadlineExceededError
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, seed
 
-from ..support import call_error, sandbox_settings
-from .conftest import transport
+from ..support import call_error, sandbox_settings, transport
 
 pytestmark = pytest.mark.anyio
 

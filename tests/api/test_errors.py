@@ -31,7 +31,7 @@ from mosaic_mcp.server.api import (
 )
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, seed
 
-from .conftest import transport
+from ..support import transport
 
 pytestmark = pytest.mark.anyio
 

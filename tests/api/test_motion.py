@@ -16,7 +16,7 @@ from mosaic_mcp.server.api import (
 )
 from mosaic_mcp.server.sandbox import Sandbox
 
-from .conftest import MOTION_KEY
+from ..support import MOTION_KEY
 
 pytestmark = pytest.mark.anyio
 

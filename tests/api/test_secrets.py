@@ -29,9 +29,8 @@ from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.config import ConfigurationError, Settings, load_settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, seed
 
+from ..support import MOSAIC_KEY, MOTION_KEY, call_error, sandbox_settings, transport
 from ..support import MOSAIC_KEY as SUPPORT_KEY
-from ..support import call_error, sandbox_settings
-from .conftest import MOSAIC_KEY, MOTION_KEY, transport
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from mcp.types import TextContent, TextResourceContents
 
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import MOSAIC_KEY, MOTION_KEY
+from ..support import MOSAIC_KEY, MOTION_KEY
 
 
 async def call(client: Client, name: str, args: dict[str, Any], **kw: Any) -> dict[str, Any]:

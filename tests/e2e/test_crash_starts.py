@@ -12,7 +12,7 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID, PIP_AGENT_ID
 
-from .conftest import http_server, wait_until_listening
+from ..support.processes import http_server, wait_until_listening
 from .flow import call
 
 pytestmark = pytest.mark.anyio
@@ -70,9 +70,9 @@ async def one_life(env: dict[str, str], rng: random.Random, first: int, upstream
     return sent
 
 
-async def test_every_started_job_survives_a_kill(server_env: dict[str, str], sandbox: RunningSandbox) -> None:
+async def test_every_started_job_survives_a_kill(server_env: dict[str, str], served: RunningSandbox) -> None:
     """Kill the server during 50 slow starts, restart it: each upstream job is tracked or reported."""
-    upstream = sandbox.sandbox
+    upstream = served.sandbox
     upstream.faults.inject("latency", method="POST", path="/agent/{agent_id}/run", delay=SLOW_CREATE, times=10_000)
     upstream.faults.inject("latency", method="POST", path="/api/motion/sessions", delay=SLOW_CREATE, times=10_000)
     env = {**server_env, "MOSAIC_MCP_POLL_INTERVAL": "0.2"}

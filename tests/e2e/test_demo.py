@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from .conftest import mosaic_mcp_command
+from ..support.processes import mosaic_mcp_command
 
 
 def test_demo_completes_both_jobs() -> None:

@@ -13,7 +13,7 @@ from mcp.client.subscriptions import ResourceUpdated
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import free_port, http_server, mosaic_mcp_command, wait_until_listening
+from ..support.processes import free_port, http_server, mosaic_mcp_command, wait_until_listening
 from .flow import call, run_full_flow
 
 pytestmark = pytest.mark.anyio
@@ -79,11 +79,11 @@ def test_refuses_open_http_without_token(tmp_path: Path) -> None:
     assert b"MOSAIC_MCP_HTTP_TOKEN" in proc.stderr
 
 
-async def test_webhook_settles_a_run_before_the_next_poll(server_env: dict[str, str], sandbox: RunningSandbox) -> None:
+async def test_webhook_settles_a_run_before_the_next_poll(server_env: dict[str, str], served: RunningSandbox) -> None:
     """With MOSAIC_MCP_PUBLIC_URL, a run reports by signed webhook: it settles long before the next poll."""
     port = free_port()
     secret = "whsec_e2e_" + "y" * 24
-    sandbox.sandbox.outbox.secret = secret
+    served.sandbox.outbox.secret = secret
     env = {
         **server_env,
         "MOSAIC_MCP_POLL_INTERVAL": "30",  # without the webhook, nothing would be seen for 30 s
@@ -103,7 +103,7 @@ async def test_webhook_settles_a_run_before_the_next_poll(server_env: dict[str, 
                         break
                     await anyio.sleep(0.2)
     assert jobs[0]["job_id"] == run["job_id"] and jobs[0]["status"] == "completed"
-    assert sandbox.sandbox.runs.get(run["job_id"]).callback_url == f"http://127.0.0.1:{port}/webhooks/mosaic"
+    assert served.sandbox.runs.get(run["job_id"]).callback_url == f"http://127.0.0.1:{port}/webhooks/mosaic"
 
 
 async def test_webhook_with_a_wrong_signature_is_refused(server_env: dict[str, str]) -> None:

@@ -9,15 +9,15 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import http_server, wait_until_listening
+from ..support.processes import http_server, wait_until_listening
 from .flow import call
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_job_survives_sigkill(server_env: dict[str, str], sandbox: RunningSandbox) -> None:
+async def test_job_survives_sigkill(server_env: dict[str, str], served: RunningSandbox) -> None:
     """SIGKILL mid-run, restart on the same home: the job is listed, polling resumes, outputs arrive."""
-    sandbox.sandbox.clock.speed = 0  # freeze the API so the run is surely mid-way when we kill
+    served.sandbox.clock.speed = 0  # freeze the API so the run is surely mid-way when we kill
     with http_server(server_env) as (proc, url):
         await wait_until_listening(url, proc)
         async with Client(url, mode="legacy") as client:
@@ -27,7 +27,7 @@ async def test_job_survives_sigkill(server_env: dict[str, str], sandbox: Running
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
 
-    sandbox.sandbox.clock.speed = 60.0
+    served.sandbox.clock.speed = 60.0
     with http_server(server_env) as (proc, url):
         await wait_until_listening(url, proc)
         async with Client(url, mode="auto") as client:

@@ -10,7 +10,7 @@ from mcp.types import ResourceUpdatedNotification, TextResourceContents
 
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import mosaic_mcp_command
+from ..support.processes import mosaic_mcp_command
 from .flow import run_full_flow
 
 pytestmark = pytest.mark.anyio

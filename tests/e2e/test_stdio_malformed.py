@@ -14,7 +14,7 @@ import pytest
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from .conftest import mosaic_mcp_command
+from ..support.processes import mosaic_mcp_command
 
 pytestmark = pytest.mark.anyio
 

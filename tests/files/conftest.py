@@ -1,30 +1,19 @@
 """Fixtures for the local-file tests: a frozen-clock sandbox, settings with private folders, a client."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 
 from mosaic_mcp.server.app import MosaicServer, create_server
-from mosaic_mcp.server.config import Settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
-from ..support import FAST_POLLING, call_ok, sandbox_settings
-
-HOUR = 3600.0
+from ..support import FAST_POLLING, sandbox_settings
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Module-wide event loop, so the sandbox, server and client below can be shared by a module's tests."""
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-async def sandbox(anyio_backend: str) -> AsyncIterator[RunningSandbox]:
+async def served(anyio_backend: str) -> AsyncIterator[RunningSandbox]:
     """The API emulator on a free loopback port; its clock is frozen (tests move it with advance)."""
     config = SandboxConfig(speed=0.0, credits=10**7, motion_credits=10**7)
     async with serve_sandbox(Sandbox(config)) as running:
@@ -32,9 +21,9 @@ async def sandbox(anyio_backend: str) -> AsyncIterator[RunningSandbox]:
 
 
 @pytest.fixture(autouse=True)
-def fresh_request_log(sandbox: RunningSandbox) -> None:
+def fresh_request_log(served: RunningSandbox) -> None:
     """Each test sees only its own requests in the sandbox's log."""
-    sandbox.sandbox.requests.clear()
+    served.sandbox.requests.clear()
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +48,10 @@ def downloads(workdir: Path) -> Path:
     return workdir / "downloads"
 
 
-def make_settings(sandbox: RunningSandbox, workdir: Path, **overrides: object) -> Settings:
-    """Settings pointing both clients at the sandbox, with private home, media and download folders."""
-    return sandbox_settings(sandbox, workdir, allowed_dirs=str(workdir / "media"), max_wait_seconds=5, **overrides)
-
-
 @pytest.fixture(scope="module")
-def server(sandbox: RunningSandbox, workdir: Path) -> MosaicServer:
+def server(served: RunningSandbox, workdir: Path) -> MosaicServer:
     """One server for the module, with fast polling."""
-    return create_server(make_settings(sandbox, workdir), poll_timing=FAST_POLLING)
+    return create_server(sandbox_settings(served, workdir, media=True, max_wait_seconds=5), poll_timing=FAST_POLLING)
 
 
 @pytest.fixture(scope="module", params=["auto", "legacy"])
@@ -81,32 +65,3 @@ async def client(server: MosaicServer, mode: str) -> AsyncIterator[Client]:
     """An in-memory MCP client connected to the server (one per module and protocol generation)."""
     async with Client(server, mode=mode) as connected:  # type: ignore[arg-type]
         yield connected
-
-
-async def settle(client: Client, sandbox: RunningSandbox, job_id: str) -> dict[str, Any]:
-    """Move the sandbox clock until the job is settled; its snapshot."""
-    with anyio.fail_after(15):
-        while True:
-            sandbox.sandbox.advance(HOUR)
-            snap = await call_ok(client, "poll_job", {"job_id": job_id, "wait_seconds": 0})
-            if snap["settled"]:
-                return snap
-
-
-ProgressLog = list[tuple[float, float | None, str | None]]
-
-
-def progress_recorder() -> tuple[ProgressLog, Callable[[float, float | None, str | None], Awaitable[None]]]:
-    """A progress callback and the list it records into."""
-    seen: ProgressLog = []
-
-    async def record(progress: float, total: float | None, message: str | None) -> None:
-        seen.append((progress, total, message))
-
-    return seen, record
-
-
-def write_file(path: Path, size: int, head: bytes = b"") -> Path:
-    """A file of `size` bytes starting with `head`."""
-    path.write_bytes(head + b"\x00" * (size - len(head)))
-    return path

@@ -11,7 +11,7 @@ from mosaic_mcp.server.sandbox.config import DAY
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 from ..support import call_error, call_ok
-from .conftest import progress_recorder, settle
+from ..support.files import progress_recorder, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -35,14 +35,14 @@ def names_in(folder: Path) -> list[str]:
     return sorted(os.listdir(folder))
 
 
-async def finished_run(client: Client, sandbox: RunningSandbox) -> dict[str, object]:
+async def finished_run(client: Client, served: RunningSandbox) -> dict[str, object]:
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
-    return await settle(client, sandbox, handle["job_id"])
+    return await settle(client, served, handle["job_id"])
 
 
-async def test_download_mosaic_run(client: Client, sandbox: RunningSandbox, downloads: Path) -> None:
+async def test_download_mosaic_run(client: Client, served: RunningSandbox, downloads: Path) -> None:
     """Video and thumbnail land in the download folder under short, safe names, whole; nothing half-written."""
-    run = await finished_run(client, sandbox)
+    run = await finished_run(client, served)
     seen, record = progress_recorder()
     result = await call_ok(client, "download_output", {"job_id": run["job_id"]}, progress_callback=record)
     output_id = run["outputs"][0]["output_id"]  # type: ignore[index]
@@ -66,10 +66,10 @@ async def test_download_mosaic_run(client: Client, sandbox: RunningSandbox, down
 
 
 async def test_download_again_skips_files_already_there(
-    client: Client, sandbox: RunningSandbox, downloads: Path
+    client: Client, served: RunningSandbox, downloads: Path
 ) -> None:
     """A second download keeps the files (same size) and transfers nothing."""
-    run = await finished_run(client, sandbox)
+    run = await finished_run(client, served)
     first = await call_ok(client, "download_output", {"job_id": run["job_id"]})
     stamps = {f["path"]: stamp(f["path"]) for f in first["files"]}
     again = await call_ok(client, "download_output", {"job_id": run["job_id"]})
@@ -78,23 +78,23 @@ async def test_download_again_skips_files_already_there(
     assert stamps == {f["path"]: stamp(f["path"]) for f in again["files"]}
 
 
-async def test_expired_links_are_renewed(client: Client, sandbox: RunningSandbox) -> None:
+async def test_expired_links_are_renewed(client: Client, served: RunningSandbox) -> None:
     """When the signed URLs have expired (403), the run is re-read for fresh ones and the download succeeds."""
-    run = await finished_run(client, sandbox)
-    sandbox.sandbox.advance(8 * DAY)  # output URLs live 7 days
-    reads_before = sandbox.sandbox.requests.count("GET", "/agent_run/{run_id}")
+    run = await finished_run(client, served)
+    served.sandbox.advance(8 * DAY)  # output URLs live 7 days
+    reads_before = served.sandbox.requests.count("GET", "/agent_run/{run_id}")
     result = await call_ok(client, "download_output", {"job_id": run["job_id"]})
     assert [f["skipped"] for f in result["files"]] == [False, False]
-    assert sandbox.sandbox.requests.count("GET", "/agent_run/{run_id}") > reads_before
-    statuses = [r.status for r in sandbox.sandbox.requests.matching("GET", "/_sandbox/files/*")]
+    assert served.sandbox.requests.count("GET", "/agent_run/{run_id}") > reads_before
+    statuses = [r.status for r in served.sandbox.requests.matching("GET", "/_sandbox/files/*")]
     assert statuses == [403, 200, 200]  # the stale video link, then both fresh links
 
 
 async def test_one_output_into_a_chosen_folder_with_premiere(
-    client: Client, sandbox: RunningSandbox, media: Path
+    client: Client, served: RunningSandbox, media: Path
 ) -> None:
     """output_id picks one output, directory a folder inside the allowed ones, include_premiere the timeline."""
-    run = await finished_run(client, sandbox)
+    run = await finished_run(client, served)
     output_id = run["outputs"][0]["output_id"]  # type: ignore[index]
     args = {
         "job_id": run["job_id"],
@@ -111,10 +111,10 @@ async def test_one_output_into_a_chosen_folder_with_premiere(
     assert output_id in message
 
 
-async def test_download_motion_session(client: Client, sandbox: RunningSandbox, downloads: Path) -> None:
+async def test_download_motion_session(client: Client, served: RunningSandbox, downloads: Path) -> None:
     """A finished Motion session's MP4 (output.download_url) is saved as <job>-video.mp4."""
     handle = await call_ok(client, "create_video_session", {"prompt": "A product launch teaser"})
-    session = await settle(client, sandbox, handle["job_id"])
+    session = await settle(client, served, handle["job_id"])
     assert session["download_ready"] is True
     result = await call_ok(client, "download_output", {"job_id": handle["job_id"]})
     [saved] = result["files"]

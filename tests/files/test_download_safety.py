@@ -17,7 +17,7 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
 from ..support import FAST_POLLING, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
-from .conftest import make_settings, settle
+from ..support.files import settle
 
 pytestmark = pytest.mark.anyio
 
@@ -46,15 +46,18 @@ def parts_in(folder: Path) -> list[str]:
     return sorted(n for n in os.listdir(folder) if n.endswith(".part"))
 
 
-async def finished_run(client: Client, sandbox: RunningSandbox) -> dict[str, Any]:
+async def finished_run(client: Client, served: RunningSandbox) -> dict[str, Any]:
     """A completed captions run (one output: a video and a thumbnail)."""
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
-    return await settle(client, sandbox, handle["job_id"])
+    return await settle(client, served, handle["job_id"])
 
 
-def capped_server(sandbox: RunningSandbox, workdir: Path, cap: int) -> MosaicServer:
+def capped_server(served: RunningSandbox, workdir: Path, cap: int) -> MosaicServer:
     """A server that saves files of at most `cap` bytes."""
-    return create_server(make_settings(sandbox, workdir, max_download_bytes=cap), poll_timing=FAST_POLLING)
+    return create_server(
+        sandbox_settings(served, workdir, media=True, max_wait_seconds=5, max_download_bytes=cap),
+        poll_timing=FAST_POLLING,
+    )
 
 
 @pytest.fixture
@@ -69,7 +72,7 @@ def mount_tmpfs(mounts: ExitStack, point: Path, options: str) -> Path:
     return mounts.enter_context(small_tmpfs(point, options))
 
 
-async def test_stale_parts_are_removed_on_start(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+async def test_stale_parts_are_removed_on_start(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """Starting removes part files of killed downloads from the download and allowed folders, nothing else."""
     downloads, media = tmp_path / "downloads", tmp_path / "media"
     stale = [leftover(downloads, "1a2b3c4d-5e6f7a8b.mp4"), leftover(media, "1a2b3c4d-5e6f7a8b-thumbnail.png")]
@@ -79,7 +82,7 @@ async def test_stale_parts_are_removed_on_start(sandbox: RunningSandbox, tmp_pat
     outside = leftover(tmp_path / "outside", "1a2b3c4d-5e6f7a8b.mp4", "0utside0")
     (downloads / part_name("0a0b0c0d-0e0f0a0b.mp4")).symlink_to(outside)
     (tmp_path / "a-file").write_text("not a folder")
-    settings = sandbox_settings(sandbox, tmp_path, allowed_dirs=f"{media},{tmp_path / 'missing'},{tmp_path / 'a-file'}")
+    settings = sandbox_settings(served, tmp_path, allowed_dirs=f"{media},{tmp_path / 'missing'},{tmp_path / 'a-file'}")
     with locked.open("rb") as holder:
         fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
         async with Client(create_server(settings, poll_timing=FAST_POLLING), mode=mode) as client:  # type: ignore[arg-type]
@@ -91,10 +94,10 @@ async def test_stale_parts_are_removed_on_start(sandbox: RunningSandbox, tmp_pat
 
 
 async def test_stale_parts_are_removed_after_a_download(
-    client: Client, sandbox: RunningSandbox, downloads: Path
+    client: Client, served: RunningSandbox, downloads: Path
 ) -> None:
     """A finished download sweeps its folder of part files left by earlier, interrupted ones."""
-    run = await finished_run(client, sandbox)
+    run = await finished_run(client, served)
     stale = leftover(downloads, "0b0b0b0b-0c0c0c0c.mp4")
     fresh = leftover(downloads, "0d0d0d0d-0e0e0e0e.mp4", stale=False)
     result = await call_ok(client, "download_output", {"job_id": run["job_id"]})
@@ -105,11 +108,11 @@ async def test_stale_parts_are_removed_after_a_download(
 
 
 async def test_content_length_over_the_cap_is_refused(
-    sandbox: RunningSandbox, workdir: Path, downloads: Path, mode: str
+    served: RunningSandbox, workdir: Path, downloads: Path, mode: str
 ) -> None:
     """A file whose Content-Length passes MOSAIC_MCP_MAX_DOWNLOAD_BYTES is refused; nothing is written."""
-    async with Client(capped_server(sandbox, workdir, 4096), mode=mode) as client:  # type: ignore[arg-type]
-        run = await finished_run(client, sandbox)
+    async with Client(capped_server(served, workdir, 4096), mode=mode) as client:  # type: ignore[arg-type]
+        run = await finished_run(client, served)
         message = await call_error(client, "download_output", {"job_id": run["job_id"]})
     assert message.startswith("Error executing tool download_output: The video of output")
     assert "MOSAIC_MCP_MAX_DOWNLOAD_BYTES = 4,096 bytes" in message
@@ -118,13 +121,13 @@ async def test_content_length_over_the_cap_is_refused(
 
 
 async def test_stream_over_the_cap_is_stopped_and_deleted(
-    sandbox: RunningSandbox, workdir: Path, downloads: Path, mode: str
+    served: RunningSandbox, workdir: Path, downloads: Path, mode: str
 ) -> None:
     """A body that grows past the cap while streaming (here: 100 KB of gzip, no usable length) is cut off."""
-    async with Client(capped_server(sandbox, workdir, 50_000), mode=mode) as client:  # type: ignore[arg-type]
-        run = await finished_run(client, sandbox)
+    async with Client(capped_server(served, workdir, 50_000), mode=mode) as client:  # type: ignore[arg-type]
+        run = await finished_run(client, served)
         bomb = gzip.compress(b"\x00" * 100_000)
-        sandbox.sandbox.faults.inject(
+        served.sandbox.faults.inject(
             "status",
             method="GET",
             path="/_sandbox/files/*",
@@ -139,12 +142,12 @@ async def test_stream_over_the_cap_is_stopped_and_deleted(
 
 
 async def test_download_into_a_full_folder(
-    client: Client, sandbox: RunningSandbox, media: Path, mounts: ExitStack
+    client: Client, served: RunningSandbox, media: Path, mounts: ExitStack
 ) -> None:
     """A full disk is named as such, with the folder; the half-written part file is removed."""
     full = mount_tmpfs(mounts, media / "full", "size=1m")
     fill_disk(full)
-    run = await finished_run(client, sandbox)
+    run = await finished_run(client, served)
     message = await call_error(client, "download_output", {"job_id": run["job_id"], "directory": str(full)})
     assert message.startswith("Error executing tool download_output: Could not save ")
     assert f"in the folder '{full}': the disk is full (no space left on the device)" in message
@@ -152,20 +155,20 @@ async def test_download_into_a_full_folder(
 
 
 async def test_download_into_a_read_only_folder(
-    client: Client, sandbox: RunningSandbox, media: Path, mounts: ExitStack
+    client: Client, served: RunningSandbox, media: Path, mounts: ExitStack
 ) -> None:
     """A read-only file system is named as such, with the folder (root ignores chmod, so it is a ro mount)."""
     frozen = mount_tmpfs(mounts, media / "frozen", "ro,size=1m")
-    run = await finished_run(client, sandbox)
+    run = await finished_run(client, served)
     message = await call_error(client, "download_output", {"job_id": run["job_id"], "directory": str(frozen)})
     assert message.startswith("Error executing tool download_output: Could not save ")
     assert f"in the folder '{frozen}': it is on a read-only file system" in message
     assert os.listdir(frozen) == []
 
 
-async def test_a_folder_in_the_way_is_named(client: Client, sandbox: RunningSandbox, media: Path) -> None:
+async def test_a_folder_in_the_way_is_named(client: Client, served: RunningSandbox, media: Path) -> None:
     """A folder where the video should go: the error says so (and where), and no part file stays."""
-    run = await finished_run(client, sandbox)
+    run = await finished_run(client, served)
     name = f"{str(run['job_id'])[:8]}-{run['outputs'][0]['output_id'][:8]}.mp4"
     (media / name).mkdir()
     message = await call_error(client, "download_output", {"job_id": run["job_id"], "directory": str(media)})
@@ -182,7 +185,7 @@ def test_the_cap_is_a_serve_flag(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 @pytest.fixture(autouse=True)
-def no_faults_left(sandbox: RunningSandbox) -> Iterator[None]:
+def no_faults_left(served: RunningSandbox) -> Iterator[None]:
     """Scripted sandbox faults never leak into the next test."""
     yield
-    sandbox.sandbox.faults.clear()
+    served.sandbox.faults.clear()

@@ -15,33 +15,33 @@ from mosaic_mcp.server.sandbox.seed import (
 )
 
 from ..support import call_error, call_ok
-from .conftest import progress_recorder, settle, write_file
+from ..support.files import progress_recorder, settle, write_file
 
 pytestmark = pytest.mark.anyio
 
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom"
 
 
-async def test_run_agent_on_a_local_file(client: Client, sandbox: RunningSandbox, media: Path) -> None:
+async def test_run_agent_on_a_local_file(client: Client, served: RunningSandbox, media: Path) -> None:
     """A local video is uploaded, passed as video_ids, and the run completes with outputs."""
     clip = write_file(media / "launch.mov", 200_000, MP4_HEAD)
-    before = set(sandbox.sandbox.uploads.uploads)
+    before = set(served.sandbox.uploads.uploads)
     seen, record = progress_recorder()
     handle = await call_ok(
         client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "files": [str(clip)]}, progress_callback=record
     )
     assert seen
     assert seen[-1][0] == 200_000
-    uploads = [u for i, u in sandbox.sandbox.uploads.uploads.items() if i not in before]
+    uploads = [u for i, u in served.sandbox.uploads.uploads.items() if i not in before]
     assert len(uploads) == 1
     assert uploads[0].finalized
     assert uploads[0].size == 200_000
-    snapshot = await settle(client, sandbox, handle["job_id"])
+    snapshot = await settle(client, served, handle["job_id"])
     assert snapshot["status"] == "completed"
     assert snapshot["outputs"]
 
 
-async def test_multi_input_agent_takes_files_per_tile(client: Client, sandbox: RunningSandbox, media: Path) -> None:
+async def test_multi_input_agent_takes_files_per_tile(client: Client, served: RunningSandbox, media: Path) -> None:
     """video_inputs[].files feed each Video Input tile of a multi-input agent."""
     main = write_file(media / "main.mp4", 10_000, MP4_HEAD)
     overlay = write_file(media / "overlay.webm", 10_000, b"\x1a\x45\xdf\xa3")
@@ -50,33 +50,33 @@ async def test_multi_input_agent_takes_files_per_tile(client: Client, sandbox: R
         {"agent_node_id": PIP_AGENT_OVERLAY_INPUT_NODE_ID, "files": [str(overlay)]},
     ]
     handle = await call_ok(client, "run_agent", {"agent_id": PIP_AGENT_ID, "video_inputs": inputs})
-    assert sandbox.sandbox.requests.count("POST", "/uploads/video/finalize_upload") == 2
-    assert (await settle(client, sandbox, handle["job_id"]))["status"] == "completed"
+    assert served.sandbox.requests.count("POST", "/uploads/video/finalize_upload") == 2
+    assert (await settle(client, served, handle["job_id"]))["status"] == "completed"
 
 
-async def test_run_pre_flight_happens_before_uploading(client: Client, sandbox: RunningSandbox, media: Path) -> None:
+async def test_run_pre_flight_happens_before_uploading(client: Client, served: RunningSandbox, media: Path) -> None:
     """A run that fails its checks (two inputs given as one) uploads nothing."""
     clip = write_file(media / "main.mp4", 10_000, MP4_HEAD)
     message = await call_error(client, "run_agent", {"agent_id": PIP_AGENT_ID, "files": [str(clip)]})
     assert "video_inputs" in message
-    assert sandbox.sandbox.requests.count(None, "/uploads/*") == 0
+    assert served.sandbox.requests.count(None, "/uploads/*") == 0
 
 
-async def test_agent_inputs_must_be_videos(client: Client, sandbox: RunningSandbox, media: Path) -> None:
+async def test_agent_inputs_must_be_videos(client: Client, served: RunningSandbox, media: Path) -> None:
     """An image given as an agent input is refused before anything is sent."""
     (media / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "files": [str(media / "logo.png")]})
     assert "must be videos" in message
-    assert sandbox.sandbox.requests.count(None, "/uploads/*") == 0
+    assert served.sandbox.requests.count(None, "/uploads/*") == 0
 
 
-async def test_motion_session_with_a_local_attachment(client: Client, sandbox: RunningSandbox, media: Path) -> None:
+async def test_motion_session_with_a_local_attachment(client: Client, served: RunningSandbox, media: Path) -> None:
     """A local attachment is uploaded to Mosaic; Motion gets a signed view URL that serves the same bytes."""
     content = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
     (media / "logo.png").write_bytes(content)
     args = {"prompt": "A launch video with our logo", "attachments": [{"path": str(media / "logo.png")}]}
     handle = await call_ok(client, "create_video_session", args)
-    session = sandbox.sandbox.motion.sessions[handle["job_id"]]
+    session = served.sandbox.motion.sessions[handle["job_id"]]
     [attachment] = session.request["attachments"]
     assert attachment["type"] == "image"
     assert attachment["name"] == "logo.png"
@@ -95,7 +95,7 @@ async def test_attachment_needs_exactly_one_of_url_or_path(client: Client, media
         assert "exactly one of url or path" in message
 
 
-async def test_motion_request_is_checked_before_uploading(client: Client, sandbox: RunningSandbox, media: Path) -> None:
+async def test_motion_request_is_checked_before_uploading(client: Client, served: RunningSandbox, media: Path) -> None:
     """A Motion request that breaks a rule (non-YouTube style reference) uploads nothing."""
     (media / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     args = {
@@ -105,4 +105,4 @@ async def test_motion_request_is_checked_before_uploading(client: Client, sandbo
     }
     message = await call_error(client, "create_video_session", args)
     assert "style_reference_url" in message
-    assert sandbox.sandbox.requests.count(None, "/uploads/*") == 0
+    assert served.sandbox.requests.count(None, "/uploads/*") == 0

@@ -12,7 +12,8 @@ from mosaic_mcp.server.files import FileRoots, LocalFile
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.transfer import RunFiles, attachment_from_path, upload_local_file
 
-from .conftest import make_settings, write_file
+from ..support import sandbox_settings
+from ..support.files import write_file
 
 pytestmark = pytest.mark.anyio
 
@@ -24,16 +25,16 @@ Upload = Callable[[MosaicClient, object], Awaitable[None]]
 
 
 @pytest.fixture
-async def mosaic(sandbox: RunningSandbox, workdir: Path) -> AsyncIterator[MosaicClient]:
+async def mosaic(served: RunningSandbox, workdir: Path) -> AsyncIterator[MosaicClient]:
     """A Mosaic client talking to the sandbox."""
-    async with MosaicClient.from_settings(make_settings(sandbox, workdir)) as client:
+    async with MosaicClient.from_settings(sandbox_settings(served, workdir, media=True, max_wait_seconds=5)) as client:
         yield client
 
 
 @pytest.fixture
-def roots(sandbox: RunningSandbox, workdir: Path) -> FileRoots:
+def roots(served: RunningSandbox, workdir: Path) -> FileRoots:
     """The allowed folders of the test settings (media/ and the download folder)."""
-    return FileRoots.of(make_settings(sandbox, workdir))
+    return FileRoots.of(sandbox_settings(served, workdir, media=True, max_wait_seconds=5))
 
 
 async def check_upload_file(roots: FileRoots, path: str) -> object:
@@ -70,20 +71,20 @@ ENTRY_POINTS: dict[str, tuple[Check, Upload, str]] = {
 }
 
 
-def received(sandbox: RunningSandbox) -> list[bytes]:
+def received(served: RunningSandbox) -> list[bytes]:
     """The bytes of every upload the sandbox's storage kept."""
-    return [bytes(u.kept) for u in sandbox.sandbox.uploads.uploads.values()]
+    return [bytes(u.kept) for u in served.sandbox.uploads.uploads.values()]
 
 
-def upload_requests(sandbox: RunningSandbox) -> int:
+def upload_requests(served: RunningSandbox) -> int:
     """Requests that belong to the upload flow (API steps and the storage POST)."""
-    log = sandbox.sandbox.requests
+    log = served.sandbox.requests
     return log.count(None, "/uploads/*") + log.count(None, "/_sandbox/upload/*")
 
 
 @pytest.mark.parametrize("entry", list(ENTRY_POINTS))
 async def test_file_swapped_for_a_link_after_the_check_is_refused(
-    mosaic: MosaicClient, roots: FileRoots, sandbox: RunningSandbox, media: Path, tmp_path: Path, entry: str
+    mosaic: MosaicClient, roots: FileRoots, served: RunningSandbox, media: Path, tmp_path: Path, entry: str
 ) -> None:
     """The checked file replaced by a link to a file outside: refused, the outside bytes never reach Mosaic."""
     check, upload, field = ENTRY_POINTS[entry]
@@ -97,13 +98,13 @@ async def test_file_swapped_for_a_link_after_the_check_is_refused(
     assert caught.value.field == field
     assert "changed after it was checked" in str(caught.value)
     assert "Nothing was uploaded" in str(caught.value)
-    assert upload_requests(sandbox) == 0
-    assert not any(SECRET in kept for kept in received(sandbox))
+    assert upload_requests(served) == 0
+    assert not any(SECRET in kept for kept in received(served))
 
 
 @pytest.mark.parametrize("entry", list(ENTRY_POINTS))
 async def test_folder_swapped_for_a_link_after_the_check_is_refused(
-    mosaic: MosaicClient, roots: FileRoots, sandbox: RunningSandbox, media: Path, tmp_path: Path, entry: str
+    mosaic: MosaicClient, roots: FileRoots, served: RunningSandbox, media: Path, tmp_path: Path, entry: str
 ) -> None:
     """A folder on the checked path replaced by a link to a folder outside: refused, nothing outside is read."""
     check, upload, field = ENTRY_POINTS[entry]
@@ -119,12 +120,12 @@ async def test_folder_swapped_for_a_link_after_the_check_is_refused(
         await upload(mosaic, checked)
     assert caught.value.field == field
     assert "changed after it was checked" in str(caught.value)
-    assert upload_requests(sandbox) == 0
-    assert not any(SECRET in kept for kept in received(sandbox))
+    assert upload_requests(served) == 0
+    assert not any(SECRET in kept for kept in received(served))
 
 
 async def test_file_replaced_by_another_file_after_the_check_is_refused(
-    mosaic: MosaicClient, roots: FileRoots, sandbox: RunningSandbox, media: Path
+    mosaic: MosaicClient, roots: FileRoots, served: RunningSandbox, media: Path
 ) -> None:
     """Another file moved into the checked name (no link at all) is not the checked file: refused too."""
     clip = write_file(media / "clip.mp4", 4000, MP4_HEAD)
@@ -132,4 +133,4 @@ async def test_file_replaced_by_another_file_after_the_check_is_refused(
     write_file(media / "other.mp4", 4000, MP4_HEAD + SECRET).replace(clip)
     with pytest.raises(InvalidInputError, match="changed after it was checked"):
         await upload_local_file(mosaic, local)
-    assert upload_requests(sandbox) == 0
+    assert upload_requests(served) == 0

@@ -9,22 +9,22 @@ from mcp.types import ListRootsResult, Root
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 
-from ..support import FAST_POLLING, call_error, call_ok
-from .conftest import make_settings, write_file
+from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
+from ..support.files import write_file
 
 pytestmark = pytest.mark.anyio
 
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom"
 
 
-def upload_requests(sandbox: RunningSandbox) -> int:
+def upload_requests(served: RunningSandbox) -> int:
     """Requests that belong to the upload flow (API steps and the storage POST)."""
-    log = sandbox.sandbox.requests
+    log = served.sandbox.requests
     return log.count(None, "/uploads/*") + log.count(None, "/_sandbox/upload/*")
 
 
 async def test_every_way_out_is_refused_before_any_request(
-    client: Client, sandbox: RunningSandbox, media: Path, tmp_path: Path
+    client: Client, served: RunningSandbox, media: Path, tmp_path: Path
 ) -> None:
     """`..`, outside paths, links out, missing files, folders, oversize and unknown types: refused, nothing sent."""
     write_file(tmp_path / "secret.mp4", 100, MP4_HEAD)
@@ -48,11 +48,11 @@ async def test_every_way_out_is_refused_before_any_request(
         assert fragment in message, (path, message)
         assert message.startswith("Error executing tool upload_file: path:")
     assert "MOSAIC_MCP_ALLOWED_DIRS" in await call_error(client, "upload_file", {"path": str(tmp_path / "secret.mp4")})
-    assert upload_requests(sandbox) == 0
+    assert upload_requests(served) == 0
 
 
 async def test_local_inputs_of_jobs_are_checked_the_same_way(
-    client: Client, sandbox: RunningSandbox, tmp_path: Path
+    client: Client, served: RunningSandbox, tmp_path: Path
 ) -> None:
     """run_agent files and Motion attachment paths go through the same check: nothing is sent."""
     outside = str(write_file(tmp_path / "secret.mp4", 100, MP4_HEAD))
@@ -63,8 +63,8 @@ async def test_local_inputs_of_jobs_are_checked_the_same_way(
     message = await call_error(client, "create_video_session", args)
     assert "attachments[0].path" in message
     assert "outside the folders" in message
-    assert upload_requests(sandbox) == 0
-    assert sandbox.sandbox.requests.count("POST", "/api/motion/sessions") == 0
+    assert upload_requests(served) == 0
+    assert served.sandbox.requests.count("POST", "/api/motion/sessions") == 0
 
 
 async def test_download_folder_outside_is_refused(client: Client, tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ async def test_download_folder_outside_is_refused(client: Client, tmp_path: Path
     assert not (tmp_path / "elsewhere").exists()
 
 
-async def test_client_roots_are_allowed_folders(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+async def test_client_roots_are_allowed_folders(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """A folder the client offers as an MCP root (file:// URI) may be read; without it, it may not."""
     project = tmp_path / "my project"
     project.mkdir()
@@ -84,7 +84,7 @@ async def test_client_roots_are_allowed_folders(sandbox: RunningSandbox, tmp_pat
     async def list_roots(context: object) -> ListRootsResult:
         return ListRootsResult(roots=[Root(uri=project.as_uri(), name="project")])  # type: ignore[arg-type]
 
-    server = create_server(make_settings(sandbox, tmp_path), poll_timing=FAST_POLLING)
+    server = create_server(sandbox_settings(served, tmp_path, media=True, max_wait_seconds=5), poll_timing=FAST_POLLING)
     async with Client(server, mode=mode, list_roots_callback=list_roots) as client:  # type: ignore[arg-type]
         asset = await call_ok(client, "upload_file", {"path": str(clip)})
         assert asset["size_bytes"] == 1000
@@ -95,11 +95,13 @@ async def test_client_roots_are_allowed_folders(sandbox: RunningSandbox, tmp_pat
 
 
 async def test_missing_mosaic_key_is_a_clear_error(
-    sandbox: RunningSandbox, workdir: Path, tmp_path: Path, media: Path, mode: str
+    served: RunningSandbox, workdir: Path, tmp_path: Path, media: Path, mode: str
 ) -> None:
     """Without MOSAIC_API_KEY, uploads and local Motion attachments say how to fix it and send nothing."""
     write_file(media / "clip.mp4", 1000, MP4_HEAD)
-    settings = make_settings(sandbox, workdir, mosaic_api_key="", home=tmp_path / "home")
+    settings = sandbox_settings(
+        served, workdir, media=True, max_wait_seconds=5, mosaic_api_key="", home=tmp_path / "home"
+    )
     server = create_server(settings, poll_timing=FAST_POLLING)
     async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
         message = await call_error(client, "upload_file", {"path": str(media / "clip.mp4")})
@@ -108,4 +110,4 @@ async def test_missing_mosaic_key_is_a_clear_error(
         message = await call_error(client, "create_video_session", args)
         assert "MOSAIC_API_KEY" in message
         assert "public URL" in message
-    assert upload_requests(sandbox) == 0
+    assert upload_requests(served) == 0

@@ -12,18 +12,18 @@ from mosaic_mcp.server.images import PREVIEW_MAX_BYTES, preview, shrink_png
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from .conftest import settle
+from ..support.files import settle
 
 pytestmark = pytest.mark.anyio
 
 VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 
 
-async def test_thumbnail_comes_as_a_capped_image(client: Client, sandbox: RunningSandbox) -> None:
+async def test_thumbnail_comes_as_a_capped_image(client: Client, served: RunningSandbox) -> None:
     """The sandbox's 94 KB PNG thumbnail is scaled down under the 64 KB cap; the snapshot stays structured."""
     handle = await client.call_tool("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
     job_id = handle.structured_content["job_id"]  # type: ignore[index]
-    await settle(client, sandbox, job_id)
+    await settle(client, served, job_id)
     result = await client.call_tool("poll_job", {"job_id": job_id, "include_thumbnail": True})
     assert not result.is_error
     text, image = result.content
@@ -48,7 +48,7 @@ async def test_poll_job_still_advertises_its_output_schema(client: Client) -> No
     assert "roots" not in tools["download_output"].input_schema["properties"]
 
 
-async def test_without_thumbnail_there_is_a_note(client: Client, sandbox: RunningSandbox) -> None:
+async def test_without_thumbnail_there_is_a_note(client: Client, served: RunningSandbox) -> None:
     """A job with no thumbnail (a Motion session) gets a short note instead of an image."""
     handle = await client.call_tool("create_video_session", {"prompt": "A teaser"})
     job_id = handle.structured_content["job_id"]  # type: ignore[index]

@@ -8,7 +8,7 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox
 
 from ..support import call_ok
-from .conftest import progress_recorder, write_file
+from ..support.files import progress_recorder, write_file
 
 pytestmark = pytest.mark.anyio
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
     ],
 )
 async def test_upload_each_kind(
-    client: Client, sandbox: RunningSandbox, media: Path, name: str, kind: str, content_type: str, size: int
+    client: Client, served: RunningSandbox, media: Path, name: str, kind: str, content_type: str, size: int
 ) -> None:
     """A video, an audio and an image file arrive whole, finalized, under the asset id returned."""
     write_file(media / name, size, b"\x89PNG\r\n\x1a\n" if kind == "image" else b"")
@@ -31,12 +31,12 @@ async def test_upload_each_kind(
     assert asset["content_type"] == content_type
     assert asset["size_bytes"] == size
     assert asset["filename"] == name
-    stored = sandbox.sandbox.uploads.uploads[asset["asset_id"]]
+    stored = served.sandbox.uploads.uploads[asset["asset_id"]]
     assert stored.kind == kind
     assert stored.size == size
     assert stored.finalized
     assert stored.content_type == content_type
-    log = sandbox.sandbox.requests
+    log = served.sandbox.requests
     assert log.count("POST", f"/uploads/{kind}/get_upload_url") == 1
     assert log.count("POST", f"/uploads/{kind}/finalize_upload") == 1
 
@@ -55,9 +55,9 @@ async def test_upload_reports_progress_by_bytes(client: Client, media: Path) -> 
     assert "clip.mp4" in (seen[-1][2] or "")
 
 
-async def test_upload_content_arrives_intact(client: Client, sandbox: RunningSandbox, media: Path) -> None:
+async def test_upload_content_arrives_intact(client: Client, served: RunningSandbox, media: Path) -> None:
     """The bytes the storage endpoint kept are exactly the file's."""
     content = bytes(range(256)) * 2000
     (media / "pattern.wav").write_bytes(content)
     asset = await call_ok(client, "upload_file", {"path": str(media / "pattern.wav")})
-    assert bytes(sandbox.sandbox.uploads.uploads[asset["asset_id"]].kept) == content
+    assert bytes(served.sandbox.uploads.uploads[asset["asset_id"]].kept) == content

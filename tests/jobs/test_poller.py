@@ -30,27 +30,27 @@ GET_ROUTE = "/agent_run/{run_id}"
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
+async def served() -> AsyncIterator[RunningSandbox]:
     """A sandbox whose clock moves only when the test advances it."""
     async with serve_sandbox(Sandbox(SandboxConfig(speed=0))) as running:
         yield running
 
 
 @pytest.fixture
-async def mosaic(sandbox: RunningSandbox) -> AsyncIterator[MosaicClient]:
+async def mosaic(served: RunningSandbox) -> AsyncIterator[MosaicClient]:
     """A Mosaic client whose retries never sleep."""
     client = MosaicClient(
-        api_key=SecretStr(MOSAIC_KEY), base_url=sandbox.mosaic_base_url, retry=RetryPolicy(sleep=RecordingSleep())
+        api_key=SecretStr(MOSAIC_KEY), base_url=served.mosaic_base_url, retry=RetryPolicy(sleep=RecordingSleep())
     )
     yield client
     await client.aclose()
 
 
 @pytest.fixture
-async def motion(sandbox: RunningSandbox) -> AsyncIterator[MotionClient]:
+async def motion(served: RunningSandbox) -> AsyncIterator[MotionClient]:
     """A Motion client whose retries never sleep."""
     client = MotionClient(
-        api_key=SecretStr(MOTION_KEY), base_url=sandbox.motion_base_url, retry=RetryPolicy(sleep=RecordingSleep())
+        api_key=SecretStr(MOTION_KEY), base_url=served.motion_base_url, retry=RetryPolicy(sleep=RecordingSleep())
     )
     yield client
     await client.aclose()
@@ -103,28 +103,28 @@ async def start_runs(mosaic: MosaicClient, harness: Harness, count: int) -> list
 
 
 async def test_many_live_runs_cost_one_list_page_per_cycle(
-    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+    harness: Harness, mosaic: MosaicClient, served: RunningSandbox
 ) -> None:
     """With more than a few live runs a cycle lists them once instead of fetching each one."""
     await start_runs(mosaic, harness, 8)
-    sandbox.sandbox.requests.clear()
+    served.sandbox.requests.clear()
     stats = await harness.poller.cycle()
     assert (stats.list_pages, stats.single_fetches) == (1, 0)
-    assert sandbox.sandbox.count("GET", LIST_ROUTE) == 1
-    assert sandbox.sandbox.count("GET", GET_ROUTE) == 0
+    assert served.sandbox.count("GET", LIST_ROUTE) == 1
+    assert served.sandbox.count("GET", GET_ROUTE) == 0
 
 
 async def test_only_finished_runs_are_fetched_one_by_one(
-    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+    harness: Harness, mosaic: MosaicClient, served: RunningSandbox
 ) -> None:
     """Runs that left the running list are fetched singly; the rest come from the list page."""
     run_ids = await start_runs(mosaic, harness, 6)
     await harness.poller.cycle()
-    sandbox.sandbox.advance(3600)  # every run finishes
-    sandbox.sandbox.requests.clear()
+    served.sandbox.advance(3600)  # every run finishes
+    served.sandbox.requests.clear()
     stats = await harness.poller.cycle()
     assert stats.list_pages == 1
-    assert stats.single_fetches == len(run_ids) == sandbox.sandbox.count("GET", GET_ROUTE)
+    assert stats.single_fetches == len(run_ids) == served.sandbox.count("GET", GET_ROUTE)
     assert harness.poller.live_count == 0
     assert set(run_ids) <= set(harness.announced)
     for run_id in run_ids:
@@ -132,16 +132,16 @@ async def test_only_finished_runs_are_fetched_one_by_one(
         assert stored is not None and stored.snapshot.status == "completed" and stored.snapshot.outputs
 
 
-async def test_few_runs_are_fetched_directly(harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox) -> None:
+async def test_few_runs_are_fetched_directly(harness: Harness, mosaic: MosaicClient, served: RunningSandbox) -> None:
     """Below the sweep threshold each due run is fetched by id, without a list request."""
     await start_runs(mosaic, harness, 2)
-    sandbox.sandbox.requests.clear()
+    served.sandbox.requests.clear()
     stats = await harness.poller.cycle()
     assert (stats.list_pages, stats.single_fetches) == (0, 2)
 
 
 async def test_interval_grows_while_nothing_changes_and_resets_on_change(
-    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+    harness: Harness, mosaic: MosaicClient, served: RunningSandbox
 ) -> None:
     """An unchanged job is polled less and less often; a change brings it back to the first interval."""
     [run_id] = await start_runs(mosaic, harness, 1)
@@ -154,7 +154,7 @@ async def test_interval_grows_while_nothing_changes_and_resets_on_change(
     before = len(harness.announced)
     with anyio.fail_after(10):
         while len(harness.announced) == before:  # move the API's time until the run's counts change
-            sandbox.sandbox.advance(1)
+            served.sandbox.advance(1)
             await harness.poller.cycle()
     assert harness.poller.next_poll_after(run_id) == PollTiming().initial
 
@@ -175,12 +175,12 @@ async def test_a_job_nobody_asks_about_slows_to_the_idle_cap(harness: Harness, m
 
 
 async def test_motion_session_is_followed_until_its_download_exists(
-    harness: Harness, motion: MotionClient, sandbox: RunningSandbox
+    harness: Harness, motion: MotionClient, served: RunningSandbox
 ) -> None:
     """A completed Motion session stays followed until output.download_url appears."""
     accepted = await motion.create_session(MotionSessionRequest(prompt="A teaser", mode="light"))
     await harness.track("motion_session", accepted.job_id)
-    sandbox.sandbox.advance(3600)
+    served.sandbox.advance(3600)
     await harness.poller.cycle()
     first = await harness.journal.get(accepted.job_id)
     assert first is not None and first.snapshot.status == "completed"
@@ -201,11 +201,11 @@ async def test_unknown_job_stops_being_polled(harness: Harness) -> None:
 
 
 async def test_rate_limit_postpones_the_job_by_retry_after(
-    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+    harness: Harness, mosaic: MosaicClient, served: RunningSandbox
 ) -> None:
     """A 429 that outlasts the client's retries delays that job's next poll by Retry-After."""
     [run_id] = await start_runs(mosaic, harness, 1)
-    sandbox.sandbox.faults.inject("rate_limit", method="GET", path=GET_ROUTE, times=10, retry_after=17)
+    served.sandbox.faults.inject("rate_limit", method="GET", path=GET_ROUTE, times=10, retry_after=17)
     await harness.poller.cycle()
     assert harness.poller.next_poll_after(run_id) == 17.0
 
@@ -255,12 +255,12 @@ async def test_a_job_whose_id_cannot_be_used_is_quarantined(
 
 
 async def test_a_poisoned_row_among_many_live_runs_does_not_stop_the_sweep(
-    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox
+    harness: Harness, mosaic: MosaicClient, served: RunningSandbox
 ) -> None:
     """With enough live runs to sweep, an unusable id is quarantined and the other runs still settle."""
     run_ids = await start_runs(mosaic, harness, 4)
     await harness.track("mosaic_run", "a/b")
-    sandbox.sandbox.advance(3600)
+    served.sandbox.advance(3600)
     await harness.poller.cycle()
     assert harness.poller.live_count == 0
     for run_id in run_ids:
@@ -271,21 +271,21 @@ async def test_a_poisoned_row_among_many_live_runs_does_not_stop_the_sweep(
 
 
 async def test_a_missing_run_list_falls_back_to_polling_each_run(
-    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture
+    harness: Harness, mosaic: MosaicClient, served: RunningSandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     """When GET /agent_runs answers 404 the runs are polled one by one, and the list is not asked again."""
     run_ids = await start_runs(mosaic, harness, 5)
     echo = {"detail": f"no route for key {MOSAIC_KEY}"}  # an upstream that echoes the key
-    sandbox.sandbox.faults.inject("status", method="GET", path=LIST_ROUTE, status=404, times=100, body=echo)
-    sandbox.sandbox.requests.clear()
+    served.sandbox.faults.inject("status", method="GET", path=LIST_ROUTE, status=404, times=100, body=echo)
+    served.sandbox.requests.clear()
     with caplog.at_level(logging.DEBUG, logger="mosaic_mcp"):
         stats = await harness.poller.cycle()
     assert "not offered" in caplog.text and MOSAIC_KEY not in caplog.text
     assert (stats.list_pages, stats.single_fetches) == (0, len(run_ids))
-    sandbox.sandbox.advance(3600)
+    served.sandbox.advance(3600)
     stats = await harness.poller.cycle()
     assert (stats.list_pages, stats.single_fetches) == (0, len(run_ids))
-    assert sandbox.sandbox.count("GET", LIST_ROUTE) == 1
+    assert served.sandbox.count("GET", LIST_ROUTE) == 1
     assert harness.poller.live_count == 0 and set(run_ids) <= set(harness.announced)
     for run_id in run_ids:
         stored = await harness.journal.get(run_id)
@@ -294,33 +294,33 @@ async def test_a_missing_run_list_falls_back_to_polling_each_run(
 
 @pytest.mark.parametrize("kind", ["server_error", "malformed"])
 async def test_a_failing_run_list_falls_back_then_pauses_sweeping(
-    harness: Harness, mosaic: MosaicClient, sandbox: RunningSandbox, kind: str
+    harness: Harness, mosaic: MosaicClient, served: RunningSandbox, kind: str
 ) -> None:
     """Each failed sweep polls the due runs singly; after a few in a row the list is left alone for a while."""
     run_ids = await start_runs(mosaic, harness, 5)
-    sandbox.sandbox.faults.inject(kind, method="GET", path=LIST_ROUTE, times=1000)  # type: ignore[arg-type]
+    served.sandbox.faults.inject(kind, method="GET", path=LIST_ROUTE, times=1000)  # type: ignore[arg-type]
     timing = PollTiming()
     for _ in range(timing.sweep_failures_to_pause):
         stats = await harness.poller.cycle()
         assert stats.single_fetches == len(run_ids)
-    sandbox.sandbox.requests.clear()
+    served.sandbox.requests.clear()
     stats = await harness.poller.cycle()
-    assert stats.single_fetches == len(run_ids) and sandbox.sandbox.count("GET", LIST_ROUTE) == 0
-    sandbox.sandbox.faults.clear()
+    assert stats.single_fetches == len(run_ids) and served.sandbox.count("GET", LIST_ROUTE) == 0
+    served.sandbox.faults.clear()
     harness.clock.advance(timing.sweep_pause)
     stats = await harness.poller.cycle()
     assert (stats.list_pages, stats.single_fetches) == (1, 0)
 
 
 async def test_a_full_disk_keeps_changes_in_memory_until_space_is_back(
-    small_disk: Path, mosaic: MosaicClient, motion: MotionClient, sandbox: RunningSandbox
+    small_disk: Path, mosaic: MosaicClient, motion: MotionClient, served: RunningSandbox
 ) -> None:
     """When the journal cannot be written the poller goes on, serves the change from memory, and
     writes (then announces) it on a later cycle once there is space again."""
     journal = Journal(small_disk / "jobs.sqlite3")
     harness = Harness(journal, mosaic, motion)
     run_ids = await start_runs(mosaic, harness, 2)
-    sandbox.sandbox.advance(3600)
+    served.sandbox.advance(3600)
     filler = fill_disk(small_disk)
     await harness.poller.cycle()
     assert harness.poller.unsaved_count == len(run_ids)
@@ -342,7 +342,7 @@ async def test_a_full_disk_keeps_changes_in_memory_until_space_is_back(
 
 
 async def test_a_failing_announcement_does_not_stop_the_loop(
-    tmp_path: Path, mosaic: MosaicClient, motion: MotionClient, sandbox: RunningSandbox
+    tmp_path: Path, mosaic: MosaicClient, motion: MotionClient, served: RunningSandbox
 ) -> None:
     """An exception from the change callback is reported; the loop keeps polling and announcing."""
     journal = Journal(tmp_path / "jobs.sqlite3")
@@ -367,7 +367,7 @@ async def test_a_failing_announcement_does_not_stop_the_loop(
         await tg.start(poller.run)
         with anyio.fail_after(10):
             await heard[2].wait()  # both runs read; the first announcement raised
-        sandbox.sandbox.advance(3600)
+        served.sandbox.advance(3600)
         with anyio.fail_after(10):
             await heard[4].wait()  # both runs' completion announced too
         tg.cancel_scope.cancel()

@@ -59,18 +59,18 @@ class Parts:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
+async def served() -> AsyncIterator[RunningSandbox]:
     """A sandbox whose clock is frozen."""
     async with serve_sandbox(Sandbox(SandboxConfig(speed=0))) as running:
         yield running
 
 
 @pytest.fixture
-async def parts(sandbox: RunningSandbox, tmp_path: Path) -> AsyncIterator[Parts]:
+async def parts(served: RunningSandbox, tmp_path: Path) -> AsyncIterator[Parts]:
     """The job layer over a fresh journal and the sandbox."""
     retry = RetryPolicy(sleep=RecordingSleep())
-    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), base_url=sandbox.mosaic_base_url, retry=retry)
-    motion = MotionClient(api_key=SecretStr(MOTION_KEY), base_url=sandbox.motion_base_url, retry=retry)
+    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), base_url=served.mosaic_base_url, retry=retry)
+    motion = MotionClient(api_key=SecretStr(MOTION_KEY), base_url=served.motion_base_url, retry=retry)
     clock = ManualClock()  # starts at the sandbox's (frozen) now; the tests move it
     journal = Journal(tmp_path / "jobs.sqlite3", clock=clock)
     yield Parts(journal, mosaic, motion, clock)
@@ -84,19 +84,19 @@ def run_details(urls: list[str]) -> dict[str, Any]:
     return {"request": RunRequest(video_urls=urls).to_body(), "summary": {"agent_id": CAPTIONS_AGENT_ID}}
 
 
-async def test_a_provable_run_is_adopted(parts: Parts, sandbox: RunningSandbox) -> None:
+async def test_a_provable_run_is_adopted(parts: Parts, served: RunningSandbox) -> None:
     """The one run with our input count in the window becomes a tracked job; the intent is done."""
     intent = await parts.intent("run_agent", CAPTIONS_AGENT_ID, **run_details([VIDEO]))
-    run = sandbox.sandbox.start_api_run(CAPTIONS_AGENT_ID, {"video_urls": [VIDEO]})
+    run = served.sandbox.start_api_run(CAPTIONS_AGENT_ID, {"video_urls": [VIDEO]})
     assert await parts.reconciler.settle() == 1
     assert await parts.state(intent) == ("done", run.run_id)
     assert await parts.journal.get(run.run_id) is not None
 
 
-async def test_an_ambiguous_run_stays_checking_then_may_exist(parts: Parts, sandbox: RunningSandbox) -> None:
+async def test_an_ambiguous_run_stays_checking_then_may_exist(parts: Parts, served: RunningSandbox) -> None:
     """Two look-alike runs: nothing is adopted; after the settle time both are named as possible."""
     intent = await parts.intent("run_agent", CAPTIONS_AGENT_ID, **run_details([VIDEO]))
-    runs = [sandbox.sandbox.start_api_run(CAPTIONS_AGENT_ID, {"video_urls": [VIDEO]}) for _ in range(2)]
+    runs = [served.sandbox.start_api_run(CAPTIONS_AGENT_ID, {"video_urls": [VIDEO]}) for _ in range(2)]
     assert await parts.reconciler.settle() == 0
     assert (await parts.state(intent))[0] == "open"
     parts.clock.advance(SETTLE_AFTER_SECONDS + 1)
@@ -114,10 +114,10 @@ async def test_a_run_that_never_appeared_is_closed_as_failed(parts: Parts) -> No
     assert await parts.jobs.unresolved() == []
 
 
-async def test_an_unmatched_run_is_reported_not_adopted(parts: Parts, sandbox: RunningSandbox) -> None:
+async def test_an_unmatched_run_is_reported_not_adopted(parts: Parts, served: RunningSandbox) -> None:
     """A run with other inputs in the window is not ours by proof, but it is named once the wait is over."""
     intent = await parts.intent("run_agent", CAPTIONS_AGENT_ID, **run_details([VIDEO]))
-    other = sandbox.sandbox.start_api_run(CAPTIONS_AGENT_ID, {"video_urls": [VIDEO, VIDEO]})
+    other = served.sandbox.start_api_run(CAPTIONS_AGENT_ID, {"video_urls": [VIDEO, VIDEO]})
     parts.clock.advance(SETTLE_AFTER_SECONDS + 1)
     await parts.reconciler.settle()
     state, note = await parts.state(intent)
@@ -145,10 +145,10 @@ async def test_unlistable_starts_are_reported_at_once(
     assert [u.intent_id for u in await parts.jobs.unresolved()] == [intent.intent_id]
 
 
-async def test_a_plan_change_that_went_through_is_done(parts: Parts, sandbox: RunningSandbox) -> None:
+async def test_a_plan_change_that_went_through_is_done(parts: Parts, served: RunningSandbox) -> None:
     """GET /plan shows the plan asked for: the plan change is closed as done, nothing reported."""
     intent = await parts.intent("upgrade_plan", "professional", plan_id="professional")
-    sandbox.sandbox.billing.plan_id = "professional"
+    served.sandbox.billing.plan_id = "professional"
     await parts.reconciler.settle()
     assert (await parts.state(intent))[0] == "done"
 

@@ -25,17 +25,17 @@ VIDEO = "https://youtu.be/dQw4w9WgXcQ"
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
+async def served() -> AsyncIterator[RunningSandbox]:
     """A sandbox whose clock moves only when the test advances it."""
     async with serve_sandbox(Sandbox(SandboxConfig(speed=0))) as running:
         yield running
 
 
 @pytest.fixture
-async def mosaic(sandbox: RunningSandbox) -> AsyncIterator[MosaicClient]:
+async def mosaic(served: RunningSandbox) -> AsyncIterator[MosaicClient]:
     """A Mosaic client whose retries never sleep."""
     async with MosaicClient(
-        api_key=SecretStr(MOSAIC_KEY), base_url=sandbox.mosaic_base_url, retry=RetryPolicy(sleep=RecordingSleep())
+        api_key=SecretStr(MOSAIC_KEY), base_url=served.mosaic_base_url, retry=RetryPolicy(sleep=RecordingSleep())
     ) as client:
         yield client
 
@@ -51,7 +51,7 @@ async def service(journal: Journal, mosaic: MosaicClient) -> JobService:
 
 
 async def test_reading_a_job_works_with_the_journal_disk_full(
-    mosaic: MosaicClient, sandbox: RunningSandbox, small_disk: Path
+    mosaic: MosaicClient, served: RunningSandbox, small_disk: Path
 ) -> None:
     """A job nobody looked at for a while is read on a full disk: the view note fails quietly, the read works."""
     journal = Journal(small_disk / "jobs.sqlite3")
@@ -68,13 +68,13 @@ async def test_reading_a_job_works_with_the_journal_disk_full(
     await journal.close()
 
 
-async def test_upstream_error_text_is_scrubbed(mosaic: MosaicClient, sandbox: RunningSandbox, tmp_path: Path) -> None:
+async def test_upstream_error_text_is_scrubbed(mosaic: MosaicClient, served: RunningSandbox, tmp_path: Path) -> None:
     """A tile that fails with a key in its message shows the error without the key."""
-    sandbox.sandbox.fail_next_nodes(CAPTIONS_AGENT_REFRAME_NODE_ID, message=f"upstream said Bearer {MOSAIC_KEY}")
+    served.sandbox.fail_next_nodes(CAPTIONS_AGENT_REFRAME_NODE_ID, message=f"upstream said Bearer {MOSAIC_KEY}")
     journal = Journal(tmp_path / "jobs.sqlite3")
     jobs = await service(journal, mosaic)
     created = await mosaic.run_agent(CAPTIONS_AGENT_ID, RunRequest(video_urls=[VIDEO]))
-    sandbox.sandbox.advance(3600)
+    served.sandbox.advance(3600)
     record = await jobs.get(created.run_id)
     snapshot = await jobs.poller.fetch(record)
     assert snapshot.errors or snapshot.status_message

@@ -19,11 +19,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def sandbox(request: pytest.FixtureRequest) -> Sandbox:
     """A sandbox with a frozen clock (time moves only by ``advance``); override with sandbox_config."""
     overrides: dict[str, Any] = {"speed": 0.0}

@@ -15,21 +15,16 @@ from ..support import FAST_POLLING, sandbox_settings
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
+async def served() -> AsyncIterator[RunningSandbox]:
     """The API emulator on a free loopback port, its clock 300x real time."""
     async with serve_sandbox(Sandbox(SandboxConfig(speed=300.0))) as running:
         yield running
 
 
-def make_settings(sandbox: RunningSandbox, tmp_path: Path, **overrides: object) -> Settings:
-    """Settings pointing both clients at the sandbox, with a private home."""
-    return sandbox_settings(sandbox, tmp_path, **overrides)
-
-
 @pytest.fixture
-def settings(sandbox: RunningSandbox, tmp_path: Path) -> Settings:
+def settings(served: RunningSandbox, tmp_path: Path) -> Settings:
     """Default settings for the core toolset."""
-    return make_settings(sandbox, tmp_path)
+    return sandbox_settings(served, tmp_path)
 
 
 @pytest.fixture

@@ -34,21 +34,21 @@ MP4_HEAD = b"\x00\x00\x00\x18ftypisom"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
 
 
-def sent(sandbox: RunningSandbox, route: str) -> list[Any]:
+def sent(served: RunningSandbox, route: str) -> list[Any]:
     """The JSON bodies of every POST to `route` the sandbox received, oldest first."""
-    return sandbox.sandbox.requests.bodies("POST", route)
+    return served.sandbox.requests.bodies("POST", route)
 
 
-def new_uploads(sandbox: RunningSandbox, before: set[str]) -> list[str]:
+def new_uploads(served: RunningSandbox, before: set[str]) -> list[str]:
     """Ids of the uploads made since `before` was taken."""
-    return [asset_id for asset_id in sandbox.sandbox.uploads.uploads if asset_id not in before]
+    return [asset_id for asset_id in served.sandbox.uploads.uploads if asset_id not in before]
 
 
-def with_media(sandbox: RunningSandbox, tmp_path: Path) -> tuple[MosaicServer, Path]:
+def with_media(served: RunningSandbox, tmp_path: Path) -> tuple[MosaicServer, Path]:
     """A server that may read local files from a media folder, and that folder."""
     media = tmp_path / "media"
     media.mkdir()
-    settings = sandbox_settings(sandbox, tmp_path, allowed_dirs=str(media))
+    settings = sandbox_settings(served, tmp_path, allowed_dirs=str(media))
     return create_server(settings, poll_timing=FAST_POLLING), media
 
 
@@ -60,7 +60,7 @@ async def follow(client: Client, job_id: str, **kw: Any) -> dict[str, Any]:
                 return snap
 
 
-async def test_run_agent_completes_with_outputs_and_progress(client: Client, sandbox: RunningSandbox) -> None:
+async def test_run_agent_completes_with_outputs_and_progress(client: Client, served: RunningSandbox) -> None:
     """run_agent returns a handle at once; poll_job waits with progress until the run completes."""
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
     assert handle["kind"] == "mosaic_run"
@@ -77,7 +77,7 @@ async def test_run_agent_completes_with_outputs_and_progress(client: Client, san
     assert final["outputs"][0]["render_id"]
     assert final["next_poll_after_seconds"] is None
     assert any("tiles done" in m for m in messages)
-    assert sent(sandbox, RUN) == [{"video_urls": [VIDEO]}]
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
 
 
 async def finished_render(client: Client) -> str:
@@ -88,9 +88,9 @@ async def finished_render(client: Client) -> str:
     return str(final["outputs"][0]["render_id"])
 
 
-async def test_run_agent_sends_every_single_input_argument(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+async def test_run_agent_sends_every_single_input_argument(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """run_agent sends each argument it is given, unchanged, with a local file as its uploaded video id."""
-    server, media = with_media(sandbox, tmp_path)
+    server, media = with_media(served, tmp_path)
     clip = media / "launch.mp4"
     clip.write_bytes(MP4_HEAD + bytes(1000))
     args = {
@@ -104,10 +104,10 @@ async def test_run_agent_sends_every_single_input_argument(sandbox: RunningSandb
     }
     async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
         render_id = await finished_render(client)
-        before = set(sandbox.sandbox.uploads.uploads)
+        before = set(served.sandbox.uploads.uploads)
         await call_ok(client, "run_agent", {**args, "node_render_ids": [render_id]})
-    (uploaded,) = new_uploads(sandbox, before)
-    assert sent(sandbox, RUN)[1:] == [
+    (uploaded,) = new_uploads(served, before)
+    assert sent(served, RUN)[1:] == [
         {
             "video_ids": [VIDEO_IDS[0], uploaded],
             "node_render_ids": [render_id],
@@ -119,14 +119,14 @@ async def test_run_agent_sends_every_single_input_argument(sandbox: RunningSandb
     ]
 
 
-async def test_run_agent_sends_every_video_inputs_field(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+async def test_run_agent_sends_every_video_inputs_field(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """run_agent sends each video_inputs entry as given, clip bounds included, local files as upload ids."""
-    server, media = with_media(sandbox, tmp_path)
+    server, media = with_media(served, tmp_path)
     clip = media / "overlay.mp4"
     clip.write_bytes(MP4_HEAD + bytes(1000))
     async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
         render_id = await finished_render(client)
-        before = set(sandbox.sandbox.uploads.uploads)
+        before = set(served.sandbox.uploads.uploads)
         inputs = [
             {
                 "agent_node_id": PIP_AGENT_MAIN_INPUT_NODE_ID,
@@ -142,8 +142,8 @@ async def test_run_agent_sends_every_video_inputs_field(sandbox: RunningSandbox,
             },
         ]
         await call_ok(client, "run_agent", {"agent_id": PIP_AGENT_ID, "video_inputs": inputs})
-    (uploaded,) = new_uploads(sandbox, before)
-    assert sent(sandbox, RUN)[1:] == [
+    (uploaded,) = new_uploads(served, before)
+    assert sent(served, RUN)[1:] == [
         {
             "video_inputs": [
                 {
@@ -162,9 +162,9 @@ async def test_run_agent_sends_every_video_inputs_field(sandbox: RunningSandbox,
     ]
 
 
-async def test_create_video_session_sends_every_argument(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+async def test_create_video_session_sends_every_argument(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """create_video_session sends each argument it is given, unchanged; a local file goes as its signed link."""
-    server, media = with_media(sandbox, tmp_path)
+    server, media = with_media(served, tmp_path)
     (media / "logo.png").write_bytes(PNG_HEAD + bytes(100))
     linked = {"url": "https://cdn.example.com/brand.mp4", "name": "Brand", "type": "video", "content_type": "video/mp4"}
     args = {
@@ -179,8 +179,8 @@ async def test_create_video_session_sends_every_argument(sandbox: RunningSandbox
     }
     async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
         await call_ok(client, "create_video_session", args)
-    (body,) = sent(sandbox, SESSIONS)
-    (uploaded,) = sandbox.sandbox.uploads.uploads
+    (body,) = sent(served, SESSIONS)
+    (uploaded,) = served.sandbox.uploads.uploads
     local_link = body["attachments"][1].pop("url")
     assert uploaded in local_link
     assert body == {
@@ -195,7 +195,7 @@ async def test_create_video_session_sends_every_argument(sandbox: RunningSandbox
     }
 
 
-async def test_followup_sends_every_argument(client: Client, sandbox: RunningSandbox) -> None:
+async def test_followup_sends_every_argument(client: Client, served: RunningSandbox) -> None:
     """followup_video_session sends each argument it is given, unchanged, to the completed job's follow-ups."""
     handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
     await follow(client, handle["job_id"])
@@ -208,7 +208,7 @@ async def test_followup_sends_every_argument(client: Client, sandbox: RunningSan
         "mode": "light",
     }
     await call_ok(client, "followup_video_session", args)
-    assert sent(sandbox, FOLLOWUPS) == [
+    assert sent(served, FOLLOWUPS) == [
         {
             "prompt": "Add the end card",
             "attachments": [attachment],
@@ -216,11 +216,11 @@ async def test_followup_sends_every_argument(client: Client, sandbox: RunningSan
             "mode": "light",
         }
     ]
-    followups = sandbox.sandbox.requests.matching("POST", FOLLOWUPS)
+    followups = served.sandbox.requests.matching("POST", FOLLOWUPS)
     assert [r.path for r in followups] == [f"/api/motion/sessions/{handle['job_id']}/followups"]
 
 
-async def test_motion_session_settles_only_when_download_is_ready(client: Client, sandbox: RunningSandbox) -> None:
+async def test_motion_session_settles_only_when_download_is_ready(client: Client, served: RunningSandbox) -> None:
     """A Motion session is settled once completed AND its download URL exists."""
     handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video", "mode": "light"})
     assert handle["kind"] == "motion_session"
@@ -228,35 +228,35 @@ async def test_motion_session_settles_only_when_download_is_ready(client: Client
     assert final["status"] == "completed"
     assert final["download_ready"] is True
     assert final["outputs"][0]["output_id"] == "video"
-    assert sent(sandbox, SESSIONS) == [{"prompt": "A short launch video", "mode": "light"}]
+    assert sent(served, SESSIONS) == [{"prompt": "A short launch video", "mode": "light"}]
 
 
-async def test_followup_before_completion_is_a_clear_error(client: Client, sandbox: RunningSandbox) -> None:
+async def test_followup_before_completion_is_a_clear_error(client: Client, served: RunningSandbox) -> None:
     """A follow-up on a running session says it must complete first."""
-    sandbox.sandbox.clock.speed = 0
+    served.sandbox.clock.speed = 0
     handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
     message = await call_error(client, "followup_video_session", {"job_id": handle["job_id"], "prompt": "shorter"})
     assert "followup_requires_completed_job" in message and "completed" in message
-    assert sent(sandbox, FOLLOWUPS) == [{"prompt": "shorter"}]
+    assert sent(served, FOLLOWUPS) == [{"prompt": "shorter"}]
 
 
-async def test_followup_after_completion_starts_a_tracked_job(client: Client, sandbox: RunningSandbox) -> None:
+async def test_followup_after_completion_starts_a_tracked_job(client: Client, served: RunningSandbox) -> None:
     """A follow-up on a completed session returns a new job handle that completes too."""
     handle = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
     await follow(client, handle["job_id"])
     revision = await call_ok(client, "followup_video_session", {"job_id": handle["job_id"], "prompt": "shorter"})
     assert (await follow(client, revision["job_id"]))["status"] == "completed"
-    assert sent(sandbox, SESSIONS) == [{"prompt": "A short launch video"}]
-    assert sent(sandbox, FOLLOWUPS) == [{"prompt": "shorter"}]
+    assert sent(served, SESSIONS) == [{"prompt": "A short launch video"}]
+    assert sent(served, FOLLOWUPS) == [{"prompt": "shorter"}]
 
 
-async def test_bad_motion_input_names_the_field_and_sends_nothing(client: Client, sandbox: RunningSandbox) -> None:
+async def test_bad_motion_input_names_the_field_and_sends_nothing(client: Client, served: RunningSandbox) -> None:
     """A non-YouTube style reference is refused before any request."""
     message = await call_error(
         client, "create_video_session", {"prompt": "x", "style_reference_url": "https://vimeo.com/1"}
     )
     assert "style_reference_url" in message and "YouTube" in message
-    assert sandbox.sandbox.count("POST", "/api/motion/sessions") == 0
+    assert served.sandbox.count("POST", "/api/motion/sessions") == 0
 
 
 async def test_schema_violations_are_tool_errors(client: Client) -> None:
@@ -265,7 +265,7 @@ async def test_schema_violations_are_tool_errors(client: Client) -> None:
     assert "prompt" in message
 
 
-async def test_unknown_update_param_node_spends_nothing(client: Client, sandbox: RunningSandbox) -> None:
+async def test_unknown_update_param_node_spends_nothing(client: Client, served: RunningSandbox) -> None:
     """update_params for a node the agent does not have is refused before the run is created."""
     message = await call_error(
         client,
@@ -273,33 +273,33 @@ async def test_unknown_update_param_node_spends_nothing(client: Client, sandbox:
         {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO], "update_params": {"not-a-node": {"x": 1}}},
     )
     assert "not-a-node" in message
-    assert sandbox.sandbox.count("POST", "/agent/{agent_id}/run") == 0
+    assert served.sandbox.count("POST", "/agent/{agent_id}/run") == 0
 
 
-async def test_multi_input_agent_needs_video_inputs(client: Client, sandbox: RunningSandbox) -> None:
+async def test_multi_input_agent_needs_video_inputs(client: Client, served: RunningSandbox) -> None:
     """Top-level video_urls for an agent with two Video Input tiles are refused, no run created."""
     message = await call_error(client, "run_agent", {"agent_id": PIP_AGENT_ID, "video_urls": [VIDEO]})
     assert "video_inputs" in message
-    assert sandbox.sandbox.count("POST", "/agent/{agent_id}/run") == 0
+    assert served.sandbox.count("POST", "/agent/{agent_id}/run") == 0
 
 
-async def test_generation_only_agent_runs_without_inputs(client: Client, sandbox: RunningSandbox) -> None:
+async def test_generation_only_agent_runs_without_inputs(client: Client, served: RunningSandbox) -> None:
     """A generation-only agent runs with no video inputs."""
     handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID})
     assert (await follow(client, handle["job_id"]))["settled"]
-    assert sent(sandbox, RUN) == [{}]
+    assert sent(served, RUN) == [{}]
 
 
-async def test_upstream_failure_is_actionable(client: Client, sandbox: RunningSandbox) -> None:
+async def test_upstream_failure_is_actionable(client: Client, served: RunningSandbox) -> None:
     """Persistent 500s become a message that says what happened and what to do, without secrets."""
-    sandbox.sandbox.faults.inject(method="GET", path="/agents", kind="server_error", times=10)
+    served.sandbox.faults.inject(method="GET", path="/agents", kind="server_error", times=10)
     message = await call_error(client, "list_agents", {})
     assert "500" in message and "try again" in message
 
 
-async def test_rejected_key_points_at_the_variable(client: Client, sandbox: RunningSandbox) -> None:
+async def test_rejected_key_points_at_the_variable(client: Client, served: RunningSandbox) -> None:
     """A 401 tells the user which variable holds the key and what it must look like."""
-    sandbox.sandbox.faults.inject(method="GET", path="/credits", kind="status", status=401, times=1)
+    served.sandbox.faults.inject(method="GET", path="/credits", kind="status", status=401, times=1)
     message = await call_error(client, "check_credits", {})
     assert "MOSAIC_API_KEY" in message and "mk_" in message
 
@@ -317,9 +317,9 @@ async def test_catalogue_tools_return_parsed_data(client: Client) -> None:
     assert credits["balance"] > 0
 
 
-async def test_list_and_cancel_jobs(client: Client, sandbox: RunningSandbox) -> None:
+async def test_list_and_cancel_jobs(client: Client, served: RunningSandbox) -> None:
     """list_jobs shows started jobs newest first; cancel_job stops a run; Motion cannot be cancelled."""
-    sandbox.sandbox.clock.speed = 0  # keep the run running until we cancel it
+    served.sandbox.clock.speed = 0  # keep the run running until we cancel it
     run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
     session = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
     listed = await call_ok(client, "list_jobs", {})
@@ -328,8 +328,8 @@ async def test_list_and_cancel_jobs(client: Client, sandbox: RunningSandbox) -> 
     assert cancelled["status"] == "cancelled" and cancelled["settled"]
     message = await call_error(client, "cancel_job", {"job_id": session["job_id"]})
     assert "Motion" in message
-    assert sent(sandbox, RUN) == [{"video_urls": [VIDEO]}]
-    assert sent(sandbox, SESSIONS) == [{"prompt": "A short launch video"}]
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
+    assert sent(served, SESSIONS) == [{"prompt": "A short launch video"}]
 
 
 async def test_unknown_job_is_a_clear_error(client: Client) -> None:
@@ -339,7 +339,7 @@ async def test_unknown_job_is_a_clear_error(client: Client) -> None:
 
 
 async def test_old_settled_job_is_read_again_for_fresh_urls(
-    client: Client, server: MosaicServer, sandbox: RunningSandbox
+    client: Client, server: MosaicServer, served: RunningSandbox
 ) -> None:
     """A finished job last read long ago is re-read, so its signed URLs are fresh, and the journal keeps them."""
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
@@ -352,27 +352,27 @@ async def test_old_settled_job_is_read_again_for_fresh_urls(
     await journal.save_snapshot(
         handle["job_id"], record.snapshot.model_copy(update={"checked_at": "2000-01-01T00:00:00Z"})
     )
-    sandbox.sandbox.clock.advance(3600)  # URLs signed from now on expire later, so they differ
+    served.sandbox.clock.advance(3600)  # URLs signed from now on expire later, so they differ
     again = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
     assert again["outputs"][0]["video_url"] != final["outputs"][0]["video_url"]
     stored = await journal.get(handle["job_id"])
     assert stored is not None
     assert stored.snapshot.outputs[0].video_url == again["outputs"][0]["video_url"]
-    assert sent(sandbox, RUN) == [{"video_urls": [VIDEO]}]
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
 
 
 async def test_cancelling_a_run_that_already_finished_reports_how_it_ended(
-    settings: Settings, sandbox: RunningSandbox
+    settings: Settings, served: RunningSandbox
 ) -> None:
     """cancel_job on a run that completed since our last reading returns its final state, not a 409."""
     slow = create_server(settings, poll_timing=PollTiming(initial=600, cap=600))  # we must not notice on our own
-    sandbox.sandbox.clock.speed = 0
+    served.sandbox.clock.speed = 0
     async with Client(slow) as client:
         handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
         await call_ok(client, "poll_job", {"job_id": handle["job_id"]})  # last reading: running
-        sandbox.sandbox.advance(3600)  # it finishes upstream; we have not looked since
+        served.sandbox.advance(3600)  # it finishes upstream; we have not looked since
         final = await call_ok(client, "cancel_job", {"job_id": handle["job_id"]})
     assert final["status"] == "completed"
     assert final["settled"]
-    assert sandbox.sandbox.count("POST", "/agent_run/{run_id}/cancel") == 1
-    assert sent(sandbox, RUN) == [{"video_urls": [VIDEO]}]
+    assert served.sandbox.count("POST", "/agent_run/{run_id}/cancel") == 1
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]

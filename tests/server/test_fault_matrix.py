@@ -74,13 +74,7 @@ async def approve(context: Any, params: ElicitRequestParams) -> ElicitResult:
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """One event loop for the module: one sandbox and one server serve every case."""
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-async def sandbox() -> AsyncIterator[RunningSandbox]:
+async def served() -> AsyncIterator[RunningSandbox]:
     """The sandbox, clock frozen (nothing finishes unless a test advances it), credits for every case."""
     async with serve_sandbox(Sandbox(SandboxConfig(speed=0, credits=10**6, motion_credits=10**7))) as running:
         yield running
@@ -93,17 +87,17 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> MosaicServer:
+def server(served: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> MosaicServer:
     """Every toolset, short HTTP time-outs, back-off without sleeping."""
-    settings = sandbox_settings(sandbox, tmp_path_factory.mktemp("faults"), toolsets="all")
+    settings = sandbox_settings(served, tmp_path_factory.mktemp("faults"), toolsets="all")
     retry = RetryPolicy(sleep=RecordingSleep())
     return create_server(settings, poll_timing=FAST_POLLING, retry=retry, http_timeout=TIMEOUT)
 
 
 @pytest.fixture
-async def client(server: MosaicServer, sandbox: RunningSandbox, mode: str) -> AsyncIterator[Client]:
+async def client(server: MosaicServer, served: RunningSandbox, mode: str) -> AsyncIterator[Client]:
     """A connection whose user approves every prompt; the organisation back on its first plan."""
-    sandbox.sandbox.billing.plan_id = "creator"
+    served.sandbox.billing.plan_id = "creator"
     async with Client(server, mode=mode, elicitation_callback=approve) as connected:  # type: ignore[arg-type]
         yield connected
 
@@ -120,10 +114,10 @@ async def tracked(client: Client) -> set[str]:
     return {j["job_id"] for j in listed["jobs"]}
 
 
-async def finished_session(client: Client, sandbox: RunningSandbox) -> str:
+async def finished_session(client: Client, served: RunningSandbox) -> str:
     """A Motion session that completed (a follow-up needs one)."""
     handle = await call_ok(client, "create_video_session", {"prompt": "First cut"})
-    sandbox.sandbox.advance(3600)
+    served.sandbox.advance(3600)
     done = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
     assert done["status"] == "completed"
     return str(handle["job_id"])
@@ -131,24 +125,24 @@ async def finished_session(client: Client, sandbox: RunningSandbox) -> str:
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 @pytest.mark.parametrize("case", CASES, ids=[c.tool for c in CASES])
-async def test_lost_answer_never_pays_twice(client: Client, sandbox: RunningSandbox, case: Case, fault: str) -> None:
+async def test_lost_answer_never_pays_twice(client: Client, served: RunningSandbox, case: Case, fault: str) -> None:
     """Done upstream, answer lost: sent once, tracked or reported as "may exist", never "try again"."""
     args = dict(case.args)
     if case.tool == "followup_video_session":
-        args["job_id"] = await finished_session(client, sandbox)
-    before = case.effects(sandbox.sandbox)
+        args["job_id"] = await finished_session(client, served)
+    before = case.effects(served.sandbox)
     reported_before = await reported(client, case.tool)
     tracked_before = await tracked(client)
-    sent_before = sandbox.sandbox.count("POST", case.route)
-    sandbox.sandbox.faults.inject(method="POST", path=case.route, after=True, **FAULTS[fault])
+    sent_before = served.sandbox.count("POST", case.route)
+    served.sandbox.faults.inject(method="POST", path=case.route, after=True, **FAULTS[fault])
 
     result = await client.call_tool(case.tool, args)
 
-    assert case.effects(sandbox.sandbox) == before + 1, "the upstream carried it out once"
+    assert case.effects(served.sandbox) == before + 1, "the upstream carried it out once"
     with anyio.fail_after(5):  # a late answer is logged by the sandbox once it is finally sent
-        while fault == "timeout" and sandbox.sandbox.count("POST", case.route) == sent_before:  # noqa: ASYNC110
+        while fault == "timeout" and served.sandbox.count("POST", case.route) == sent_before:  # noqa: ASYNC110
             await anyio.sleep(0.05)
-    assert sandbox.sandbox.count("POST", case.route) == sent_before + 1, "sent once: never resent after the work"
+    assert served.sandbox.count("POST", case.route) == sent_before + 1, "sent once: never resent after the work"
     message = text_of(result)
     assert "try again" not in message.lower()
     listed = await call_ok(client, "list_jobs", {"limit": 100})

@@ -25,9 +25,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield folder
 
 
-async def test_full_disk_sends_nothing(sandbox: RunningSandbox, small_disk: Path, tmp_path: Path, mode: str) -> None:
+async def test_full_disk_sends_nothing(served: RunningSandbox, small_disk: Path, tmp_path: Path, mode: str) -> None:
     """With the journal's disk full, run_agent and create_video_session send nothing and say why."""
-    settings = sandbox_settings(sandbox, tmp_path, home=small_disk)
+    settings = sandbox_settings(served, tmp_path, home=small_disk)
     server = create_server(settings, poll_timing=FAST_POLLING, retry=RetryPolicy(sleep=RecordingSleep()))
     async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
         await call_ok(client, "list_agents")
@@ -39,7 +39,7 @@ async def test_full_disk_sends_nothing(sandbox: RunningSandbox, small_disk: Path
             message = await call_error(client, tool, args)
             assert "disk is full" in message and str(small_disk) in message, message
             assert "nothing was sent" in message.lower() or "no credits" in message.lower(), message
-        assert sandbox.sandbox.count("POST") == 0, "no job-creating request left"
+        assert served.sandbox.count("POST") == 0, "no job-creating request left"
         await call_ok(client, "list_agents")  # still serving
         await call_ok(client, "list_jobs")
 

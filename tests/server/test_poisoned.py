@@ -22,8 +22,7 @@ from mosaic_mcp.server.jobs.snapshot import QUARANTINED, pending_snapshot
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, MOSAIC_KEY, call_error, call_ok, fill_disk, small_tmpfs
-from .conftest import make_settings
+from ..support import FAST_POLLING, MOSAIC_KEY, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
 from .test_core_tools import VIDEO, follow
 
 pytestmark = pytest.mark.anyio
@@ -68,12 +67,12 @@ async def restart_lists(settings: Settings, mode: str, job_id: str) -> None:
 
 
 async def test_a_run_started_with_an_unusable_id_is_quarantined_and_the_server_keeps_serving(
-    sandbox: RunningSandbox, tmp_path: Path, mode: str
+    served: RunningSandbox, tmp_path: Path, mode: str
 ) -> None:
     """The API answers a run start with an id containing '/': the start is refused as it arrives and
     reported as quarantined (it may be charged), other runs still work, and a restart still reports it."""
-    settings = make_settings(sandbox, tmp_path)
-    sandbox.sandbox.faults.inject("status", method="POST", path="/agent/*/run", status=200, body={"run_id": POISONED})
+    settings = sandbox_settings(served, tmp_path)
+    served.sandbox.faults.inject("status", method="POST", path="/agent/*/run", status=200, body={"run_id": POISONED})
     async with Client(new_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
         assert "cannot use" in message and "do not start it again" in message
@@ -89,10 +88,10 @@ async def test_a_run_started_with_an_unusable_id_is_quarantined_and_the_server_k
 
 @pytest.mark.parametrize("job_id", [POISONED, "r" * 201], ids=["slash", "too-long"])
 async def test_a_journaled_unusable_id_does_not_stop_the_next_start(
-    sandbox: RunningSandbox, tmp_path: Path, mode: str, job_id: str
+    served: RunningSandbox, tmp_path: Path, mode: str, job_id: str
 ) -> None:
     """A live journal row with an id that cannot be polled is quarantined after start; restarts work."""
-    settings = make_settings(sandbox, tmp_path)
+    settings = sandbox_settings(served, tmp_path)
     await journal_row_before_start(settings, job_id)
     async with Client(new_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         jobs = await jobs_until(client, quarantined(job_id))
@@ -102,11 +101,11 @@ async def test_a_journaled_unusable_id_does_not_stop_the_next_start(
 
 
 async def test_an_undecodable_journal_row_does_not_stop_the_start(
-    sandbox: RunningSandbox, tmp_path: Path, mode: str
+    served: RunningSandbox, tmp_path: Path, mode: str
 ) -> None:
     """A live journal row whose snapshot is not valid JSON: the server starts, lists it quarantined,
     and leaves the row as it was."""
-    settings = make_settings(sandbox, tmp_path)
+    settings = sandbox_settings(served, tmp_path)
     await journal_row_before_start(settings, "spoilt")
     with sqlite3.connect(settings.journal_path) as db:
         db.execute("UPDATE jobs SET snapshot='{not json' WHERE job_id='spoilt'")
@@ -126,12 +125,12 @@ def read_once(jobs: dict[str, dict[str, Any]], run_ids: list[str]) -> bool:
 
 @pytest.mark.parametrize("status", [404, 500])
 async def test_runs_still_settle_and_notify_when_the_run_list_fails(
-    sandbox: RunningSandbox, tmp_path: Path, mode: str, status: int
+    served: RunningSandbox, tmp_path: Path, mode: str, status: int
 ) -> None:
     """With more live runs than the sweep threshold and GET /agent_runs failing every time, each run is
     still polled: all settle, and subscribers hear about each."""
-    sandbox.sandbox.clock.speed = 0
-    sandbox.sandbox.faults.inject("status", method="GET", path=LIST_ROUTE, status=status, times=100_000)
+    served.sandbox.clock.speed = 0
+    served.sandbox.faults.inject("status", method="GET", path=LIST_ROUTE, status=status, times=100_000)
     updated: set[str] = set()
     all_heard = anyio.Event()
     uris: set[str] = set()
@@ -145,7 +144,7 @@ async def test_runs_still_settle_and_notify_when_the_run_list_fails(
         if isinstance(message, ResourceUpdatedNotification):
             heard(str(message.params.uri))
 
-    server = new_server(make_settings(sandbox, tmp_path))
+    server = new_server(sandbox_settings(served, tmp_path))
     async with Client(server, mode=mode, message_handler=on_message) as client:  # type: ignore[arg-type]
         runs = [
             await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
@@ -157,12 +156,12 @@ async def test_runs_still_settle_and_notify_when_the_run_list_fails(
         if mode == "legacy":
             for uri in uris:
                 await client.subscribe_resource(uri)
-            sandbox.sandbox.advance(3600)
+            served.sandbox.advance(3600)
             with anyio.fail_after(20):
                 await all_heard.wait()
         else:
             async with client.listen(resource_subscriptions=sorted(uris)) as sub:
-                sandbox.sandbox.advance(3600)
+                served.sandbox.advance(3600)
                 with anyio.fail_after(20):
                     async for event in sub:
                         if isinstance(event, ResourceUpdated):
@@ -171,21 +170,21 @@ async def test_runs_still_settle_and_notify_when_the_run_list_fails(
                                 break
         jobs = await jobs_until(client, lambda jobs: all(jobs[r]["settled"] for r in run_ids))
         assert {jobs[r]["status"] for r in run_ids} == {"completed"}
-    assert sandbox.sandbox.count("GET", LIST_ROUTE) >= 1  # the list was tried, and failed
+    assert served.sandbox.count("GET", LIST_ROUTE) >= 1  # the list was tried, and failed
 
 
-async def test_a_full_journal_disk_does_not_stop_the_server(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+async def test_a_full_journal_disk_does_not_stop_the_server(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """With MOSAIC_MCP_HOME on a full disk the poller's write fails: the server keeps serving the job
     from memory, and the journal catches up once there is space again."""
-    sandbox.sandbox.clock.speed = 0
+    served.sandbox.clock.speed = 0
     with small_tmpfs(tmp_path / "small-home") as home:
-        settings = make_settings(sandbox, tmp_path, home=home)
+        settings = sandbox_settings(served, tmp_path, home=home)
         timing = PollTiming(initial=0.02, cap=0.1, idle_cap=0.2, adopt_every=0.5, journal_retry=0.05)
         async with Client(new_server(settings, timing), mode=mode) as client:  # type: ignore[arg-type]
             run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
             await jobs_until(client, lambda jobs: read_once(jobs, [run["job_id"]]))
             filler = fill_disk(home)
-            sandbox.sandbox.advance(3600)
+            served.sandbox.advance(3600)
             polled = await call_ok(client, "poll_job", {"job_id": run["job_id"], "wait_seconds": 5})
             assert polled["status"] == "completed" and polled["settled"]
             listed = await call_ok(client, "list_jobs", {})  # reads still work; the journal lags behind

@@ -61,7 +61,7 @@ async def test_unknown_job_resource_is_not_found(client: Client) -> None:
         await client.read_resource("mosaic://runs/00000000-0000-4000-8000-000000000000")
 
 
-async def test_legacy_subscription_receives_updates(server: MosaicServer, sandbox: RunningSandbox) -> None:
+async def test_legacy_subscription_receives_updates(server: MosaicServer, served: RunningSandbox) -> None:
     """A 2025-era client that subscribes gets resources/updated when its job changes, and list_changed."""
     updated: list[str] = []
     list_changed = anyio.Event()
@@ -77,10 +77,10 @@ async def test_legacy_subscription_receives_updates(server: MosaicServer, sandbo
     async with Client(server, mode="legacy", message_handler=on_message) as client:
         caps = client.server_capabilities.resources
         assert caps is not None and caps.subscribe and caps.list_changed
-        sandbox.sandbox.clock.speed = 0  # nothing changes before we subscribe
+        served.sandbox.clock.speed = 0  # nothing changes before we subscribe
         run = await start_run(client)
         await client.subscribe_resource(run["resource_uri"])
-        sandbox.sandbox.clock.speed = 300
+        served.sandbox.clock.speed = 300
         with anyio.fail_after(20):
             await done.wait()
             await list_changed.wait()

@@ -15,8 +15,7 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, call_error, call_ok
-from .conftest import make_settings
+from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -61,13 +60,13 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("tool", "args", "field"), BAD_INPUT, ids=[f"{t}-{f}" for t, _, f in BAD_INPUT])
 async def test_bad_input_names_the_field_and_sends_nothing(
-    client: Client, sandbox: RunningSandbox, tool: str, args: dict[str, Any], field: str
+    client: Client, served: RunningSandbox, tool: str, args: dict[str, Any], field: str
 ) -> None:
     """Invalid arguments give an error naming the field, before any API request (run_agent may read the graph)."""
-    before = sandbox.sandbox.count()
+    before = served.sandbox.count()
     message = await call_error(client, tool, args)
     assert field in message
-    sent = [r for r in sandbox.sandbox.requests.records[before:] if r.method != "GET"]
+    sent = [r for r in served.sandbox.requests.records[before:] if r.method != "GET"]
     assert sent == []
 
 
@@ -85,10 +84,10 @@ UPSTREAM: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("tool", "args"), UPSTREAM, ids=[t for t, _ in UPSTREAM])
 async def test_upstream_failure_is_actionable(
-    client: Client, sandbox: RunningSandbox, tool: str, args: dict[str, Any]
+    client: Client, served: RunningSandbox, tool: str, args: dict[str, Any]
 ) -> None:
     """A failing service yields a readable error with a next step: no traceback, no key."""
-    sandbox.sandbox.faults.inject("server_error", times=1000)
+    served.sandbox.faults.inject("server_error", times=1000)
     message = await call_error(client, tool, args)
     assert "500" in message or "no job" in message
     if tool == "create_video_session":  # sent, then 500: it may exist, so never "try again"
@@ -98,9 +97,9 @@ async def test_upstream_failure_is_actionable(
         assert "try again" in message or "list_jobs" in message
 
 
-async def test_missing_motion_key_says_how_to_fix(sandbox: RunningSandbox, tmp_path: Path) -> None:
+async def test_missing_motion_key_says_how_to_fix(served: RunningSandbox, tmp_path: Path) -> None:
     """Without MOTION_API_KEY, Motion tools say which variable to set; Mosaic tools still work."""
-    settings = make_settings(sandbox, tmp_path, motion_api_key=None)
+    settings = sandbox_settings(served, tmp_path, motion_api_key=None)
     server: MosaicServer = create_server(settings, poll_timing=FAST_POLLING)
     async with Client(server) as client:
         message = await call_error(client, "create_video_session", {"prompt": "A launch video"})
@@ -121,24 +120,24 @@ MISSPELT: list[tuple[str, dict[str, Any], str, str | None]] = [
 
 @pytest.mark.parametrize(("tool", "args", "unknown", "meant"), MISSPELT, ids=[f"{t}-{u}" for t, _, u, _ in MISSPELT])
 async def test_unknown_argument_is_refused_before_any_request(
-    client: Client, sandbox: RunningSandbox, tool: str, args: dict[str, Any], unknown: str, meant: str | None
+    client: Client, served: RunningSandbox, tool: str, args: dict[str, Any], unknown: str, meant: str | None
 ) -> None:
     """An argument the tool does not take is named (with the closest valid one); no request leaves at all."""
-    before = sandbox.sandbox.count()
+    before = served.sandbox.count()
     message = await call_error(client, tool, args)
     assert f"unknown argument {unknown!r}" in message
     if meant is not None:
         assert f"did you mean {meant!r}" in message
-    assert sandbox.sandbox.count() == before
+    assert served.sandbox.count() == before
 
 
-async def test_unknown_field_in_a_video_input_is_refused(client: Client, sandbox: RunningSandbox) -> None:
+async def test_unknown_field_in_a_video_input_is_refused(client: Client, served: RunningSandbox) -> None:
     """A misspelt field inside video_inputs is named with its place and the right name; nothing is sent."""
     entry = {"agent_node_id": "input", "video_url": [VIDEO]}
     message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_inputs": [entry]})
     assert "video_inputs.0" in message
     assert "unknown field 'video_url'" in message and "did you mean 'video_urls'" in message
-    assert sandbox.sandbox.count() == 0
+    assert served.sandbox.count() == 0
 
 
 async def test_resolver_and_context_parameters_are_not_arguments(client: Client) -> None:
@@ -148,9 +147,9 @@ async def test_resolver_and_context_parameters_are_not_arguments(client: Client)
     await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
 
 
-async def test_every_tool_schema_is_closed(sandbox: RunningSandbox, tmp_path: Path) -> None:
+async def test_every_tool_schema_is_closed(served: RunningSandbox, tmp_path: Path) -> None:
     """With every toolset on, each tool's input schema (and each object model in it) says additionalProperties false."""
-    server = create_server(make_settings(sandbox, tmp_path, toolsets="all"), poll_timing=FAST_POLLING)
+    server = create_server(sandbox_settings(served, tmp_path, toolsets="all"), poll_timing=FAST_POLLING)
     async with Client(server) as client:
         tools = (await client.list_tools()).tools
     assert len(tools) > 40

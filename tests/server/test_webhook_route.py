@@ -32,8 +32,8 @@ from mosaic_mcp.server.webhooks import (
     unsigned_public_url_warning,
 )
 
-from ..e2e.conftest import free_port, http_server, wait_until_listening
 from ..support import call_ok, sandbox_settings
+from ..support.processes import free_port, http_server, wait_until_listening
 
 pytestmark = pytest.mark.anyio
 

@@ -1,13 +1,11 @@
 """Fixtures: the real server in memory, both protocol generations, against the sandbox over loopback."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.types import ElicitRequestParams, ElicitResult
 
 from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.config import Settings
@@ -15,19 +13,9 @@ from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, se
 
 from ..support import sandbox_settings
 
-VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
-
-Elicitation = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
-
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Module-wide event loop, so one sandbox and one server serve a whole test module."""
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-async def sandbox() -> AsyncIterator[RunningSandbox]:
+async def served() -> AsyncIterator[RunningSandbox]:
     """The API emulator on a free loopback port, its clock frozen (it moves only by advance()).
 
     Shared by a module's tests for speed (building a server with every toolset costs ~0.3 s);
@@ -37,11 +25,17 @@ async def sandbox() -> AsyncIterator[RunningSandbox]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def sandbox(served: RunningSandbox) -> RunningSandbox:
+    """The old name of `served`, kept only while tests/toolsets/test_consent.py still asks for it; delete after."""
+    return served
+
+
 @pytest.fixture(autouse=True)
 def _fresh_request_log(request: pytest.FixtureRequest) -> None:
     """Each test counts only its own requests."""
-    if "sandbox" in request.fixturenames:
-        request.getfixturevalue("sandbox").sandbox.requests.clear()
+    if "served" in request.fixturenames:
+        request.getfixturevalue("served").sandbox.requests.clear()
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +45,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(sandbox: RunningSandbox, home: Path) -> MosaicServer:
+def server(served: RunningSandbox, home: Path) -> MosaicServer:
     """A server with every toolset, pointed at the sandbox; each test connects its own client."""
-    return create_server(make_settings(sandbox, home))
+    return create_server(sandbox_settings(served, home, toolsets="all"))
 
 
 @pytest.fixture(params=["auto", "legacy"], scope="module")
@@ -62,16 +56,9 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def make_settings(sandbox: RunningSandbox, tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings pointing both clients at the sandbox, with a private home; toolsets default to all."""
-    return sandbox_settings(sandbox, tmp_path, **{"toolsets": "all", **overrides})
-
-
-@asynccontextmanager
-async def connect(settings: Settings, mode: str, elicitation: Elicitation | None = None) -> AsyncIterator[Client]:
-    """An in-memory MCP client of a fresh server (declaring elicitation only with a callback)."""
-    async with Client(create_server(settings), mode=mode, elicitation_callback=elicitation) as client:  # type: ignore[arg-type]
-        yield client
+def make_settings(served: RunningSandbox, tmp_path: Path, **overrides: Any) -> Settings:
+    """Kept only for tests/toolsets/test_consent.py: new tests call `sandbox_settings(..., toolsets="all")`."""
+    return sandbox_settings(served, tmp_path, **{"toolsets": "all", **overrides})
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from mosaic_mcp.tools import ToolInfo
 from mosaic_mcp.tools._registry import READ, Registrar
 from mosaic_mcp.tools.catalogue import ENDPOINT_TOOLS, full_catalogue, readme_table, render
 
-from .conftest import make_settings
+from ..support import sandbox_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -31,24 +31,24 @@ async def tool_names(client: Client) -> dict[str, bool]:
     return {t.name: bool(t.annotations and t.annotations.read_only_hint) for t in (await client.list_tools()).tools}
 
 
-async def test_default_toolset_is_the_core_set(sandbox: RunningSandbox, home: Path, mode: str) -> None:
+async def test_default_toolset_is_the_core_set(served: RunningSandbox, home: Path, mode: str) -> None:
     """Without MOSAIC_MCP_TOOLSETS only the core tools are listed."""
-    settings = make_settings(sandbox, home / "default", toolsets=None)
+    settings = sandbox_settings(served, home / "default", toolsets=None)
     async with Client(create_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         assert set(await tool_names(client)) == CORE
 
 
-async def test_named_toolset_adds_only_its_tools(sandbox: RunningSandbox, home: Path, mode: str) -> None:
+async def test_named_toolset_adds_only_its_tools(served: RunningSandbox, home: Path, mode: str) -> None:
     """MOSAIC_MCP_TOOLSETS=runs adds the run tools to core and nothing else."""
-    settings = make_settings(sandbox, home / "runs", toolsets="runs")
+    settings = sandbox_settings(served, home / "runs", toolsets="runs")
     async with Client(create_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         names = set(await tool_names(client))
     assert names - CORE == {"list_runs", "get_run_nodes", "get_run_progress", "resume_run", "list_automation_runs"}
 
 
-async def test_read_only_registers_nothing_that_changes(sandbox: RunningSandbox, home: Path, mode: str) -> None:
+async def test_read_only_registers_nothing_that_changes(served: RunningSandbox, home: Path, mode: str) -> None:
     """MOSAIC_MCP_READ_ONLY with every toolset: every listed tool is read-only, and reads remain."""
-    settings = make_settings(sandbox, home / "ro", read_only=True)
+    settings = sandbox_settings(served, home / "ro", toolsets="all", read_only=True)
     async with Client(create_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         tools = await tool_names(client)
     assert all(tools.values())

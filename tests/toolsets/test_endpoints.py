@@ -17,8 +17,7 @@ from mosaic_mcp.server.sandbox.seed import (
 )
 from mosaic_mcp.tools.catalogue import ENDPOINT_TOOLS
 
-from ..support import call_error, call_ok
-from .conftest import VIDEO, make_settings
+from ..support import VIDEO, call_error, call_ok, sandbox_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -27,18 +26,20 @@ CHANNEL = "UCxxxxxxxxxxxxxxxxxxxxxx"
 
 
 @pytest.fixture(scope="module")
-def server(sandbox: RunningSandbox, home: Path) -> MosaicServer:
+def server(served: RunningSandbox, home: Path) -> MosaicServer:
     """Every toolset, and every kind of action allowed with confirm=true (these clients cannot ask)."""
-    return create_server(make_settings(sandbox, home, allow_without_prompt="payments,publishing,deleting"))
+    return create_server(
+        sandbox_settings(served, home, toolsets="all", allow_without_prompt="payments,publishing,deleting")
+    )
 
 
-def hit(sandbox: RunningSandbox, endpoint: str, times: int = 1) -> bool:
+def hit(served: RunningSandbox, endpoint: str, times: int = 1) -> bool:
     """Whether the sandbox received `endpoint` ("METHOD /route") exactly `times` times."""
     method, route = endpoint.split(" ", 1)
-    return sandbox.sandbox.count(method, route) == times
+    return served.sandbox.count(method, route) == times
 
 
-async def test_agent_building(client: Client, sandbox: RunningSandbox) -> None:
+async def test_agent_building(client: Client, served: RunningSandbox) -> None:
     """create_agent, update_agent with temp refs, get_agent_node, get_node_type, duplicate, delete."""
     created = await call_ok(client, "create_agent", {"name": "Shorts maker"})
     agent_id = created["agent_id"]
@@ -61,14 +62,14 @@ async def test_agent_building(client: Client, sandbox: RunningSandbox) -> None:
     deleted = await call_ok(client, "delete_agent", {"agent_id": copy["agent_id"], "confirm": True})
     assert deleted["success"] is True
     for endpoint in [e for e, tool in ENDPOINT_TOOLS.items() if tool in {"create_agent", "duplicate_agent"}]:
-        assert hit(sandbox, endpoint)
-    assert hit(sandbox, "POST /agent/{agent_id}/update")
-    assert hit(sandbox, "GET /agent_nodes/{agent_node_id}")
-    assert hit(sandbox, "GET /node_type/{node_type_id}")
-    assert hit(sandbox, "POST /agent/{agent_id}/delete")
+        assert hit(served, endpoint)
+    assert hit(served, "POST /agent/{agent_id}/update")
+    assert hit(served, "GET /agent_nodes/{agent_node_id}")
+    assert hit(served, "GET /node_type/{node_type_id}")
+    assert hit(served, "POST /agent/{agent_id}/delete")
 
 
-async def test_graph_edit_mistakes_are_refused_before_sending(client: Client, sandbox: RunningSandbox) -> None:
+async def test_graph_edit_mistakes_are_refused_before_sending(client: Client, served: RunningSandbox) -> None:
     """update_agent checks tile ids, temp refs and documented parameter types first."""
     bad_type = [{"op": "update_node", "agent_node_id": "nope", "params_used": {"x": 1}}]
     message = await call_error(client, "update_agent", {"agent_id": CAPTIONS_AGENT_ID, "operations": bad_type})
@@ -76,10 +77,10 @@ async def test_graph_edit_mistakes_are_refused_before_sending(client: Client, sa
     dangling = [{"op": "create_connection", "source_temp_ref_id": "ghost", "target_temp_ref_id": "ghost2"}]
     message = await call_error(client, "update_agent", {"agent_id": CAPTIONS_AGENT_ID, "operations": dangling})
     assert "temp_ref_id" in message
-    assert hit(sandbox, "POST /agent/{agent_id}/update", 0)
+    assert hit(served, "POST /agent/{agent_id}/update", 0)
 
 
-async def test_run_history_tools(client: Client, sandbox: RunningSandbox) -> None:
+async def test_run_history_tools(client: Client, served: RunningSandbox) -> None:
     """list_runs per agent, across agents and per trigger; run nodes, progress and automation runs."""
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
     run_id = handle["job_id"]
@@ -100,10 +101,10 @@ async def test_run_history_tools(client: Client, sandbox: RunningSandbox) -> Non
         "GET /agent/{agent_id}/runs", "GET /agent_runs", "GET /trigger/{trigger_id}/runs",
         "GET /agent_run/{run_id}/nodes", "GET /agent_run/{run_id}/progress", "GET /automations/runs",
     ):  # fmt: skip
-        assert sandbox.sandbox.count(*endpoint.split(" ", 1)) >= 1, endpoint
+        assert served.sandbox.count(*endpoint.split(" ", 1)) >= 1, endpoint
 
 
-async def test_trigger_tools(client: Client, sandbox: RunningSandbox) -> None:
+async def test_trigger_tools(client: Client, served: RunningSandbox) -> None:
     """YouTube channels are listed, added and removed; storage observability is reachable."""
     triggers = await call_ok(client, "list_triggers", {"agent_id": CAPTIONS_AGENT_ID})
     assert TRIGGER_CHANNEL_ID in triggers["triggers"][0]["youtube_channels"]
@@ -118,10 +119,10 @@ async def test_trigger_tools(client: Client, sandbox: RunningSandbox) -> None:
     assert "404" in await call_error(client, "list_storage_events", {"trigger_id": "unknown-trigger"})
     for tool in ("list_triggers", "add_youtube_channels", "remove_youtube_channels", "list_storage_triggers",
                  "list_ingest_batches", "list_watched_folders", "list_storage_events"):  # fmt: skip
-        assert all(hit(sandbox, e) for e, t in ENDPOINT_TOOLS.items() if t == tool), tool
+        assert all(hit(served, e) for e, t in ENDPOINT_TOOLS.items() if t == tool), tool
 
 
-async def test_avatar_and_asset_tools(client: Client, sandbox: RunningSandbox) -> None:
+async def test_avatar_and_asset_tools(client: Client, served: RunningSandbox) -> None:
     """Avatars come with readiness; a view URL is signed for an uploaded asset."""
     avatars = await call_ok(client, "list_avatar_profiles")
     seeded = next(a for a in avatars["avatar_profiles"] if a["avatar_profile_id"] == AVATAR_PROFILE_ID)
@@ -136,10 +137,10 @@ async def test_avatar_and_asset_tools(client: Client, sandbox: RunningSandbox) -
     assert view["signed_url"].startswith("http")
     for endpoint in ("POST /avatar-profiles/create", "GET /avatar-profiles", "GET /avatar-profiles/{avatar_profile_id}",
                      "POST /uploads/get_view_url"):  # fmt: skip
-        assert hit(sandbox, endpoint), endpoint
+        assert hit(served, endpoint), endpoint
 
 
-async def test_social_tools(client: Client, sandbox: RunningSandbox) -> None:
+async def test_social_tools(client: Client, served: RunningSandbox) -> None:
     """Posts: publish (confirmed), list, detail with analytics and comments, reschedule, track, delete."""
     link = await call_ok(client, "connect_social_account", {"platform": "x"})
     assert link["platform"] == "x" and link["connect_url"].startswith("http")
@@ -167,10 +168,10 @@ async def test_social_tools(client: Client, sandbox: RunningSandbox) -> None:
     assert cid not in {a["social_connection_id"] for a in left}
     for endpoint, tool in ENDPOINT_TOOLS.items():
         if endpoint.split(" ", 1)[1].startswith("/social/"):
-            assert sandbox.sandbox.count(*endpoint.split(" ", 1)) >= 1, (endpoint, tool)
+            assert served.sandbox.count(*endpoint.split(" ", 1)) >= 1, (endpoint, tool)
 
 
-async def test_account_tools(client: Client, sandbox: RunningSandbox) -> None:
+async def test_account_tools(client: Client, served: RunningSandbox) -> None:
     """whoami, usage, plan and plan list are plain reads."""
     me = await call_ok(client, "whoami")
     assert me["organization_id"]
@@ -181,4 +182,4 @@ async def test_account_tools(client: Client, sandbox: RunningSandbox) -> None:
     plans = await call_ok(client, "list_plans")
     assert {"creator", "professional"} <= {p["id"] for p in plans["plans"]}
     for endpoint in ("GET /whoami", "GET /credits/usage", "GET /plan", "GET /plan/list"):
-        assert hit(sandbox, endpoint), endpoint
+        assert hit(served, endpoint), endpoint

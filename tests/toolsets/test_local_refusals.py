@@ -9,8 +9,7 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID, GENERATOR_AGENT_ID
 
-from ..support import call_error, call_ok
-from .conftest import VIDEO, connect, make_settings
+from ..support import VIDEO, call_error, call_ok, connect, sandbox_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -53,7 +52,7 @@ REFUSED: list[tuple[str, str, dict[str, Any], str, str]] = [
 
 @pytest.mark.parametrize(("tool", "args", "starts", "rule"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
 async def test_refused_with_the_tool_parameter_named_and_nothing_sent(
-    client: Client, sandbox: RunningSandbox, tool: str, args: dict[str, Any], starts: str, rule: str
+    client: Client, served: RunningSandbox, tool: str, args: dict[str, Any], starts: str, rule: str
 ) -> None:
     """The error starts with the tool's own parameter and says the rule; no request reaches the API."""
     message = await call_error(client, tool, args)
@@ -61,20 +60,22 @@ async def test_refused_with_the_tool_parameter_named_and_nothing_sent(
     assert rule in message
     for api_name in ("from:", "to:", "cid", "run_id", "trigger_callback_url", "sources", "filter_options"):
         assert api_name not in message
-    assert sandbox.sandbox.count() == 0
+    assert served.sandbox.count() == 0
 
 
-async def test_private_callback_allowed_by_the_setting(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+async def test_private_callback_allowed_by_the_setting(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """With MOSAIC_MCP_ALLOW_PRIVATE_CALLBACKS a loopback callback_url is sent as given."""
     hook = "http://127.0.0.1:9/hook"
-    async with connect(make_settings(sandbox, tmp_path, allow_private_callbacks=True), mode) as client:
+    async with connect(
+        sandbox_settings(served, tmp_path, toolsets="all", allow_private_callbacks=True), mode
+    ) as client:
         handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID, "callback_url": hook})
-    assert sandbox.sandbox.runs.get(handle["job_id"]).callback_url == hook
+    assert served.sandbox.runs.get(handle["job_id"]).callback_url == hook
 
 
-async def test_own_public_url_callback_still_works(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+async def test_own_public_url_callback_still_works(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """MOSAIC_MCP_PUBLIC_URL on loopback: runs are still pointed at this server's own webhook."""
-    settings = make_settings(sandbox, tmp_path, public_url="http://127.0.0.1:8123")
+    settings = sandbox_settings(served, tmp_path, toolsets="all", public_url="http://127.0.0.1:8123")
     async with connect(settings, mode) as client:
         handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID})
-    assert sandbox.sandbox.runs.get(handle["job_id"]).callback_url == "http://127.0.0.1:8123/webhooks/mosaic"
+    assert served.sandbox.runs.get(handle["job_id"]).callback_url == "http://127.0.0.1:8123/webhooks/mosaic"

@@ -10,26 +10,25 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import call_error, call_ok
-from .conftest import VIDEO, make_settings
+from ..support import VIDEO, call_error, call_ok, sandbox_settings
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
+async def served() -> AsyncIterator[RunningSandbox]:
     """A sandbox per test whose organisation has 30 credits: Captions (20) runs, Reframe (15) cannot."""
     async with serve_sandbox(Sandbox(SandboxConfig(speed=0, credits=30))) as running:
         yield running
 
 
 @pytest.fixture
-def server(sandbox: RunningSandbox, tmp_path: Path) -> MosaicServer:
+def server(served: RunningSandbox, tmp_path: Path) -> MosaicServer:
     """A server with every toolset for this test's sandbox; payments allowed with confirm=true."""
-    return create_server(make_settings(sandbox, tmp_path, allow_without_prompt="payments"))
+    return create_server(sandbox_settings(served, tmp_path, toolsets="all", allow_without_prompt="payments"))
 
 
-async def test_low_balance_is_reported_and_recoverable(client: Client, sandbox: RunningSandbox) -> None:
+async def test_low_balance_is_reported_and_recoverable(client: Client, served: RunningSandbox) -> None:
     """run_agent warns; the run stops with needs_credits and says how to recover; buy + resume finishes it."""
     report = await call_ok(client, "check_credits")
     assert report["low_balance"] is True
@@ -37,7 +36,7 @@ async def test_low_balance_is_reported_and_recoverable(client: Client, sandbox: 
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
     assert handle["warnings"]
     assert "Low Mosaic balance" in handle["warnings"][0]
-    sandbox.sandbox.advance(300)
+    served.sandbox.advance(300)
     stuck = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
     assert stuck["needs_credits"] is True
     for step in ("check_credits", "upgrade_plan", "buy_credits", f"resume_run('{handle['job_id']}')"):
@@ -50,15 +49,15 @@ async def test_low_balance_is_reported_and_recoverable(client: Client, sandbox: 
     resumed = await call_ok(client, "resume_run", {"run_id": handle["job_id"]})
     assert resumed["job_id"] == handle["job_id"]
     assert resumed["nodes_queued"]
-    sandbox.sandbox.advance(300)
+    served.sandbox.advance(300)
     done = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
     assert done["status"] == "completed"
     assert done["outputs"]
 
 
-async def test_no_money_moves_without_the_persons_setting(sandbox: RunningSandbox, tmp_path: Path, mode: str) -> None:
+async def test_no_money_moves_without_the_persons_setting(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
     """toolsets=all and confirm=true, but no MOSAIC_MCP_ALLOW_WITHOUT_PROMPT: no purchase, upgrade or top-up is sent."""
-    settings = make_settings(sandbox, tmp_path / "strict")
+    settings = sandbox_settings(served, tmp_path / "strict", toolsets="all")
     async with Client(create_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         before = (await call_ok(client, "check_credits"))["balance"]
         for tool, args in (
@@ -72,4 +71,4 @@ async def test_no_money_moves_without_the_persons_setting(sandbox: RunningSandbo
         after = (await call_ok(client, "check_credits"))["balance"]
     assert after == before
     for route in ("/credits/buy", "/plan/upgrade", "/credits/settings"):
-        assert sandbox.sandbox.count("POST", route) == 0
+        assert served.sandbox.count("POST", route) == 0

@@ -1,18 +1,25 @@
-"""Helpers every suite that drives the real server shares: canary keys, settings, tool calls."""
+"""Helpers every suite shares: canary keys, settings, tool calls, a small disk.
+
+Import helpers from here (`from ..support import call_ok`); shared fixtures live in
+`tests/support/fixtures.py`, registered for the whole suite by `pytest_plugins` in tests/conftest.py.
+"""
 
 import errno
 import os
 import shutil
+import ssl
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
 
+from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.config import Settings, load_settings
 from mosaic_mcp.server.jobs.poller import PollTiming
 from mosaic_mcp.server.sandbox import RunningSandbox
@@ -24,8 +31,12 @@ MOTION_KEY = "motion_test_SECRET_canary_4242"
 FAST_POLLING = PollTiming(initial=0.02, cap=0.1, idle_cap=0.2, adopt_every=0.5)
 
 
-def sandbox_settings(sandbox: RunningSandbox, folder: Path, **overrides: Any) -> Settings:
-    """Settings pointing both clients at the sandbox, with a private home and download folder."""
+def sandbox_settings(sandbox: RunningSandbox, folder: Path, *, media: bool = False, **overrides: Any) -> Settings:
+    """Settings pointing both clients at the sandbox, with a private home and download folder.
+
+    The suite's one settings helper; each folder's defaults are keyword arguments: tests/toolsets passes
+    `toolsets="all"`, tests/files `media=True` (allow `folder/media`, MOSAIC_MCP_ALLOWED_DIRS) and
+    `max_wait_seconds=5`."""
     values: dict[str, Any] = {
         "mosaic_api_key": MOSAIC_KEY,
         "motion_api_key": MOTION_KEY,
@@ -35,6 +46,8 @@ def sandbox_settings(sandbox: RunningSandbox, folder: Path, **overrides: Any) ->
         "download_dir": folder / "downloads",
         "max_wait_seconds": 10,
     }
+    if media:
+        values["allowed_dirs"] = str(folder / "media")
     values.update(overrides)
     return load_settings(**values)
 
@@ -99,3 +112,26 @@ def fill_disk(folder: Path) -> Path:
                     raise
                 break
     return filler
+
+
+# Building an SSL context costs ~0.15 s; every client would build its own. The sandbox is plain
+# HTTP, so one shared context only keeps the suite fast.
+_SSL = ssl.create_default_context()
+
+
+def transport() -> httpx2.AsyncHTTPTransport:
+    """A transport for a test client (shares the SSL context)."""
+    return httpx2.AsyncHTTPTransport(verify=_SSL)
+
+
+VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+"""A public video URL the sandbox accepts as a job input."""
+
+Elicitation = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
+
+
+@asynccontextmanager
+async def connect(settings: Settings, mode: str, elicitation: Elicitation | None = None) -> AsyncIterator[Client]:
+    """An in-memory MCP client of a fresh server (declaring elicitation only with a callback)."""
+    async with Client(create_server(settings), mode=mode, elicitation_callback=elicitation) as client:  # type: ignore[arg-type]
+        yield client
