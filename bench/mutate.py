@@ -84,6 +84,7 @@ class Mutation:
     line: int
     before: str
     after: str
+    context: str = ""
 
 
 @dataclass
@@ -175,13 +176,16 @@ def find_mutations(source: str) -> list[Mutation]:
     """Every mutation site of a module, in `ast.walk` order."""
     tree = ast.parse(source)
     skip = _skipped_nodes(tree)
+    lines = source.splitlines()
     found: list[Mutation] = []
     for index, node in enumerate(ast.walk(tree)):
         if id(node) in skip:
             continue
         for variant in _variants(node):
             before, after = _describe(node, variant)
-            found.append(Mutation(index, variant, getattr(node, "lineno", 0), before, after))
+            line = getattr(node, "lineno", 0)
+            context = _clip(lines[line - 1].strip()) if 0 < line <= len(lines) else ""
+            found.append(Mutation(index, variant, line, before, after, context))
     return found
 
 
@@ -213,7 +217,10 @@ def _mutated(node: ast.AST, variant: str) -> ast.AST:
 def _short(node: ast.AST) -> str:
     if isinstance(node, ast.Return) and node.value is None:
         return "return None"
-    text = " ".join(ast.unparse(node).split())
+    return _clip(" ".join(ast.unparse(node).split()))
+
+
+def _clip(text: str) -> str:
     return text if len(text) <= 70 else text[:67] + "..."
 
 
@@ -343,7 +350,7 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> str:
             lines += ["", f"`{o.module}`: {o.not_run} sampled mutants not run ({why})."]
         if o.survived:
             lines += ["", f"Surviving in `{o.module}`:", ""]
-            lines += [f"- line {m.line}: `{m.before}` -> `{m.after}`" for m in o.survived]
+            lines += [f"- line {m.line}: `{m.before}` -> `{m.after}` in `{m.context}`" for m in o.survived]
     return "\n".join(lines)
 
 
