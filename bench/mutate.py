@@ -235,15 +235,18 @@ class _Replace(ast.NodeTransformer):
     def visit(self, node: ast.AST) -> ast.AST:
         if node is self.target:
             return _mutated(node, self.variant)
-        return super().visit(node)
+        result: ast.AST = super().visit(node)
+        return result
 
 
-def apply(source: str, mutation: Mutation) -> str:
-    """The module's source with one mutation (re-parsed, so line numbers of the rest may move)."""
+def apply(source: str, mutation: Mutation | None) -> str:
+    """The module's source with one mutation (or none), re-written by `ast.unparse` (comments go)."""
     tree = ast.parse(source)
+    if mutation is None:
+        return ast.unparse(tree) + "\n"
     target = next(n for i, n in enumerate(ast.walk(tree)) if i == mutation.index)
-    tree = ast.fix_missing_locations(_Replace(target, mutation.variant).visit(tree))
-    return ast.unparse(tree) + "\n"
+    mutated = ast.fix_missing_locations(_Replace(target, mutation.variant).visit(tree))
+    return ast.unparse(mutated) + "\n"
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -285,9 +288,25 @@ def run_module(
     outcome = Outcome(module, len(sites))
     sample = sorted(random.Random(f"{seed}:{module}").sample(sites, min(limit, len(sites))), key=lambda m: m.line)
 
+    def run_with(text: str, slot: int, limit_s: float) -> str:
+        """Write `text` over the module, run the tests, and always put the original bytes back."""
+        try:
+            path.write_bytes(text.encode())  # in place: the editable install's symlink points here
+            # A distinct mtime per variant so no stale bytecode of another variant is ever reused.
+            fake = stat.st_mtime_ns - (number * 10_000 + slot + 1) * 1_000_000_000
+            os.utime(path, ns=(fake, fake))
+            return run_tests(tests, timeout=limit_s)
+        finally:
+            path.write_bytes(original)
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            if _sha(path.read_bytes()) != digest:
+                raise SystemExit(f"{module} was not restored; run: git checkout -- {module}")
+
+    # The baseline runs on the unchanged tree as `ast.unparse` writes it (every mutant is written that
+    # way, so the rewrite itself must not fail a test), which also tries the restore path once.
     started = time.monotonic()
-    if run_tests(tests, timeout=max(timeout, 600)) != "passed":
-        outcome.error = "the guarding tests fail on the unchanged module"
+    if run_with(apply(source, None), 0, max(timeout, 600)) != "passed":
+        outcome.error = "the guarding tests fail on the unchanged (re-written) module"
         return outcome
     outcome.baseline_s = time.monotonic() - started
     per_mutant = max(timeout, 3 * outcome.baseline_s)
@@ -296,21 +315,11 @@ def run_module(
         if time.monotonic() > deadline:
             outcome.not_run = len(sample) - i
             break
-        mutant = apply(source, mutation).encode()
         try:
-            path.write_bytes(mutant)  # in place: the editable install's symlink points here
-            # A distinct mtime per mutant so no stale bytecode of another variant is ever reused.
-            fake = stat.st_mtime_ns - (number * 10_000 + i + 1) * 1_000_000_000
-            os.utime(path, ns=(fake, fake))
-            result = run_tests(tests, timeout=per_mutant)
+            result = run_with(apply(source, mutation), i + 1, per_mutant)
         except KeyboardInterrupt:
             outcome.interrupted, outcome.not_run = True, len(sample) - i
             break
-        finally:
-            path.write_bytes(original)
-            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-            if _sha(path.read_bytes()) != digest:
-                raise SystemExit(f"{module} was not restored; run: git checkout -- {module}")
         if result == "passed":
             outcome.survived.append(mutation)
         elif result == "timeout":
