@@ -373,3 +373,11 @@ async def test_serve_flag_allows_over_stdio(sandbox: RunningSandbox, tmp_path: P
             bought = await call_ok(client, "buy_credits", {"credits": 300, "confirm": True})
     assert bought["credits_purchased"] == 300
     assert sandbox.sandbox.count("POST", "/credits/buy") == 1
+
+
+@pytest.mark.parametrize("kind", ["payments", "publishing", "deleting"])
+def test_a_confirm_description_names_its_own_kind(kind: consent.Kind) -> None:
+    """kind_of reads back exactly the kind confirm_help wrote (the catalogue relies on it), and None for others."""
+    assert consent.kind_of(consent.confirm_help(kind)) == kind
+    assert consent.kind_of("Set to true to confirm.") is None
+    assert consent.kind_of(None) is None
