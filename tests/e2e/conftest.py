@@ -8,7 +8,6 @@ import pytest
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
 from ..support import MOSAIC_KEY, MOTION_KEY  # the one canary pair: no message may ever hold them
-from ..support.processes import mosaic_mcp_command as mosaic_mcp_command  # still imported by toolsets/test_consent.py
 
 
 @pytest.fixture

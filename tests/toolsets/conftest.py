@@ -2,13 +2,11 @@
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp import Client
 
 from mosaic_mcp.server.app import MosaicServer, create_server
-from mosaic_mcp.server.config import Settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
 from ..support import sandbox_settings
@@ -23,12 +21,6 @@ async def served() -> AsyncIterator[RunningSandbox]:
     """
     async with serve_sandbox(Sandbox(SandboxConfig(speed=0))) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def sandbox(served: RunningSandbox) -> RunningSandbox:
-    """The old name of `served`, kept only while tests/toolsets/test_consent.py still asks for it; delete after."""
-    return served
 
 
 @pytest.fixture(autouse=True)
@@ -54,11 +46,6 @@ def server(served: RunningSandbox, home: Path) -> MosaicServer:
 def mode(request: pytest.FixtureRequest) -> str:
     """Both protocol generations: 2026-07-28 (auto) and the 2025-11-25 handshake (legacy)."""
     return str(request.param)
-
-
-def make_settings(served: RunningSandbox, tmp_path: Path, **overrides: Any) -> Settings:
-    """Kept only for tests/toolsets/test_consent.py: new tests call `sandbox_settings(..., toolsets="all")`."""
-    return sandbox_settings(served, tmp_path, **{"toolsets": "all", **overrides})
 
 
 @pytest.fixture

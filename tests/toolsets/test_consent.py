@@ -18,9 +18,8 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from mosaic_mcp.server.sandbox.social import Post
 
-from ..e2e.conftest import mosaic_mcp_command
-from ..support import MOSAIC_KEY, MOTION_KEY, call_error, call_ok, text_of
-from .conftest import make_settings
+from ..support import MOSAIC_KEY, MOTION_KEY, call_error, call_ok, sandbox_settings, text_of
+from ..support.processes import mosaic_mcp_command
 
 pytestmark = pytest.mark.anyio
 
@@ -45,15 +44,15 @@ class User:
 # -- what each consent-needing call needs -------------------------------------------------------------
 
 
-def connection(sandbox: RunningSandbox) -> str:
+def connection(served: RunningSandbox) -> str:
     """A fresh connected social account in the sandbox."""
-    return sandbox.sandbox.social.connect({"platform": "linkedin"}).connection_id
+    return served.sandbox.social.connect({"platform": "linkedin"}).connection_id
 
 
-def scheduled_post(sandbox: RunningSandbox, *, paused: bool = False) -> Post:
+def scheduled_post(served: RunningSandbox, *, paused: bool = False) -> Post:
     """A fresh post scheduled far in the future (optionally paused) in the sandbox."""
-    body = {"destinations": [{"social_connection_id": connection(sandbox)}], "schedule_date": "2099-01-01T00:00:00Z"}
-    post = sandbox.sandbox.social.publish({**body, "post": "Later"}, sandbox.sandbox.now())
+    body = {"destinations": [{"social_connection_id": connection(served)}], "schedule_date": "2099-01-01T00:00:00Z"}
+    post = served.sandbox.social.publish({**body, "post": "Later"}, served.sandbox.now())
     post.paused = paused
     return post
 
@@ -61,54 +60,54 @@ def scheduled_post(sandbox: RunningSandbox, *, paused: bool = False) -> Post:
 Prepare = Callable[[RunningSandbox, Client], Awaitable[dict[str, Any]]]
 
 
-async def buy(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def buy(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of buy_credits."""
     return {"credits": 200}
 
 
-async def upgrade(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def upgrade(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of upgrade_plan."""
     return {"plan_id": "professional"}
 
 
-async def topup_on(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def topup_on(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of update_credit_settings that turn auto top-up on."""
     return {"enabled": True, "threshold": 50, "quantity": 500}
 
 
-async def publish(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def publish(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of create_social_post for a fresh account."""
-    return {"destinations": [connection(sandbox)], "post": "Launch day!"}
+    return {"destinations": [connection(served)], "post": "Launch day!"}
 
 
-async def approve(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def approve(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of update_social_post approving a scheduled post."""
-    return {"post_id": scheduled_post(sandbox).post_id, "approve": True}
+    return {"post_id": scheduled_post(served).post_id, "approve": True}
 
 
-async def unpause(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def unpause(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of update_social_post unpausing a paused scheduled post."""
-    return {"post_id": scheduled_post(sandbox, paused=True).post_id, "scheduled_pause": False}
+    return {"post_id": scheduled_post(served, paused=True).post_id, "scheduled_pause": False}
 
 
-async def reschedule(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def reschedule(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of update_social_post moving a scheduled post to another time."""
-    return {"post_id": scheduled_post(sandbox).post_id, "schedule_date": "2099-06-01T12:00:00Z"}
+    return {"post_id": scheduled_post(served).post_id, "schedule_date": "2099-06-01T12:00:00Z"}
 
 
-async def delete_agent(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def delete_agent(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of delete_agent for a fresh agent (created through the free create_agent tool)."""
     return {"agent_id": (await call_ok(client, "create_agent", {"name": "Disposable"}))["agent_id"]}
 
 
-async def delete_post(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def delete_post(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of delete_social_post for a fresh post."""
-    return {"post_id": scheduled_post(sandbox).post_id}
+    return {"post_id": scheduled_post(served).post_id}
 
 
-async def disconnect(sandbox: RunningSandbox, client: Client) -> dict[str, Any]:
+async def disconnect(served: RunningSandbox, client: Client) -> dict[str, Any]:
     """Arguments of delete_social_connection for a fresh account."""
-    return {"social_connection_id": connection(sandbox)}
+    return {"social_connection_id": connection(served)}
 
 
 @dataclass(frozen=True)
@@ -142,14 +141,16 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def servers(sandbox: RunningSandbox, home: Path) -> Callable[[str], MosaicServer]:
+def servers(served: RunningSandbox, home: Path) -> Callable[[str], MosaicServer]:
     """A server with every toolset and MOSAIC_MCP_ALLOW_WITHOUT_PROMPT set to the given list (built once each)."""
     built: dict[str, MosaicServer] = {}
 
     def server(allow: str) -> MosaicServer:
         if allow not in built:
             folder = home / (allow.replace(",", "-") or "none")
-            built[allow] = create_server(make_settings(sandbox, folder, allow_without_prompt=allow or None))
+            built[allow] = create_server(
+                sandbox_settings(served, folder, toolsets="all", allow_without_prompt=allow or None)
+            )
         return built[allow]
 
     return server
@@ -157,19 +158,19 @@ def servers(sandbox: RunningSandbox, home: Path) -> Callable[[str], MosaicServer
 
 @pytest.fixture
 async def prepared(
-    request: pytest.FixtureRequest, servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+    request: pytest.FixtureRequest, servers: Callable[[str], MosaicServer], served: RunningSandbox, mode: str
 ) -> tuple[Case, dict[str, Any]]:
     """The case's arguments, made with objects of its own; the request log then starts empty."""
     case: Case = request.param
     async with Client(servers(""), mode=mode) as setup:  # type: ignore[arg-type]
-        args = await case.prepare(sandbox, setup)
-    sandbox.sandbox.requests.clear()
+        args = await case.prepare(served, setup)
+    served.sandbox.requests.clear()
     return case, args
 
 
-def changes_sent(sandbox: RunningSandbox) -> list[str]:
+def changes_sent(served: RunningSandbox) -> list[str]:
     """Every request the sandbox received that could change something (anything but a GET)."""
-    return [f"{r.method} {r.path}" for r in sandbox.sandbox.requests.records if r.method != "GET"]
+    return [f"{r.method} {r.path}" for r in served.sandbox.requests.records if r.method != "GET"]
 
 
 async def call_without_prompt(server: MosaicServer, mode: str, tool: str, args: dict[str, Any]) -> Any:
@@ -180,7 +181,7 @@ async def call_without_prompt(server: MosaicServer, mode: str, tool: str, args: 
 
 @pytest.mark.parametrize("prepared", CASES, indirect=True)
 async def test_without_a_prompt_confirm_needs_the_persons_setting(
-    prepared: tuple[Case, dict[str, Any]], servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+    prepared: tuple[Case, dict[str, Any]], servers: Callable[[str], MosaicServer], served: RunningSandbox, mode: str
 ) -> None:
     """No prompt: toolsets=all + confirm=true is refused (also with every other kind allowed); the setting allows it."""
     case, args = prepared
@@ -193,19 +194,19 @@ async def test_without_a_prompt_confirm_needs_the_persons_setting(
         assert "a model cannot set it" in message
         assert "confirm=true" in message
         assert "Nothing was done" in message
-        assert changes_sent(sandbox) == []
+        assert changes_sent(served) == []
     unconfirmed = await call_without_prompt(servers(case.kind), mode, case.tool, args)
     assert unconfirmed.is_error
     assert "call again with confirm=true" in text_of(unconfirmed)
-    assert changes_sent(sandbox) == []
+    assert changes_sent(served) == []
     done = await call_without_prompt(servers(case.kind), mode, case.tool, {**args, "confirm": True})
     assert not done.is_error, text_of(done)
-    assert sandbox.sandbox.count(case.method, case.route) == 1
+    assert served.sandbox.count(case.method, case.route) == 1
 
 
 @pytest.mark.parametrize("prepared", CASES, indirect=True)
 async def test_confirm_must_be_a_json_boolean(
-    prepared: tuple[Case, dict[str, Any]], servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+    prepared: tuple[Case, dict[str, Any]], servers: Callable[[str], MosaicServer], served: RunningSandbox, mode: str
 ) -> None:
     """Even where the kind is allowed, confirm "true", 1, "yes" (or "1") is refused, naming confirm; nothing is sent."""
     case, args = prepared
@@ -214,12 +215,12 @@ async def test_confirm_must_be_a_json_boolean(
         result = await call_without_prompt(server, mode, case.tool, {**args, "confirm": value})
         assert result.is_error, value
         assert "confirm must be the JSON boolean true or false" in text_of(result)
-    assert changes_sent(sandbox) == []
+    assert changes_sent(served) == []
 
 
 @pytest.mark.parametrize("prepared", CASES, indirect=True)
 async def test_with_a_prompt_the_users_answer_decides(
-    prepared: tuple[Case, dict[str, Any]], servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+    prepared: tuple[Case, dict[str, Any]], servers: Callable[[str], MosaicServer], served: RunningSandbox, mode: str
 ) -> None:
     """With a prompt: decline stops it (even with the setting and confirm=true); accept goes ahead without them."""
     case, args = prepared
@@ -229,19 +230,19 @@ async def test_with_a_prompt_the_users_answer_decides(
     assert "declined" in message
     assert "nothing was done" in message
     assert len(no.questions) == 1
-    assert changes_sent(sandbox) == []
+    assert changes_sent(served) == []
     yes = User("accept")
     async with Client(servers(""), mode=mode, elicitation_callback=yes) as client:  # type: ignore[arg-type]
         await call_ok(client, case.tool, args)
     assert len(yes.questions) == 1
-    assert sandbox.sandbox.count(case.method, case.route) == 1
+    assert served.sandbox.count(case.method, case.route) == 1
 
 
 async def test_rescheduling_and_unpausing_say_what_changes(
-    servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+    servers: Callable[[str], MosaicServer], served: RunningSandbox, mode: str
 ) -> None:
     """The prompt for a scheduled post names the change: unpausing, the new time, approval."""
-    post = scheduled_post(sandbox, paused=True)
+    post = scheduled_post(served, paused=True)
     user = User("accept")
     async with Client(servers(""), mode=mode, elicitation_callback=user) as client:  # type: ignore[arg-type]
         args = {"post_id": post.post_id, "scheduled_pause": False, "schedule_date": "2099-03-03T09:00:00Z"}
@@ -254,10 +255,10 @@ async def test_rescheduling_and_unpausing_say_what_changes(
 
 
 async def test_pausing_and_notes_need_no_consent(
-    servers: Callable[[str], MosaicServer], sandbox: RunningSandbox, mode: str
+    servers: Callable[[str], MosaicServer], served: RunningSandbox, mode: str
 ) -> None:
     """Pausing a scheduled post or annotating it publishes nothing: no prompt, no setting, no confirm."""
-    post = scheduled_post(sandbox)
+    post = scheduled_post(served)
     nobody = User("decline")
     async with Client(servers(""), mode=mode, elicitation_callback=nobody) as client:  # type: ignore[arg-type]
         await call_ok(client, "update_social_post", {"post_id": post.post_id, "scheduled_pause": True})
@@ -268,37 +269,37 @@ async def test_pausing_and_notes_need_no_consent(
     assert post.paused is True
 
 
-async def test_answering_no_does_nothing(servers: Callable[[str], MosaicServer], sandbox: RunningSandbox) -> None:
+async def test_answering_no_does_nothing(servers: Callable[[str], MosaicServer], served: RunningSandbox) -> None:
     """Accepting the form with approve=false counts as a refusal."""
     user = User("accept", approve=False)
     async with Client(servers(""), elicitation_callback=user) as client:  # type: ignore[arg-type]
         message = await call_error(client, "delete_agent", {"agent_id": CAPTIONS_AGENT_ID})
     assert "did not approve" in message
-    assert sandbox.sandbox.count("*", "/agent/{agent_id}/delete") == 0
+    assert served.sandbox.count("*", "/agent/{agent_id}/delete") == 0
 
 
 @pytest.mark.parametrize("action", ["decline", "cancel"])
 async def test_declined_purchase_does_nothing(
-    servers: Callable[[str], MosaicServer], mode: str, sandbox: RunningSandbox, action: Any
+    servers: Callable[[str], MosaicServer], mode: str, served: RunningSandbox, action: Any
 ) -> None:
     """Decline or cancel: nothing is bought, and the model is told so."""
     async with Client(servers("payments"), mode=mode, elicitation_callback=User(action)) as client:  # type: ignore[arg-type]
         message = await call_error(client, "upgrade_plan", {"plan_id": "professional", "confirm": True})
     assert "nothing was done" in message
-    assert sandbox.sandbox.count("POST", "/plan/upgrade") == 0
+    assert served.sandbox.count("POST", "/plan/upgrade") == 0
 
 
-async def test_publishing_asks_with_the_post(servers: Callable[[str], MosaicServer], sandbox: RunningSandbox) -> None:
+async def test_publishing_asks_with_the_post(servers: Callable[[str], MosaicServer], served: RunningSandbox) -> None:
     """create_social_post shows the user what will be published, then publishes once approved."""
     user = User("accept")
     async with Client(servers(""), elicitation_callback=user) as client:  # type: ignore[arg-type]
-        post = await call_ok(client, "create_social_post", {"destinations": [connection(sandbox)], "post": "Hi all!"})
+        post = await call_ok(client, "create_social_post", {"destinations": [connection(served)], "post": "Hi all!"})
     assert post["post_id"]
     assert "Hi all!" in user.questions[0]
 
 
 async def test_invalid_input_is_refused_before_asking(
-    servers: Callable[[str], MosaicServer], mode: str, sandbox: RunningSandbox
+    servers: Callable[[str], MosaicServer], mode: str, served: RunningSandbox
 ) -> None:
     """The user is never asked to approve something the API would refuse anyway."""
     user = User("accept")
@@ -310,7 +311,7 @@ async def test_invalid_input_is_refused_before_asking(
     assert moved.is_error
     assert "schedule_date" in text_of(moved)
     assert user.questions == []
-    assert changes_sent(sandbox) == []
+    assert changes_sent(served) == []
 
 
 async def test_harmless_variant_needs_no_consent(servers: Callable[[str], MosaicServer], mode: str) -> None:
@@ -356,14 +357,14 @@ def test_setting_names_each_kind(monkeypatch: pytest.MonkeyPatch, value: str) ->
     assert "payments, publishing, deleting" in str(raised.value)
 
 
-async def test_serve_flag_allows_over_stdio(sandbox: RunningSandbox, tmp_path: Path) -> None:
+async def test_serve_flag_allows_over_stdio(served: RunningSandbox, tmp_path: Path) -> None:
     """`mosaic-mcp serve --allow-without-prompt payments`: a host without elicitation can buy with confirm=true."""
     command = mosaic_mcp_command()
     env = {
         "MOSAIC_API_KEY": MOSAIC_KEY,
         "MOTION_API_KEY": MOTION_KEY,
-        "MOSAIC_API_BASE_URL": sandbox.mosaic_base_url,
-        "MOTION_API_BASE_URL": sandbox.motion_base_url,
+        "MOSAIC_API_BASE_URL": served.mosaic_base_url,
+        "MOTION_API_BASE_URL": served.motion_base_url,
         "MOSAIC_MCP_HOME": str(tmp_path / "home"),
     }
     flags = ["serve", "--toolsets", "account", "--allow-without-prompt", "payments"]
@@ -372,7 +373,7 @@ async def test_serve_flag_allows_over_stdio(sandbox: RunningSandbox, tmp_path: P
         async with Client(params) as client:
             bought = await call_ok(client, "buy_credits", {"credits": 300, "confirm": True})
     assert bought["credits_purchased"] == 300
-    assert sandbox.sandbox.count("POST", "/credits/buy") == 1
+    assert served.sandbox.count("POST", "/credits/buy") == 1
 
 
 @pytest.mark.parametrize("kind", ["payments", "publishing", "deleting"])
