@@ -27,7 +27,7 @@ import httpx2
 from mcp import Client
 from mcp.types import ElicitRequestParams, ElicitResult, TextContent
 
-from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
+from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.config import load_settings
 from mosaic_mcp.server.jobs.poller import PollTiming

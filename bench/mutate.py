@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_TARGETS: dict[str, list[str]] = {
     "server/jobs/policy.py": ["tests/jobs/test_policy.py"],
-    "server/files.py": [
+    "server/local_files.py": [
         "tests/files/test_files.py",
         "tests/files/test_path_safety.py",
         "tests/files/test_open_safely.py",

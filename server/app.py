@@ -25,9 +25,9 @@ from pydantic import SecretStr
 
 from ..tools import register_tools
 from . import __version__
-from .api.http import DEFAULT_TIMEOUT, RetryPolicy
 from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
+from .api.transport import DEFAULT_TIMEOUT, RetryPolicy
 from .arguments import closed_schema, unknown_names, unknown_names_message
 from .config import Settings, key_fingerprint
 from .jobs.clock import SYSTEM_CLOCK, Clock

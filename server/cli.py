@@ -140,7 +140,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         anyio.run(serve_stdio, server)
         return 0
-    from .http import serve_http  # lazy dispatch: uvicorn and Starlette only for --http
+    from .serve_http import serve_http  # lazy dispatch: uvicorn and Starlette only for --http
 
     return serve_http(server, settings, host=args.host, port=args.port)
 

@@ -34,7 +34,7 @@ FACADE: dict[str, str] = {
     "mosaic_mcp.server.tiles": "tile documentation (use case: describe a tile)",
     "mosaic_mcp.server.preflight": "run pre-flight checks (use case: start a run)",
     "mosaic_mcp.server.credits": "credit reports and warnings (use case: check credits)",
-    "mosaic_mcp.server.files": "the client's roots and allowed folders (use case: local files)",
+    "mosaic_mcp.server.local_files": "the client's roots and allowed folders (use case: local files)",
     "mosaic_mcp.server.transfer": "uploads, downloads, thumbnails: the package's exports only",
     "mosaic_mcp.server.webhooks": "with_callback: a run request pointed at this server's webhook",
 }
@@ -48,7 +48,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("mosaic_mcp.server.cli", "mosaic_mcp.server.sandbox"): "lazy dispatch to the sandbox command",
     ("mosaic_mcp.server.cli", "mosaic_mcp.server.app"): "lazy dispatch: only serve builds the MCP server",
     ("mosaic_mcp.server.cli", "mosaic_mcp.server.stdio"): "lazy dispatch to the stdio transport",
-    ("mosaic_mcp.server.cli", "mosaic_mcp.server.http"): "lazy dispatch to the HTTP transport",
+    ("mosaic_mcp.server.cli", "mosaic_mcp.server.serve_http"): "lazy dispatch to the HTTP transport",
     ("mosaic_mcp.server.app", "mosaic_mcp.server.sandbox"): "the sandbox is heavy and only for --sandbox",
 }
 """The only function-level imports of the project's own modules, each with its reason."""

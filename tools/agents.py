@@ -10,7 +10,7 @@ from ..server.agents import AgentView, agent_view
 from ..server.api import rules
 from ..server.api.models import NodeType
 from ..server.api.requests import RunRequest, VideoInput
-from ..server.files import NO_ROOTS, RootsAnswer, client_roots
+from ..server.local_files import NO_ROOTS, RootsAnswer, client_roots
 from ..server.runtime import Runtime
 from ..server.usecases import start_agent_run
 from ._common import ClosedInput

@@ -6,7 +6,7 @@ from mcp.server.mcpserver import Context, Resolve
 from mcp.types import ListRootsResult
 from pydantic import Field
 
-from ..server.files import client_roots
+from ..server.local_files import client_roots
 from ..server.runtime import Runtime
 from ..server.transfer import DownloadResult, UploadedAsset
 from ..server.usecases import save_outputs, upload_from_disk

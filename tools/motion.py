@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from ..server.api import rules
 from ..server.api.requests import DesignMd, FollowupRequest, MotionSessionRequest
-from ..server.files import NO_ROOTS, RootsAnswer, client_roots
+from ..server.local_files import NO_ROOTS, RootsAnswer, client_roots
 from ..server.runtime import Runtime
 from ..server.usecases import revise_video_session, start_video_session
 from ._common import ClosedInput

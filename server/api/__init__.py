@@ -29,7 +29,6 @@ from .errors import (
     RateLimitedError,
     ServerError,
 )
-from .http import HTTPCore, RecordingSleep, RetryPolicy
 from .models import (
     MOTION_TERMINAL_STATUSES,
     RUN_TERMINAL_STATUSES,
@@ -81,6 +80,7 @@ from .requests import (
     UpdateNodeOp,
     VideoInput,
 )
+from .transport import HTTPCore, RecordingSleep, RetryPolicy
 from .validation import parse_model, validate_run_against_graph
 
 __all__ = [

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from ._types import ObservabilityPage
 from .errors import InvalidResponseError, OutcomeUnknownError, ServerError, Service
-from .http import HTTPCore, Retry
+from .transport import HTTPCore, Retry
 from .validation import CallbackPolicy, check_id, check_limit, check_query, check_timestamp
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

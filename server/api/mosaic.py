@@ -17,7 +17,7 @@ from ._avatars import AvatarsAPI
 from ._runs import RunsAPI
 from ._social import SocialAPI
 from ._triggers import TriggersAPI
-from .http import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
+from .transport import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
 from .validation import CallbackPolicy
 
 

@@ -8,8 +8,8 @@ from pydantic import SecretStr
 from ..config import DEFAULT_MOTION_BASE_URL, Settings
 from ._base import ClientBase, outcome_unknown_on_failure
 from .errors import ConflictError, OutcomeUnknownError
-from .http import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
 from .motion_types import FollowupRequest, MotionJobAccepted, MotionSession, MotionSessionRequest
+from .transport import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
 from .validation import validate_followup, validate_motion_session
 
 

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from .credits import plan_list
 from .errors import mosaic_error
-from .http import json_body, mosaic_auth, ok, query_time
+from .routing import json_body, mosaic_auth, ok, query_time
 
 _DAY = 86400.0
 

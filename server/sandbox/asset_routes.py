@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from .blobs import MAIN_FILE, Blob, Verdict
 from .errors import bad_request, mosaic_error
-from .files import MAIN_FILE, Blob, Verdict
-from .http import json_body, mosaic_auth, ok, sandbox_of
+from .routing import json_body, mosaic_auth, ok, sandbox_of
 from .uploads import ASSET_KINDS, MAX_BYTES, AssetKind, StorageError, receive_upload
 
 _STORAGE_ERRORS = {400: "InvalidArgument", 403: "AccessDenied", 404: "NoSuchKey", 413: "EntityTooLarge"}

@@ -7,9 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .avatars import avatar_view
+from .blobs import Blob
 from .errors import bad_request, not_found
-from .files import Blob
-from .http import json_body, mosaic_auth, ok, paginate
+from .routing import json_body, mosaic_auth, ok, paginate
 from .social import PLATFORMS, POST_STATUSES, Post, analytics_view, post_result, post_view, track_view
 
 

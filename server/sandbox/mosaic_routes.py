@@ -9,7 +9,7 @@ from starlette.routing import Route
 from . import catalog, seed
 from .clock import iso
 from .errors import bad_request, not_found
-from .http import json_body, mosaic_auth, ok, paginate, query_time
+from .routing import json_body, mosaic_auth, ok, paginate, query_time
 from .run_inputs import plan_run
 from .runs import RUN_STATUSES, Run
 

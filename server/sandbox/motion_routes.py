@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .files import Blob
-from .http import motion_auth, motion_json, ok
+from .blobs import Blob
 from .motion import MotionSession, accepted_body, poll_body
+from .routing import motion_auth, motion_json, ok
 from .sandbox import Sandbox
 
 PREFIX = "/api/motion"

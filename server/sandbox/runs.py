@@ -16,10 +16,10 @@ from typing import Any
 
 from . import catalog
 from .agents import Agent
+from .blobs import Blob, BlobStore
 from .clock import iso
 from .credits import Billing
 from .errors import mosaic_error
-from .files import Blob, BlobStore
 from .ids import IdFactory
 from .run_inputs import InputSource, RunPlan
 from .scheduler import Scheduler

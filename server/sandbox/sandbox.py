@@ -8,12 +8,12 @@ from typing import Any
 from . import catalog, seed
 from .agents import AgentStore
 from .avatars import AvatarStore
+from .blobs import Blob, BlobStore
 from .clock import SandboxClock, iso
 from .config import SandboxConfig, validate_config
 from .credits import Billing
 from .errors import bad_request
 from .faults import FaultInjector
-from .files import Blob, BlobStore
 from .ids import IdFactory, fingerprint
 from .motion import MotionStore
 from .requestlog import RequestLog

@@ -36,9 +36,9 @@ from pydantic import BaseModel, Field
 
 from ..api.errors import APIConnectionError, APIStatusError, InvalidInputError, error_class_for
 from ..config import DEFAULT_MAX_DOWNLOAD_BYTES, Settings
-from ..files import LocalFileError, disk_error, human_size, safe_filename
 from ..jobs.service import JobService
 from ..jobs.snapshot import JobOutput, JobSnapshot
+from ..local_files import LocalFileError, disk_error, human_size, safe_filename
 from .progress import CHUNK, ByteMeter, Progress
 from .signed import REFRESHABLE, content_length, open_signed
 

@@ -22,7 +22,7 @@ from ..api.errors import InvalidInputError, MissingKeyError
 from ..api.models import AssetKind
 from ..api.mosaic import MosaicClient
 from ..api.requests import Attachment, RunRequest, VideoInput
-from ..files import FileRoots, LocalFile
+from ..local_files import FileRoots, LocalFile
 from .progress import CHUNK, ByteMeter, Progress
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from mcp.types import ListRootsResult
 
-from ..files import file_roots
+from ..local_files import file_roots
 from ..transfer import DownloadResult, Progress, UploadedAsset, download_outputs, upload_local_file
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from mcp.types import ListRootsResult
 from ..api.errors import MissingKeyError
 from ..api.requests import Attachment, FollowupRequest, MotionSessionRequest
 from ..api.validation import validate_followup, validate_motion_session
-from ..files import file_roots
 from ..jobs.starts import Started
+from ..local_files import file_roots
 from ..transfer import Progress, attachment_from_path
 
 if TYPE_CHECKING:

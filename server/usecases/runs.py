@@ -10,8 +10,8 @@ from mcp.types import ListRootsResult
 
 from ..api.requests import RunRequest
 from ..credits import low_balance_warnings
-from ..files import file_roots
 from ..jobs.starts import Started
+from ..local_files import file_roots
 from ..preflight import prepare_run
 from ..transfer import Progress, RunFiles
 from ..webhooks import with_callback

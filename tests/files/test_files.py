@@ -1,4 +1,4 @@
-"""server/files.py on its own: allowed folders, path resolution, classification, safe names."""
+"""server/local_files.py on its own: allowed folders, path resolution, classification, safe names."""
 
 import os
 from pathlib import Path
@@ -7,7 +7,7 @@ import pytest
 
 from mosaic_mcp.server.api.errors import InvalidInputError
 from mosaic_mcp.server.config import Settings
-from mosaic_mcp.server.files import FileRoots, path_from_file_uri, safe_filename
+from mosaic_mcp.server.local_files import FileRoots, path_from_file_uri, safe_filename
 
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom"
 

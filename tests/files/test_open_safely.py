@@ -8,7 +8,7 @@ import pytest
 from mosaic_mcp.server.api.errors import InvalidInputError
 from mosaic_mcp.server.api.mosaic import MosaicClient
 from mosaic_mcp.server.api.requests import RunRequest
-from mosaic_mcp.server.files import FileRoots, LocalFile
+from mosaic_mcp.server.local_files import FileRoots, LocalFile
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.transfer import RunFiles, attachment_from_path, upload_local_file
 

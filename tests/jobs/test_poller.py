@@ -9,10 +9,10 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
-from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.api.mosaic import MosaicClient
 from mosaic_mcp.server.api.motion import MotionClient
 from mosaic_mcp.server.api.requests import MotionSessionRequest, RunRequest
+from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.jobs.clock import ManualClock
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal
 from mosaic_mcp.server.jobs.poller import Poller, PollTiming

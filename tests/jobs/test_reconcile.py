@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.api.mosaic import MosaicClient
 from mosaic_mcp.server.api.motion import MotionClient
 from mosaic_mcp.server.api.requests import RunRequest
+from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.jobs.clock import ManualClock
 from mosaic_mcp.server.jobs.intents import Intent, IntentAction
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal

@@ -13,7 +13,7 @@ from mcp.client.subscriptions import ResourceUpdated
 from mcp.types import ResourceUpdatedNotification
 from pydantic import SecretStr
 
-from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
+from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.config import Settings, key_fingerprint
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal

@@ -12,14 +12,14 @@ import httpx2
 import pytest
 from mcp import Client
 
-from mosaic_mcp.server.api.http import RecordingSleep, RetryPolicy
+from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.config import load_settings
-from mosaic_mcp.server.http import build_http_app
 from mosaic_mcp.server.jobs.poller import PollTiming
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from mosaic_mcp.server.sandbox.serve import serve_asgi
+from mosaic_mcp.server.serve_http import build_http_app
 from mosaic_mcp.server.webhooks import (
     MAX_BODY_BYTES,
     MAX_CONCURRENT_BODIES,
