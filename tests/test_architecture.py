@@ -30,7 +30,7 @@ FACADE: dict[str, str] = {
     "mosaic_mcp.server.jobs.intents": "unresolved starts a tool lists",
     "mosaic_mcp.server.jobs.journal": "JobRecord, the journaled job a tool reads",
     "mosaic_mcp.server.jobs.service": "JobError, the job-level errors a tool translates",
-    "mosaic_mcp.server.agents": "agent and node views (use case: read an agent)",
+    "mosaic_mcp.server.agent_view": "agent and node views (use case: read an agent)",
     "mosaic_mcp.server.tiles": "tile documentation (use case: describe a tile)",
     "mosaic_mcp.server.preflight": "run pre-flight checks (use case: start a run)",
     "mosaic_mcp.server.credits": "credit reports and warnings (use case: check credits)",

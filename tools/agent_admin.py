@@ -7,7 +7,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from ..server import consent
-from ..server.agents import AgentView, NodeView, agent_view, node_view
+from ..server.agent_view import AgentView, NodeView, agent_view, node_view
 from ..server.api import rules
 from ..server.api.models import AgentDeleted, AgentMutation, NodeType
 from ..server.api.requests import GraphOperation

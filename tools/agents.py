@@ -6,7 +6,7 @@ from mcp.server.mcpserver import Context, Resolve
 from mcp.types import ListRootsResult
 from pydantic import BaseModel, Field
 
-from ..server.agents import AgentView, agent_view
+from ..server.agent_view import AgentView, agent_view
 from ..server.api import rules
 from ..server.api.models import NodeType
 from ..server.api.requests import RunRequest, VideoInput

@@ -18,7 +18,7 @@ from .errors import (
     PayloadTooLargeError,
     error_class_for,
 )
-from .uploads import MultipartUpload
+from .multipart import MultipartUpload
 from .validation import check_asset_kind, check_id
 
 log = logging.getLogger("mosaic_mcp.api")
