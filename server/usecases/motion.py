@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from mcp.server.session import ServerSession
 from mcp.types import ListRootsResult
@@ -14,6 +14,8 @@ from ..api.validation import validate_followup, validate_motion_session
 from ..jobs.starts import Started
 from ..local_files import file_roots
 from ..transfer import Progress, attachment_from_path
+
+DraftT = TypeVar("DraftT", MotionSessionRequest, FollowupRequest)
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -47,9 +49,7 @@ async def start_video_session(
     session: ServerSession | None,
 ) -> Started:
     """Start a Motion session from `draft` (its `attachments` are replaced by the given ones)."""
-    draft = draft.model_copy(update={"attachments": _placeholders(attachments)})
-    validate_motion_session(draft)  # every rule first: a bad request must not cost an upload
-    request = draft.model_copy(update={"attachments": await _attachments(rt, roots, attachments, progress)})
+    request = await _checked_then_uploaded(rt, draft, attachments, validate_motion_session, roots, progress)
     summary = {"prompt": request.prompt[:300], "attachments": len(request.attachments), "mode": request.mode}
     return await rt.starts.create_session(request, summary=summary, session=session)
 
@@ -65,11 +65,23 @@ async def revise_video_session(
     session: ServerSession | None,
 ) -> Started:
     """Ask Motion to revise session `job_id` with `draft` (its `attachments` are replaced by the given ones)."""
-    draft = draft.model_copy(update={"attachments": _placeholders(attachments)})
-    validate_followup(draft)  # every rule first: a bad request must not cost an upload
-    request = draft.model_copy(update={"attachments": await _attachments(rt, roots, attachments, progress)})
+    request = await _checked_then_uploaded(rt, draft, attachments, validate_followup, roots, progress)
     summary = {"followup_of": job_id, "prompt": request.prompt[:300]}
     return await rt.starts.followup(job_id, request, summary=summary, session=session)
+
+
+async def _checked_then_uploaded(
+    rt: Runtime,
+    draft: DraftT,
+    attachments: Sequence[GivenAttachment],
+    validate: Callable[[DraftT], None],
+    roots: ListRootsResult,
+    progress: Progress | None,
+) -> DraftT:
+    """Every rule first, with placeholder links (a bad request must not cost an upload), then the uploads."""
+    draft = draft.model_copy(update={"attachments": _placeholders(attachments)})
+    validate(draft)
+    return draft.model_copy(update={"attachments": await _attachments(rt, roots, attachments, progress)})
 
 
 def _link(item: GivenAttachment, url: str | None = None) -> Attachment:
