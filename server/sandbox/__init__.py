@@ -31,6 +31,9 @@ Environment variables (read by ``config_from_env`` / ``run_sandbox``; ``SandboxC
 - ``MOSAIC_SANDBOX_UPLOAD_MAX_BYTES`` (unset): overrides ``max_file_size_bytes`` of every type.
 - ``MOSAIC_SANDBOX_PLAN`` (creator): plan id, or ``none`` for an organisation without a paid plan.
 
+Switches that play another reading of the docs (reference §8), off by default (``1``/``true`` turns one on):
+
+
 Importing this package pulls in Starlette and uvicorn; the MCP server's stdio path must not.
 """
 

@@ -58,6 +58,17 @@ class SandboxConfig:
     tick_interval_seconds: float = 0.05
     """Real seconds between background advances of the simulation (and webhook sends)."""
 
+    # Readings of the docs where they are silent or disagree (reference §8). Each switch is off by
+    # default (today's behaviour) and makes the sandbox play the other reading.
+
+    # -- Motion session states
+
+    # -- Motion inputs and answers
+
+    # -- Mosaic answers
+
+    # -- persistence
+
 
 _ENV_PREFIX = "MOSAIC_SANDBOX_"
 _ENV_NAMES: dict[str, str] = {
@@ -75,6 +86,10 @@ _ENV_NAMES: dict[str, str] = {
     "URL_TTL_SECONDS": "file_url_ttl_seconds",
     "UPLOAD_MAX_BYTES": "upload_max_bytes",
     "PLAN": "plan_id",
+    # -- Motion session states
+    # -- Motion inputs and answers
+    # -- Mosaic answers
+    # -- persistence
 }
 _RATES = {"error_rate", "rate_limit_rate", "malformed_rate", "drop_rate"}
 
@@ -82,11 +97,22 @@ _RATES = {"error_rate", "rate_limit_rate", "malformed_rate", "drop_rate"}
 def _converter(name: str) -> Callable[[str], Any]:
     types = {f.name: f.type for f in fields(SandboxConfig)}
     kind = str(types[name])
+    if kind.startswith("bool"):
+        return _boolean
     if kind.startswith("float"):
         return float
     if kind.startswith("int"):
         return int
     return str
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
 
 
 def config_from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> SandboxConfig:
