@@ -55,9 +55,14 @@ DEFAULT_TARGETS: dict[str, list[str]] = {
         "tests/files/test_files.py",
         "tests/files/test_path_safety.py",
         "tests/files/test_open_safely.py",
+        "tests/files/test_local_files_rules.py",
     ],
     "server/consent.py": ["tests/toolsets/test_consent.py"],
-    "server/api/validation.py": ["tests/api/test_validation.py", "tests/test_rule_agreement.py"],
+    "server/api/validation.py": [
+        "tests/api/test_validation.py",
+        "tests/test_rule_agreement.py",
+        "tests/api/test_validation_refusals.py",
+    ],
 }
 
 COMPARE_SWAPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
