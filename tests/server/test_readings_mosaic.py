@@ -244,7 +244,8 @@ async def test_cancel_of_a_run_that_already_finished_reports_how_it_ended(
     job_id = await _run_captions(quiet_client, served)
     served.sandbox.advance(600)  # it completes upstream; the server still has it as running
     ended = await call_ok(quiet_client, "cancel_job", {"job_id": job_id})
-    assert served.sandbox.count("POST", CANCEL_ROUTE) == 1
+    (cancel,) = served.sandbox.requests.matching("POST", CANCEL_ROUTE)
+    assert cancel.status == status  # the reading under test: the API refused the cancel with this 4xx
     assert ended["status"] == "completed" and ended["settled"] is True
     assert ended["outputs"]
 
