@@ -224,7 +224,7 @@ class JobService:
             except APIError:
                 raise refused from None
             if not ended.snapshot.settled:
-                raise
+                raise refused
             return ended
         return await self.refresh(job_id)
 
