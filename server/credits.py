@@ -94,7 +94,7 @@ async def credits_report(mosaic: MosaicClient, jobs: JobService) -> CreditsRepor
         by_status[record.snapshot.status] = by_status.get(record.snapshot.status, 0) + 1
     return CreditsReport(
         balance=float(credits.balance),
-        low_balance=credits.balance < LOW_BALANCE,
+        low_balance=credits.balance < LOW_BALANCE and not credits.unlimited,
         plan=credits.plan,
         plan_id=credits.plan_id,
         auto_topup=_auto_topup(credits),
@@ -123,7 +123,7 @@ async def low_balance_warnings(mosaic: MosaicClient) -> list[str]:
     except MosaicMCPError as exc:
         log.info("balance check after a run start failed: %s", type(exc).__name__)
         return []
-    if credits.balance >= LOW_BALANCE:
+    if credits.balance >= LOW_BALANCE or credits.unlimited:
         return []
     topup = credits.auto_topup
     refill = (

@@ -13,8 +13,13 @@ from typing import Any
 import pytest
 
 from mosaic_mcp.server.api import InvalidInputError, rules
-from mosaic_mcp.server.api.requests import FollowupRequest, MotionSessionRequest
-from mosaic_mcp.server.api.validation import validate_followup, validate_motion_session, validate_plan_upgrade
+from mosaic_mcp.server.api.requests import FollowupRequest, MimirAsset, MotionSessionRequest, RunRequest
+from mosaic_mcp.server.api.validation import (
+    validate_followup,
+    validate_motion_session,
+    validate_plan_upgrade,
+    validate_run_request,
+)
 from mosaic_mcp.server.sandbox import config as sandbox_config
 from mosaic_mcp.server.sandbox import motion as sandbox_motion
 from mosaic_mcp.server.sandbox import run_inputs as sandbox_inputs
@@ -183,3 +188,32 @@ def sandbox_accepts_plan(plan_id: str) -> bool:
 def test_plan_ids_agree(plan_id: str) -> None:
     """A plan id is accepted by the client exactly when the sandbox accepts it."""
     assert client_accepts_plan(plan_id) == sandbox_accepts_plan(plan_id)
+
+
+ARTIFACTS = _union(rules.choices(rules.MimirArtifact), sandbox_inputs.MIMIR_ARTIFACTS, ["original", "HighRes", ""])
+MIMIR_ASSETS: list[dict[str, Any]] = [
+    *({"id": "m-1", "artifact": value} for value in ARTIFACTS),
+    {"id": "m-1"},
+    {"id": ""},
+    {"id": "   "},
+]
+
+
+def client_accepts_mimir(asset: dict[str, Any]) -> bool:
+    """Whether the client would send a run with this Mimir asset."""
+    try:
+        validate_run_request(RunRequest(mimir_assets=[MimirAsset(**asset)]))
+    except InvalidInputError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("asset", MIMIR_ASSETS, ids=[repr(a) for a in MIMIR_ASSETS])
+def test_mimir_asset_rules_agree(asset: dict[str, Any]) -> None:
+    """A mimir_assets item is accepted by the client exactly when the sandbox's run check accepts it."""
+    assert client_accepts_mimir(asset) == (sandbox_inputs.mimir_asset_problem(asset) is None)
+
+
+def test_mimir_table_covers_both_ways() -> None:
+    """The Mimir table holds items both sides accept and items both refuse."""
+    assert {sandbox_inputs.mimir_asset_problem(asset) is None for asset in MIMIR_ASSETS} == {True, False}

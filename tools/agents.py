@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from ..server.agent_view import AgentView, agent_view
 from ..server.api import rules
 from ..server.api.models import NodeType
-from ..server.api.requests import RunRequest, VideoInput
+from ..server.api.requests import MimirAsset, RunRequest, VideoInput
 from ..server.local_files import NO_ROOTS, RootsAnswer, client_roots
 from ..server.runtime import Runtime
 from ..server.usecases import start_agent_run
@@ -42,6 +42,21 @@ class NodeTypeList(BaseModel):
     node_types: list[NodeType]
 
 
+class MimirAssetArg(ClosedInput):
+    """An asset of the organization's Mimir integration."""
+
+    id: str = Field(description="The Mimir asset id.")
+    artifact: rules.MimirArtifact | None = Field(
+        default=None, description="Which file to read: highres (the default), proxy or auto."
+    )
+
+
+MimirAssets = Annotated[
+    list[MimirAssetArg] | None,
+    Field(description="Assets from a Mimir integration (needs one connected in Mosaic)."),
+]
+
+
 class VideoInputArg(ClosedInput):
     """The sources for one Video Input tile (for agents with several)."""
 
@@ -49,6 +64,7 @@ class VideoInputArg(ClosedInput):
     video_urls: list[str] = Field(default_factory=list, description="YouTube or http(s) video URLs.")
     video_ids: list[str] = Field(default_factory=list, description="Uploaded video ids.")
     node_render_ids: list[str] = Field(default_factory=list, description="Render ids of earlier outputs.")
+    mimir_assets: list[MimirAssetArg] = Field(default_factory=list, description="Assets from a Mimir integration.")
     input_clip_start_ms: int | None = Field(default=None, ge=0, description="Use the source from here (ms).")
     input_clip_end_ms: int | None = Field(default=None, ge=0, description="Use the source up to here (ms).")
     files: list[str] = Field(
@@ -112,6 +128,7 @@ def register(tools: Registrar) -> None:
             list[str] | None,
             Field(description="Render ids of earlier outputs, to chain runs (one Video Input)."),
         ] = None,
+        mimir_assets: MimirAssets = None,
         video_inputs: Annotated[
             list[VideoInputArg] | None,
             Field(description="One entry per Video Input tile — required for agents with several."),
@@ -134,6 +151,7 @@ def register(tools: Registrar) -> None:
             video_urls=video_urls or [],
             video_ids=video_ids or [],
             node_render_ids=node_render_ids or [],
+            mimir_assets=[MimirAsset(**m.model_dump()) for m in mimir_assets or []],
             video_inputs=[VideoInput(**v.model_dump(exclude={"files"})) for v in video_inputs or []],
             update_params=update_params or {},
             ignore_nodes=ignore_nodes or [],

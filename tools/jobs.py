@@ -80,6 +80,7 @@ def register(tools: Registrar) -> None:
     @tools.tool(toolset="core", annotations=DESTROY, title="Cancel a Mosaic run")
     async def cancel_job(job_id: JobId, ctx: Context[Runtime, Any]) -> JobSnapshot:
         """Stop a running Mosaic run (tiles not yet finished are not charged). Motion sessions
-        cannot be cancelled through the API. Returns the job's state after the cancel."""
+        cannot be cancelled through the API. Returns the job's state after the cancel; a run that
+        had already finished is returned as it ended (completed, failed…), not as an error."""
         record = await runtime(ctx).jobs.cancel(job_id)
         return record.snapshot

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from ..server.api.models import AutomationRunPage, RunNodes, RunPage, RunProgress
 from ..server.runtime import Runtime
+from ..server.usecases import resume_agent_run
 from ._common import Cursor, Id, Limit, Since, Until, UpdatedFrom
 from ._registry import READ, SPEND, Registrar, runtime
 from .handles import JobHandle
@@ -68,14 +69,11 @@ def register(tools: Registrar) -> None:
     @tools.tool(toolset="runs", annotations=SPEND, title="Resume a failed run", spends_credits=True)
     async def resume_run(run_id: RunId, ctx: Context[Runtime, Any]) -> ResumeHandle:
         """Re-queue a failed or cancelled run (e.g. after topping up credits); only unfinished tiles
-        run again. SPENDS credits for them. Follow it with poll_job."""
-        rt = runtime(ctx)
-        result = await rt.mosaic.resume_run(run_id)
-        record = await rt.jobs.started(
-            "mosaic_run", run_id, status="running", summary={"resumed": True}, session=ctx.session
-        )
-        handle = JobHandle.of(record)
-        return ResumeHandle(**handle.model_dump(), nodes_queued=result.nodes_queued)
+        run again. SPENDS credits for them. Follow it with poll_job. A run in any other state is
+        refused, with what to do instead."""
+        resumed = await resume_agent_run(runtime(ctx), run_id, session=ctx.session)
+        handle = JobHandle.of(resumed.record)
+        return ResumeHandle(**handle.model_dump(), nodes_queued=resumed.nodes_queued)
 
     @tools.tool(toolset="runs", annotations=READ, title="List automation runs")
     async def list_automation_runs(

@@ -100,36 +100,52 @@ def register(tools: Registrar) -> None:
         return await rt.mosaic.delete_social_connection(social_connection_id)
 
     async def ask_post(
-        destinations: list[str],
+        destinations: list[str] | None,
+        platforms: list[Platform] | None,
         post: str,
         media_urls: list[str] | None,
         schedule_date: str | None,
         ctx: Context[Runtime, Any],
     ) -> consent.Asked:
-        media_urls = media_urls or []
+        media_urls, ids, names = media_urls or [], destinations or [], platforms or []
         when = f"at {schedule_date}" if schedule_date else "now"
         media = f" with {len(media_urls)} media file(s)" if media_urls else ""
-        question = f"Publish {when} to {len(destinations)} account(s){media}: {post[:300]!r}?"
-        urls = media_urls
-        return consent.ask(ctx, question, check=lambda: validate_social_post(destinations, (), urls, schedule_date))
+        where = " and ".join(
+            ([f"{len(ids)} account(s)"] if ids else []) + ([f"the {', '.join(names)} account(s)"] if names else [])
+        )
+        question = f"Publish {when} to {where or 'no account'}{media}: {post[:300]!r}?"
+        return consent.ask(ctx, question, check=lambda: validate_social_post(ids, names, media_urls, schedule_date))
 
     @tools.tool(toolset="social", annotations=CREATE, title="Publish a social post")
     async def create_social_post(
-        destinations: Annotated[list[str], Field(min_length=1, description="social_connection_ids to post to.")],
         ctx: Context[Runtime, Any],
         approval: Annotated[consent.Answer, Resolve(ask_post)],
+        destinations: Annotated[
+            list[str] | None,
+            Field(description="social_connection_ids to post to (list_social_connections); the current API form."),
+        ] = None,
+        platforms: Annotated[
+            list[Platform] | None,
+            Field(description="Platform names, e.g. ['x']: the older API form, which requires it."),
+        ] = None,
         post: Annotated[str, Field(max_length=MAX_POST, description="The text.")] = "",
         media_urls: Annotated[list[str] | None, Field(description="Public video/image URLs (run outputs).")] = None,
         schedule_date: Schedule = None,
         confirm: ConfirmPublishing = False,
     ) -> SocialPostResult:
         """PUBLISHES publicly to the user's social accounts, now or scheduled. Asks the user first
-        (a client that cannot ask: see confirm; the user must have agreed to this exact post)."""
+        (a client that cannot ask: see confirm; the user must have agreed to this exact post).
+        Give destinations (the current API revision) or platforms (the older one requires it); both
+        are sent as given. If Mosaic says one is required, call again with that one."""
         rt = runtime(ctx)
         what = "publishing this post"
         consent.require(approval, action=what, kind=consent.PUBLISHING, confirm=confirm, settings=rt.settings)
         return await rt.mosaic.create_social_post(
-            destinations=destinations, post=post, media_urls=media_urls or (), schedule_date=schedule_date
+            destinations=destinations or (),
+            platforms=platforms or (),
+            post=post,
+            media_urls=media_urls or (),
+            schedule_date=schedule_date,
         )
 
     @tools.tool(toolset="social", annotations=READ, title="List social posts")

@@ -26,14 +26,33 @@ class BillingCycle(APIModel):
 
 
 class Credits(APIModel):
-    """GET /credits."""
+    """GET /credits: the current flat `balance`, or the older revision's nested `credits.balance`.
+
+    `balance` has no default: a body with neither shape is an unreadable answer (retried, then
+    reported), never a balance of 0.
+    """
 
     organization_id: str | None = None
-    balance: float | int = 0
+    balance: float | int
+    unlimited: bool | None = None
     plan: str | None = None
     plan_id: str | None = None
     billing_cycle: BillingCycle | None = None
     auto_topup: AutoTopup | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_shape(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        nested, plan = data.get("credits"), data.get("plan")
+        if data.get("balance") is None and isinstance(nested, dict) and nested.get("balance") is not None:
+            data = {**data, "balance": nested["balance"]}
+            if data.get("unlimited") is None and isinstance(nested.get("unlimited"), bool):
+                data["unlimited"] = nested["unlimited"]
+        if isinstance(plan, dict):  # a plan object (as in GET /plan) instead of the family name
+            data = {**data, "plan": plan.get("family"), "plan_id": data.get("plan_id") or plan.get("id")}
+        return data
 
 
 class DateRange(APIModel):

@@ -4,12 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SkipValidation, field_validator, model_validator
 
+from . import rules
 from ._agents_types import NodeType
 from ._types import APIModel, ObservabilityPage, RequestModel
 
 RUN_TERMINAL_STATUSES = frozenset({"completed", "partial_complete", "failed", "cancelled"})
+
+
+def _either_credit_flag(data: Any) -> Any:
+    """`needs_credits` or `needsCredits` (the vendor's skill names both): either one true marks the block."""
+    if isinstance(data, dict) and "needsCredits" in data:
+        flag = bool(data.get("needs_credits")) or bool(data["needsCredits"])
+        data = {key: value for key, value in data.items() if key != "needsCredits"} | {"needs_credits": flag}
+    return data
+
+
+def error_text(error: Any) -> str:
+    """One `errors[]` entry as text: a string (documented for nodes) or an object (seen for runs)."""
+    if isinstance(error, str):
+        return error
+    if isinstance(error, dict):
+        message = next((error[k] for k in ("message", "detail", "error", "status_message") if error.get(k)), None)
+        if isinstance(message, list):  # an object grouping several messages of one tile
+            message = "; ".join(error_text(m) for m in message)
+        if message is None and isinstance(error.get("errors"), list):
+            message = "; ".join(error_text(m) for m in error["errors"])
+        tile = error.get("node_type_name") or error.get("node_name")
+        if message:
+            text = str(message)
+            return f"{tile}: {text}" if tile and not text.startswith(f"{tile}:") else text
+    return str(error)[:300]
+
+
+def _error_texts(value: Any) -> Any:
+    if isinstance(value, list):
+        return [error_text(entry) for entry in value]
+    if isinstance(value, str | dict):
+        return [error_text(value)]
+    return [] if value is None else value
 
 
 class NodeStatusCounts(APIModel):
@@ -48,10 +82,13 @@ class Run(APIModel):
     status: str
     status_message: str | None = None
     needs_credits: bool = False
-    errors: list[Any] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list, description="Error messages (strings or objects upstream).")
     node_status_counts: NodeStatusCounts = Field(default_factory=NodeStatusCounts)
     inputs: list[RunInput] = Field(default_factory=list)
     outputs: list[RunOutput] = Field(default_factory=list)
+
+    _credit_flag = model_validator(mode="before")(_either_credit_flag)
+    _errors = field_validator("errors", mode="before")(_error_texts)
 
     @property
     def is_terminal(self) -> bool:
@@ -88,9 +125,12 @@ class RunNode(APIModel):
     original_node_id: str | None = None
     status: str | None = None
     status_message: str | None = None
-    errors: list[Any] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list, description="Error messages (strings or objects upstream).")
     node_type: NodeType | None = None
     needs_credits: bool = False
+
+    _credit_flag = model_validator(mode="before")(_either_credit_flag)
+    _errors = field_validator("errors", mode="before")(_error_texts)
 
 
 class RunNodes(APIModel):
@@ -145,7 +185,7 @@ class MimirAsset(RequestModel):
     """An asset from a Mimir integration; `artifact` defaults to `highres` on the service."""
 
     id: str
-    artifact: str | None = None
+    artifact: SkipValidation[rules.MimirArtifact | None] = None
 
 
 class VideoInput(RequestModel):

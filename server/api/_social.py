@@ -20,7 +20,7 @@ from ._social_types import (
     SocialPostTracking,
     SocialPostUpdated,
 )
-from .errors import InvalidInputError
+from .errors import BadRequestError, InvalidInputError
 from .validation import (
     SOCIAL_POST_STATUSES,
     check_choice,
@@ -31,6 +31,22 @@ from .validation import (
     check_timestamp,
     validate_social_post,
 )
+
+
+def _other_post_form(detail: str, *, given_destinations: bool, given_platforms: bool) -> str | None:
+    """When Mosaic refuses a post for the form of its targets, which form to send instead (revisions differ)."""
+    said = detail.lower()
+    if "platforms" in said and not given_platforms:
+        return (
+            "This Mosaic revision wants platforms (the older form): call create_social_post again with "
+            "platforms, the platform names of those accounts (e.g. ['x'])."
+        )
+    if "destinations" in said and not given_destinations:
+        return (
+            "This Mosaic revision wants destinations: call create_social_post again with the accounts' "
+            "social_connection_ids (list_social_connections)."
+        )
+    return None
 
 
 def _compact(**fields: Any) -> dict[str, Any]:
@@ -88,7 +104,11 @@ class SocialAPI(ClientBase):
             schedule_date=schedule_date,
             workspace_id=workspace_id,
         )
-        return await self._send(SocialPostResult, "POST", "/social/post", json=body, retry="create")
+        try:
+            return await self._send(SocialPostResult, "POST", "/social/post", json=body, retry="create")
+        except BadRequestError as exc:
+            hint = _other_post_form(exc.detail, given_destinations=bool(destinations), given_platforms=bool(platforms))
+            raise (exc.explain(hint) if hint else exc) from None
 
     async def list_social_posts(
         self,

@@ -50,6 +50,8 @@ SocialPlatform = Literal["x", "linkedin", "instagram", "facebook", "tiktok", "yo
 SocialPostStatus = Literal[
     "scheduled", "pending_approval", "processing", "posted", "partial_failure", "failed", "rejected"
 ]  # fmt: skip
+MimirArtifact = Literal["highres", "proxy", "auto"]
+"""Which file of a Mimir asset a run reads (the service's default: highres)."""
 AgentName = Annotated[str, MinLen(1), MaxLen(120)]
 AgentDescription = Annotated[str, MaxLen(5_000)]
 CreditAmount = Annotated[float, Ge(100), Le(1_000_000)]

@@ -3,7 +3,8 @@
 Retry rules (DESIGN.md section 6):
 
 * idempotent requests (GETs, cancels, finalize…) are retried on 429, 5xx, time-outs and connection
-  errors, with capped exponential back-off and jitter, honouring `Retry-After`;
+  errors, with capped exponential back-off and jitter, honouring `Retry-After`; a 429 without
+  `Retry-After` (no rate limit is documented) backs off from a longer first delay, still capped;
 * job-creating POSTs are retried only when the request provably never reached the service: a
   connection that could not be opened, or a 429 (the service refused it before doing anything).
   A job-creating POST that timed out or lost its connection after it was sent raises
@@ -74,15 +75,22 @@ class RetryPolicy:
     max_delay: float = 8.0
     max_retry_after: float = 60.0
     jitter: float = 0.25
+    rate_limit_delay: float = 2.0
+    """First delay after a 429 that says nothing about when to come back: a rate limit outlasts a blip."""
     sleep: Sleep = anyio.sleep
     rng: random.Random = field(default_factory=random.Random)
 
-    def backoff(self, retry_number: int, retry_after: float | None) -> float:
-        """Seconds to wait before retry `retry_number` (1-based); the server's advice wins."""
+    def backoff(self, retry_number: int, retry_after: float | None, *, rate_limited: bool = False) -> float:
+        """Seconds to wait before retry `retry_number` (1-based); the server's advice wins.
+
+        Without advice: exponential from `initial_delay` (`rate_limit_delay` after a 429), with
+        ±`jitter` so that clients limited together do not come back together, never above `max_delay`.
+        """
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
-        base = min(self.initial_delay * 2.0 ** (retry_number - 1), self.max_delay)
-        return base * (1 + self.jitter * (2 * self.rng.random() - 1))
+        first = self.rate_limit_delay if rate_limited else self.initial_delay
+        base = min(first * 2.0 ** (retry_number - 1), self.max_delay)
+        return min(base * (1 + self.jitter * (2 * self.rng.random() - 1)), self.max_delay)
 
 
 class RecordingSleep:
@@ -304,7 +312,10 @@ class HTTPCore:
                 # Honoured on 503s too, not only 429s: both mean "come back later".
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 last = error
-                await self._back_off(limit, attempt, retry_after, method, path, str(response.status_code), error)
+                limited = response.status_code == 429
+                await self._back_off(
+                    limit, attempt, retry_after, method, path, str(response.status_code), error, rate_limited=limited
+                )
                 continue
             raise error
 
@@ -317,9 +328,11 @@ class HTTPCore:
         path: str,
         reason: str,
         failure: APIError,
+        *,
+        rate_limited: bool = False,
     ) -> None:
         """Sleep before the next attempt — or raise `failure` when the wait would outlast the call's deadline."""
-        delay = self.retry.backoff(attempt, retry_after)
+        delay = self.retry.backoff(attempt, retry_after, rate_limited=rate_limited)
         if limit is not None and delay + deadline.MIN_REQUEST_SECONDS > limit.remaining():
             log.info("not retrying %s %s after %s: %.2fs would pass the call's deadline", method, path, reason, delay)
             if limit.expired:

@@ -34,6 +34,7 @@ from .requests import (
     DeleteConnectionOp,
     FollowupRequest,
     GraphOperation,
+    MimirAsset,
     MotionSessionRequest,
     RunRequest,
     UpdateNodeOp,
@@ -49,6 +50,7 @@ MOTION_MODES = rules.choices(rules.MotionMode)
 ATTACHMENT_TYPES = rules.choices(rules.AttachmentType)
 DESIGN_SYSTEM_IDS = rules.choices(rules.DesignSystemId)
 PLAN_IDS = rules.choices(rules.PlanId)
+MIMIR_ARTIFACTS = rules.choices(rules.MimirArtifact)
 SOCIAL_PLATFORMS = rules.choices(rules.SocialPlatform)
 SOCIAL_POST_STATUSES = rules.choices(rules.SocialPostStatus)
 VISIBILITIES = rules.choices(rules.Visibility)
@@ -364,6 +366,15 @@ def validate_followup(request: FollowupRequest) -> None:
 # --- runs ------------------------------------------------------------------------------------
 
 
+def _check_mimir_assets(prefix: str, assets: Sequence[MimirAsset]) -> None:
+    """Mimir assets: each an id as the integration gives it, and a documented artifact."""
+    check_count(f"{prefix}mimir_assets", assets, MAX_SOURCES)
+    for i, asset in enumerate(assets):
+        check_token(f"{prefix}mimir_assets[{i}].id", asset.id)
+        if asset.artifact is not None:
+            check_choice(f"{prefix}mimir_assets[{i}].artifact", asset.artifact, MIMIR_ARTIFACTS)
+
+
 def _check_sources(prefix: str, video_urls: Sequence[str], ids: Mapping[str, Sequence[str]]) -> None:
     check_count(f"{prefix}video_urls", video_urls, MAX_SOURCES)
     for i, url in enumerate(video_urls):
@@ -386,6 +397,7 @@ def _check_video_input(index: int, entry: VideoInput) -> None:
             "needs at least one source: video_ids, node_render_ids, video_urls or mimir_assets",
         )
     _check_sources(prefix, entry.video_urls, {"video_ids": entry.video_ids, "node_render_ids": entry.node_render_ids})
+    _check_mimir_assets(prefix, entry.mimir_assets)
     start, end = entry.input_clip_start_ms, entry.input_clip_end_ms
     for name, value in (("input_clip_start_ms", start), ("input_clip_end_ms", end)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -408,6 +420,7 @@ def validate_run_request(request: RunRequest, callbacks: CallbackPolicy = Callba
     for i, entry in enumerate(request.video_inputs):
         _check_video_input(i, entry)
     _check_sources("", request.video_urls, {"video_ids": request.video_ids, "node_render_ids": request.node_render_ids})
+    _check_mimir_assets("", request.mimir_assets)
     if request.callback_url is not None:
         check_callback_url("callback_url", request.callback_url, callbacks)
     for node_id, params in request.update_params.items():
@@ -443,7 +456,7 @@ def validate_run_against_graph(request: RunRequest, agent: AgentDetail) -> None:
         raise _fail(
             "video_inputs" if len(runnable) > 1 else "video_urls",
             f"this agent has {len(runnable)} Video Input tile(s) ({_short(tiles)}) and needs a video for each: "
-            "give video_urls, video_ids, files or node_render_ids"
+            "give video_urls, video_ids, files, node_render_ids or mimir_assets"
             + (" in video_inputs, one entry per tile" if len(runnable) > 1 else "")
             + " (see get_agent); nothing was run",
         )
@@ -586,7 +599,11 @@ def validate_social_post(
 ) -> None:
     """A post needs a destination account (or, older form, a platform); media as http(s) URLs."""
     if not destinations and not platforms:
-        raise _fail("destinations", "needs at least one social_connection_id (see list_social_connections)")
+        raise _fail(
+            "destinations",
+            "needs at least one social_connection_id (see list_social_connections), "
+            "or give platforms (the older API form)",
+        )
     check_count("destinations", destinations, MAX_LIST)
     check_count("platforms", platforms, MAX_LIST)
     check_count("media_urls", media_urls, MAX_LIST)

@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 from mcp.server.session import ServerSession
 
-from ..api.errors import ConflictError, MissingKeyError, NotFoundError
+from ..api.errors import APIError, APIStatusError, MissingKeyError, NotFoundError
 from ..api.mosaic import MosaicClient
 from .clock import SYSTEM_CLOCK, Clock
 from .intents import UNRESOLVED_STATES, UNRESOLVED_VISIBLE_SECONDS, Intent, UnresolvedStart
@@ -214,9 +214,18 @@ class JobService:
             raise MissingKeyError("Mosaic")
         try:
             await self.mosaic.cancel_run(job_id)
-        except ConflictError:
-            # It finished between our last reading and the cancel: report how it ended.
-            return await self.refresh(job_id, force=True)
+        except APIStatusError as refused:
+            # Which 4xx a finished run answers is undocumented (409, 400, 422…): whatever it is, a run
+            # that has ended by now is reported as it ended, a normal result; anything else is the refusal.
+            if not 400 <= refused.status_code < 500:
+                raise
+            try:
+                ended = await self.refresh(job_id, force=True)
+            except APIError:
+                raise refused from None
+            if not ended.snapshot.settled:
+                raise refused
+            return ended
         return await self.refresh(job_id)
 
     async def recent(self, limit: int = 50) -> list[JobRecord]:

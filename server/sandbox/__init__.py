@@ -33,6 +33,12 @@ Environment variables (read by ``config_from_env`` / ``run_sandbox``; ``SandboxC
 
 Switches that play another reading of the docs (reference §8), off by default (``1``/``true`` turns one on):
 
+- ``MOSAIC_SANDBOX_NEEDS_CREDITS_CAMEL`` (off): runs and nodes say ``needsCredits``, not ``needs_credits``.
+- ``MOSAIC_SANDBOX_CREDITS_NESTED`` (off): GET /credits answers the older ``{"credits": {"balance": …}}``.
+- ``MOSAIC_SANDBOX_SOCIAL_REQUIRES_PLATFORMS`` (off): POST /social/post requires ``platforms`` (older revision).
+- ``MOSAIC_SANDBOX_STRING_ERRORS`` (off): ``errors[]`` of runs and nodes are strings, not objects.
+- ``MOSAIC_SANDBOX_CANCEL_FINISHED_STATUS`` (409): the 4xx a cancel of a finished run answers.
+- ``MOSAIC_SANDBOX_RATE_LIMIT_WITHOUT_RETRY_AFTER`` (off): 429s carry no ``Retry-After``.
 
 Importing this package pulls in Starlette and uvicorn; the MCP server's stdio path must not.
 """

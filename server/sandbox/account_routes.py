@@ -15,7 +15,8 @@ _DAY = 86400.0
 
 async def credits(request: Request) -> Response:
     """GET /credits."""
-    return ok(mosaic_auth(request).billing.credits_view())
+    sandbox = mosaic_auth(request)
+    return ok(sandbox.billing.credits_view(nested=sandbox.config.credits_nested))
 
 
 async def credits_usage(request: Request) -> Response:

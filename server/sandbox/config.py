@@ -66,6 +66,18 @@ class SandboxConfig:
     # -- Motion inputs and answers
 
     # -- Mosaic answers
+    needs_credits_camel: bool = False
+    """Runs and nodes say ``needsCredits`` instead of ``needs_credits`` (the vendor skill names both)."""
+    credits_nested: bool = False
+    """GET /credits answers the older nested ``{"credits": {"balance": …}}`` instead of a flat ``balance``."""
+    social_requires_platforms: bool = False
+    """POST /social/post requires ``platforms`` (older revision) instead of ``destinations``."""
+    string_errors: bool = False
+    """``errors[]`` of runs and nodes are plain strings (documented for nodes) instead of objects."""
+    cancel_finished_status: int = 409
+    """The 4xx a cancel of an already finished run answers (undocumented; 400, 409 and 422 are plausible)."""
+    rate_limit_without_retry_after: bool = False
+    """429s carry no ``Retry-After`` header (none is documented)."""
 
     # -- persistence
 
@@ -89,6 +101,12 @@ _ENV_NAMES: dict[str, str] = {
     # -- Motion session states
     # -- Motion inputs and answers
     # -- Mosaic answers
+    "NEEDS_CREDITS_CAMEL": "needs_credits_camel",
+    "CREDITS_NESTED": "credits_nested",
+    "SOCIAL_REQUIRES_PLATFORMS": "social_requires_platforms",
+    "STRING_ERRORS": "string_errors",
+    "CANCEL_FINISHED_STATUS": "cancel_finished_status",
+    "RATE_LIMIT_WITHOUT_RETRY_AFTER": "rate_limit_without_retry_after",
     # -- persistence
 }
 _RATES = {"error_rate", "rate_limit_rate", "malformed_rate", "drop_rate"}
@@ -144,6 +162,8 @@ def validate_config(config: SandboxConfig) -> None:
         value = getattr(config, name)
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    if not 400 <= config.cancel_finished_status <= 499:
+        raise ValueError(f"cancel_finished_status must be a 4xx status, got {config.cancel_finished_status}")
     if config.plan_id is not None and config.plan_id not in PLAN_FAMILIES:
         raise ValueError(f"plan_id must be one of {sorted(PLAN_FAMILIES)} or None")
 

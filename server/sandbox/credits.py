@@ -105,8 +105,20 @@ class Billing:
         """The plan family, or None without a paid plan."""
         return PLAN_FAMILIES.get(self.plan_id) if self.plan_id else None
 
-    def credits_view(self) -> dict[str, Any]:
-        """GET /credits."""
+    def credits_view(self, *, nested: bool = False) -> dict[str, Any]:
+        """GET /credits; ``nested``: the older revision's ``{"credits": {"balance", …}, "plan"}``."""
+        if nested:
+            return {
+                "organization_id": seed.ORGANIZATION_ID,
+                "credits": {
+                    "balance": self.balance,
+                    "unlimited": False,
+                    "usage": sum(e.credits for e in self.events),
+                    "included_usage": _PLAN_INFO[self.plan_id]["credits_per_month"] if self.plan_id else 0,
+                    "next_reset_at": iso(self.period_start + _MONTH),
+                },
+                "plan": self.family,
+            }
         return {
             "organization_id": seed.ORGANIZATION_ID,
             "balance": self.balance,

@@ -95,7 +95,8 @@ async def disconnect(request: Request) -> Response:
 async def publish(request: Request) -> Response:
     """POST /social/post."""
     sandbox = mosaic_auth(request)
-    post = sandbox.social.publish(await json_body(request), sandbox.now())
+    older = sandbox.config.social_requires_platforms
+    post = sandbox.social.publish(await json_body(request), sandbox.now(), require_platforms=older)
     return ok(post_result(post, sandbox.now()))
 
 

@@ -52,8 +52,8 @@ async def _send_bytes(send: Send, status: int, body: bytes, content_type: str, h
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def send_fault(fault: Fault, path: str, send: Send) -> None:
-    """Answer a request with ``fault`` (everything but ``latency``)."""
+async def send_fault(fault: Fault, path: str, send: Send, *, retry_after_header: bool = True) -> None:
+    """Answer a request with ``fault`` (everything but ``latency``); a 429 without Retry-After unless told."""
     motion = path.startswith(MOTION_PREFIX)
     headers = dict(fault.headers or {})
     if fault.kind == "drop":
@@ -67,7 +67,7 @@ async def send_fault(fault: Fault, path: str, send: Send) -> None:
         return
     status = {"server_error": 500, "rate_limit": 429}.get(fault.kind, 500)
     status = fault.status or status
-    if fault.kind == "rate_limit":
+    if fault.kind == "rate_limit" and retry_after_header:
         retry = fault.retry_after if fault.retry_after is not None else 1
         headers.setdefault("Retry-After", f"{retry:g}")
     body = fault.body if fault.body is not None else default_error_body(status, motion)
@@ -170,4 +170,5 @@ class SandboxMiddleware:
                 return None
 
             await self.app(scope, receive, discard)
-        await send_fault(fault, scope["path"], send)
+        bare = self.sandbox.config.rate_limit_without_retry_after
+        await send_fault(fault, scope["path"], send, retry_after_header=not bare)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -11,7 +13,8 @@ from .clock import iso
 from .errors import bad_request, not_found
 from .routing import json_body, mosaic_auth, ok, paginate, query_time
 from .run_inputs import plan_run
-from .runs import RUN_STATUSES, Run
+from .runs import RUN_STATUSES, Run, as_read
+from .sandbox import Sandbox
 
 
 async def whoami(request: Request) -> Response:
@@ -122,17 +125,24 @@ async def start_run(request: Request) -> Response:
     return ok({"run_id": run.run_id})
 
 
+def _read(sandbox: Sandbox, view: dict[str, Any]) -> dict[str, Any]:
+    """A run or node body as the configured reading of the docs shapes it (``needsCredits``, string errors)."""
+    config = sandbox.config
+    return as_read(view, camel_credits=config.needs_credits_camel, string_errors=config.string_errors)
+
+
 async def get_run(request: Request) -> Response:
     """GET /agent_run/{run_id} (fresh signed URLs on every call)."""
     sandbox = mosaic_auth(request)
-    return ok(sandbox.runs.run_view(sandbox.runs.get(request.path_params["run_id"])))
+    return ok(_read(sandbox, sandbox.runs.run_view(sandbox.runs.get(request.path_params["run_id"]))))
 
 
 async def run_nodes(request: Request) -> Response:
     """GET /agent_run/{run_id}/nodes."""
     sandbox = mosaic_auth(request)
     run = sandbox.runs.get(request.path_params["run_id"])
-    return ok({"run_id": run.run_id, "nodes": [sandbox.runs.node_view(n) for n in run.nodes.values()]})
+    nodes = [_read(sandbox, sandbox.runs.node_view(n)) for n in run.nodes.values()]
+    return ok({"run_id": run.run_id, "nodes": nodes})
 
 
 async def run_progress(request: Request) -> Response:
@@ -200,7 +210,8 @@ async def trigger_runs(request: Request) -> Response:
 async def cancel_run(request: Request) -> Response:
     """POST /agent_run/{run_id}/cancel."""
     sandbox = mosaic_auth(request)
-    return ok(sandbox.runs.cancel(sandbox.runs.get(request.path_params["run_id"]), sandbox.now()))
+    run = sandbox.runs.get(request.path_params["run_id"])
+    return ok(sandbox.runs.cancel(run, sandbox.now(), sandbox.config.cancel_finished_status))
 
 
 async def resume_run(request: Request) -> Response:

@@ -59,6 +59,18 @@ def is_youtube_url(value: Any) -> bool:
     return host in YOUTUBE_HOSTS
 
 
+def mimir_asset_problem(asset: Any) -> str | None:
+    """What is wrong with one ``mimir_assets`` item ``{id, artifact?}``, or None."""
+    if not isinstance(asset, dict) or not isinstance(asset.get("id"), str) or not asset["id"].strip():
+        return "each item needs a non-empty 'id'"
+    unknown = set(asset) - {"id", "artifact"}
+    if unknown:
+        return f"unknown field(s) {', '.join(sorted(unknown))}; an item is {{id, artifact?}}"
+    if asset.get("artifact", "highres") not in MIMIR_ARTIFACTS:
+        return f"artifact must be one of {', '.join(MIMIR_ARTIFACTS)}"
+    return None
+
+
 def _id_list(body: Mapping[str, Any], key: str) -> list[Any]:
     value = body.get(key)
     if value is None:
@@ -129,10 +141,9 @@ class _Sources:
                 raise bad_request(f"{where}video_urls: {url!r} is not a YouTube or http(s) URL")
             sources.append(InputSource("video_url", url, clip))
         for asset in _id_list(entry, "mimir_assets"):
-            if not isinstance(asset, dict) or not isinstance(asset.get("id"), str):
-                raise bad_request(f"{where}mimir_assets: each item needs an 'id'")
-            if asset.get("artifact", "highres") not in MIMIR_ARTIFACTS:
-                raise bad_request(f"{where}mimir_assets: artifact must be one of {', '.join(MIMIR_ARTIFACTS)}")
+            problem = mimir_asset_problem(asset)
+            if problem is not None:
+                raise bad_request(f"{where}mimir_assets: {problem}")
             sources.append(InputSource("mimir_asset", asset["id"], clip))
         return sources
 

@@ -250,12 +250,13 @@ class RunEngine:
             raise mosaic_error(404, f"Agent run {run_id} not found")
         return run
 
-    def cancel(self, run: Run, now: float) -> dict[str, Any]:
-        """Stop an active run (409 if it already ended; idempotent on a cancelled run)."""
+    def cancel(self, run: Run, now: float, finished_status: int = 409) -> dict[str, Any]:
+        """Stop an active run (``finished_status`` if it already ended; idempotent on a cancelled run)."""
         if run.status == "cancelled":
             return self._cancel_body(run, 0, 0)
         if run.status != "running":
-            raise mosaic_error(409, f"Agent run {run.run_id} is already {run.status} and cannot be cancelled")
+            message = f"Agent run {run.run_id} is already {run.status} and cannot be cancelled"
+            raise mosaic_error(finished_status, message)
         tasks = reset = 0
         for node in run.nodes.values():
             if node.status == "running":
@@ -497,3 +498,21 @@ class RunEngine:
             "node_status_counts": run.counts(),
             "triggered_by": run.triggered_by,
         }
+
+
+def as_read(view: dict[str, Any], *, camel_credits: bool, string_errors: bool) -> dict[str, Any]:
+    """A run or node body in another reading of the docs: ``needsCredits``, and/or ``errors[]`` as strings."""
+    view = dict(view)
+    if camel_credits and "needs_credits" in view:
+        view["needsCredits"] = view.pop("needs_credits")
+    if string_errors and "errors" in view:
+        view["errors"] = [_error_string(e) for e in view["errors"]]
+    return view
+
+
+def _error_string(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    message = str(error.get("message") or "Tile failed")
+    name = error.get("node_type_name")
+    return f"{name}: {message}" if name else message

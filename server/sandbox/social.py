@@ -107,9 +107,11 @@ class SocialStore:
             raise not_found("Social connection", connection_id)
         return found
 
-    def _targets(self, body: dict[str, Any]) -> list[Connection]:
+    def _targets(self, body: dict[str, Any], require_platforms: bool) -> list[Connection]:
         destinations, platforms = body.get("destinations"), body.get("platforms")
-        if destinations:
+        if require_platforms and not platforms:
+            raise bad_request("platforms is required: a list of platform names such as ['x', 'linkedin']")
+        if destinations and not require_platforms:
             if not isinstance(destinations, list):
                 raise bad_request("destinations must be an array")
             return [self.connection(str((d or {}).get("social_connection_id"))) for d in destinations]
@@ -123,9 +125,13 @@ class SocialStore:
             return targets
         raise bad_request("destinations (or platforms) is required")
 
-    def publish(self, body: dict[str, Any], now: float) -> Post:
-        """POST /social/post: now, or at ``schedule_date``."""
-        targets = self._targets(body)
+    def publish(self, body: dict[str, Any], now: float, *, require_platforms: bool = False) -> Post:
+        """POST /social/post: now, or at ``schedule_date``.
+
+        The newer revision targets ``destinations`` (connection ids), the older requires ``platforms``
+        (``require_platforms``: the older one, where ``destinations`` does not exist and is ignored).
+        """
+        targets = self._targets(body, require_platforms)
         text = body.get("post", "")
         media = body.get("media_urls", [])
         if not isinstance(text, str):

@@ -8,13 +8,16 @@ in these functions, once.
 from .disk import save_outputs, upload_from_disk
 from .jobs import Reading, TrackedJobs, read_job, tracked_jobs
 from .motion import GivenAttachment, revise_video_session, start_video_session
-from .runs import start_agent_run
+from .runs import Resumed, ResumeRefusedError, resume_agent_run, start_agent_run
 
 __all__ = [
     "GivenAttachment",
     "Reading",
+    "ResumeRefusedError",
+    "Resumed",
     "TrackedJobs",
     "read_job",
+    "resume_agent_run",
     "revise_video_session",
     "save_outputs",
     "start_agent_run",

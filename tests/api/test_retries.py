@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 
 import httpx2
@@ -172,3 +173,41 @@ async def test_malformed_motion_create_not_resent(motion: MotionClient, sandbox:
     with pytest.raises(APIError):
         await motion.create_session(MotionSessionRequest(prompt="A teaser"))
     assert sandbox.count("POST", "/api/motion/sessions") == 1
+
+
+async def test_429_without_retry_after_backs_off_capped_and_jittered(
+    mosaic: MosaicClient, sandbox: Sandbox, sleep: RecordingSleep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """429s without Retry-After (none is documented): delays grow from rate_limit_delay, jittered, capped."""
+    monkeypatch.setattr(sandbox.config, "rate_limit_without_retry_after", True)
+    sandbox.faults.inject("rate_limit", method="GET", path="/whoami", times=3)
+    await mosaic.whoami()
+    assert sandbox.count("GET", "/whoami") == 4
+    policy = RetryPolicy()
+    low, high = 1 - policy.jitter, 1 + policy.jitter
+    for number, delay in enumerate(sleep.delays, start=1):
+        base = min(policy.rate_limit_delay * 2 ** (number - 1), policy.max_delay)
+        assert base * low <= delay <= min(base * high, policy.max_delay), (number, delay)
+    assert sleep.delays[0] < sleep.delays[1] < sleep.delays[2]
+    assert sleep.delays != [2.0, 4.0, 8.0]  # jittered, not lock-step with every other limited client
+
+
+async def test_429_back_off_stays_under_the_cap() -> None:
+    """However many retries, a delay without Retry-After never exceeds max_delay, jitter included."""
+    policy = RetryPolicy(rng=random.Random(3))
+    delays = [policy.backoff(n, None, rate_limited=True) for n in range(1, 40)]
+    assert max(delays) <= policy.max_delay
+    assert len(set(delays[5:])) > 1  # at the cap the jitter still spreads clients apart
+
+
+async def test_rate_limit_without_header_is_not_waited_as_one_second(
+    mosaic: MosaicClient, sandbox: Sandbox, sleep: RecordingSleep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The switch really drops the header: with it off the sandbox's Retry-After (1 s) is what the client waits."""
+    sandbox.faults.inject("rate_limit", method="GET", path="/whoami")
+    await mosaic.whoami()
+    monkeypatch.setattr(sandbox.config, "rate_limit_without_retry_after", True)
+    sandbox.faults.inject("rate_limit", method="GET", path="/whoami")
+    await mosaic.whoami()
+    assert sleep.delays[0] == 1
+    assert sleep.delays[1] != 1

@@ -110,7 +110,7 @@ async def test_missing_motion_key_says_how_to_fix(served: RunningSandbox, tmp_pa
 # Unknown arguments: the SDK would drop them; we refuse them before anything runs or is sent.
 MISSPELT: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_url": [VIDEO]}, "video_url", "video_urls"),
-    ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "mimir_assets": [{"id": "a"}]}, "mimir_assets", None),
+    ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "mimir_asset": [{"id": "a"}]}, "mimir_asset", "mimir_assets"),
     ("run_agent", {"agentId": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]}, "agentId", "agent_id"),
     ("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO], "roots": []}, "roots", None),
     ("create_video_session", {"prompt": "A launch video", "aspectRatio": "9:16"}, "aspectRatio", "aspect_ratio"),

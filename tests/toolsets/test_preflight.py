@@ -93,7 +93,7 @@ async def test_run_without_inputs_is_refused_when_a_video_input_needs_one(
     """An agent with a Video Input tile, run with no input at all, is refused naming the inputs; no run is created."""
     message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID})
     assert message.startswith("Error executing tool run_agent: video_urls:")
-    assert "Video Input" in message and "video_ids, files or node_render_ids" in message
+    assert "Video Input" in message and "video_ids, files, node_render_ids or mimir_assets" in message
     assert served.sandbox.count("POST", RUN) == 0
 
 
