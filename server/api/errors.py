@@ -186,7 +186,8 @@ def motion_credit_shortfall(body: object) -> str:
         known = "" if balance is None else f" (it is {balance:g})"
         return f"the Motion balance{known} is below the minimum Motion needs to start or continue a session"
     known = "" if balance is None else f"; the balance is {balance:g}"
-    return f"the Motion balance is too low: Motion needs at least {minimum:g} credits to start a session{known}"
+    credits = "credit" if minimum == 1 else "credits"
+    return f"the Motion balance is too low: Motion needs at least {minimum:g} {credits} to start a session{known}"
 
 
 def _number(value: object) -> float | None:

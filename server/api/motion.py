@@ -146,9 +146,10 @@ def _plan_refusal(exc: APIStatusError, options: list[str]) -> PlanRequiredError 
         body=exc.body,
     )
     used = " and ".join(options) or "an option of this request"
+    need = "need" if len(options) > 1 else "needs"
     said = f" ({exc.detail})" if exc.detail and exc.detail != PRO_FEATURE_CODE else ""
     error.args = (
-        f"Motion refused the request ({PRO_FEATURE_CODE}){said}: {used} needs a Motion Pro or Max plan. "
+        f"Motion refused the request ({PRO_FEATURE_CODE}){said}: {used} {need} a Motion Pro or Max plan. "
         "Ask the user to upgrade in the Motion web app, or send the request again without "
         f"{'it' if len(options) <= 1 else 'them'}; nothing was started or charged.",
     )
