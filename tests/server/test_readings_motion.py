@@ -18,7 +18,7 @@ from mcp import Client
 from mosaic_mcp.server.api.models import ViewUrl
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import create_server
-from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, config_from_env, serve_sandbox
 from mosaic_mcp.server.sandbox.motion import MODE_COST
 from mosaic_mcp.server.usecases.motion import link_expiry
 
@@ -93,6 +93,29 @@ async def test_a_402_without_numbers_says_the_balance_is_below_the_minimum(tmp_p
         message = await call_error(setup.client, "create_video_session", {"prompt": "A teaser"})
     assert "below the minimum Motion needs" in message and "top up in the Motion web app" in message
     assert "300" not in message
+
+
+async def test_an_injected_402_quotes_the_minimum_the_sandbox_plays(tmp_path: Path) -> None:
+    """A scripted 402 without a body gets the default body, with the minimum of the reading switched on."""
+    async with motion_setup(tmp_path, motion_minimum_one_credit=True) as setup:
+        setup.sandbox.faults.inject("status", method="POST", path=SESSIONS, status=402)
+        message = await call_error(setup.client, "create_video_session", {"prompt": "A teaser"})
+    assert "Motion needs at least 1 credit to start a session; the balance is 0" in message
+
+
+def test_the_switches_are_off_by_default_and_read_from_the_environment() -> None:
+    """The three Motion-input settings default to today's behaviour and come from MOSAIC_SANDBOX_* variables."""
+    default = config_from_env({})
+    assert (default.motion_minimum_one_credit, default.motion_without_pro_plan) == (False, False)
+    assert default.view_url_ttl_seconds == 3600.0
+    env = {
+        "MOSAIC_SANDBOX_MOTION_MINIMUM_ONE_CREDIT": "1",
+        "MOSAIC_SANDBOX_MOTION_WITHOUT_PRO_PLAN": "true",
+        "MOSAIC_SANDBOX_VIEW_URL_TTL_SECONDS": "5",
+    }
+    config = config_from_env(env)
+    assert (config.motion_minimum_one_credit, config.motion_without_pro_plan) == (True, True)
+    assert config.view_url_ttl_seconds == 5.0
 
 
 async def test_no_description_or_note_hard_codes_a_minimum(tmp_path: Path) -> None:
