@@ -26,7 +26,7 @@ class AttachmentInput(ClosedInput):
         description=(
             "Or a file on this computer (inside the allowed folders); needs MOSAIC_API_KEY. It is uploaded to "
             "Mosaic and sent as a Mosaic view link (short-lived; asked for just before the start, and the result "
-            "says when it expires if Mosaic tells). Motion fetches it when the session starts running."
+            "says when it expires if Mosaic tells). Motion fetches it while the session runs."
         ),
     )
     name: rules.AttachmentName | None = Field(default=None, description="Display name.")

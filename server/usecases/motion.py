@@ -1,7 +1,7 @@
 """Start a Motion session, or a follow-up of one: every rule checked, attachments uploaded, then the start.
 
 A local file reaches Motion as a Mosaic view link, which Mosaic calls "short-lived" without saying
-how short, while Motion fetches attachments only once the session runs. So every file is uploaded
+how short, and Motion fetches attachments while the session runs. So every file is uploaded
 first and the view links are asked for last, right before the start, and the result says until when
 each link lives whenever the answer or the link itself says so.
 """
@@ -149,18 +149,18 @@ def _uploaded_link(item: GivenAttachment, asset: UploadedAsset, url: str) -> Att
 
 def _link_note(field: str, name: str, view: ViewUrl) -> str:
     """What the user should know about a local file's view link: how long it lives, when that is known."""
-    said = f"{field} ({name}) was uploaded to Mosaic and is sent to Motion as a Mosaic view link, which Motion "
+    said = f"{field} ({name}) was uploaded to Mosaic and is sent to Motion as a Mosaic view link, which Motion must "
     advice = "If the session fails to fetch it, attach the file by a public URL that lives longer."
     expires = link_expiry(view)
     if expires is None:
         return (
-            f"{said}fetches when the session starts running. Mosaic does not say how long the link lives "
+            f"{said}be able to fetch while the session runs. Mosaic does not say how long the link lives "
             f"(only that it is short-lived). {advice}"
         )
     until = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     minutes = max(0.0, (expires - time.time()) / 60)
     lifetime = f"The link expires at {until} (in about {minutes:.0f} min)."
-    return f"{said}fetches when the session starts running. {lifetime} {advice}"
+    return f"{said}be able to fetch while the session runs. {lifetime} {advice}"
 
 
 def link_expiry(view: ViewUrl) -> float | None:
