@@ -20,6 +20,7 @@ from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, config_from_env, serve_sandbox
 from mosaic_mcp.server.sandbox.motion import MODE_COST
+from mosaic_mcp.server.sandbox.seed import VIDEO_IDS
 from mosaic_mcp.server.usecases.motion import link_expiry
 
 from ..support import FAST_POLLING, MOTION_KEY, call_error, call_ok, sandbox_settings
@@ -161,6 +162,17 @@ async def test_an_expired_attachment_link_fails_the_session_visibly(tmp_path: Pa
     assert final["status"] == "failed"
     (error,) = final["errors"]
     assert "attachments[0] (Logo)" in error and "expired" in error
+
+
+async def test_a_tampered_link_into_the_sandbox_fails_the_session(tmp_path: Path) -> None:
+    """The sandbox's Motion really checks a link it can fetch: a forged signature fails the session."""
+    async with motion_setup(tmp_path) as setup:
+        good = setup.sandbox.file_url(VIDEO_IDS[0], "video.mp4", 3600)
+        args = {"prompt": "A teaser", "attachments": [{"url": good.replace("sig=", "sig=0"), "name": "Clip"}]}
+        handle = await call_ok(setup.client, "create_video_session", args)
+        final = await follow(setup.client, handle["job_id"])
+    assert final["status"] == "failed"
+    assert "attachments[0] (Clip)" in final["errors"][0] and "Invalid signature" in final["errors"][0]
 
 
 async def test_a_public_attachment_url_is_not_fetched_offline(tmp_path: Path) -> None:
