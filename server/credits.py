@@ -20,8 +20,8 @@ LOW_BALANCE = 200
 """Below this many credits a run may stop half-way with needs_credits; run_agent warns."""
 
 MOTION_NOTE = (
-    "The Motion API does not report a balance; a new Motion session needs at least 300 Motion credits "
-    "(top up in the Motion web app). Motion credits are separate from Mosaic credits."
+    "The Motion API does not report a balance; a new Motion session needs a minimum balance, which Motion "
+    "states when it refuses a start (top up in the Motion web app). Motion credits are separate from Mosaic credits."
 )
 
 ATTRIBUTION_NOTE = (

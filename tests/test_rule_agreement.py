@@ -95,6 +95,10 @@ MOTION_CASES: list[tuple[str, dict[str, Any]]] = [
     ("design_md.content-200000", {"prompt": PROMPT, "design_md": {"content": "d" * 200_000}}),
     ("design_md.content-200001", {"prompt": PROMPT, "design_md": {"content": "d" * 200_001}}),
     ("design_md.content-empty", {"prompt": PROMPT, "design_md": {"content": ""}}),
+    ("design_md.filename-1", {"prompt": PROMPT, "design_md": {"filename": "D", "content": "d"}}),
+    ("design_md.filename-255", {"prompt": PROMPT, "design_md": {"filename": "d" * 255, "content": "d"}}),
+    ("design_md.filename-256", {"prompt": PROMPT, "design_md": {"filename": "d" * 256, "content": "d"}}),
+    ("design_md.filename-empty", {"prompt": PROMPT, "design_md": {"filename": "", "content": "d"}}),
 ]  # fmt: skip
 
 CLIENT_ONLY: list[tuple[str, dict[str, Any]]] = [
@@ -155,9 +159,9 @@ def test_table_covers_both_ways() -> None:
     for rule in ("aspect_ratio", "duration", "mode", "design_system_id", "attachment-type", "style_reference_url"):
         seen = {accepted for name, accepted in outcomes.items() if name.startswith(rule)}
         assert seen == {True, False}, rule
-    for name in ("attachments-10", "prompt-12000", "attachment-name-240", "design_md-200000"):
+    for name in ("attachments-10", "prompt-12000", "attachment-name-240", "design_md-200000", "design_md.filename-255"):
         assert outcomes[name], name
-    for name in ("attachments-11", "prompt-12001", "attachment-name-241", "design_md-200001"):
+    for name in ("attachments-11", "prompt-12001", "attachment-name-241", "design_md-200001", "design_md.filename-256"):
         assert not outcomes[name], name
 
 

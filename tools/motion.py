@@ -23,7 +23,11 @@ class AttachmentInput(ClosedInput):
     path: str | None = Field(
         default=None,
         max_length=4096,
-        description="Or a file on this computer (inside the allowed folders); needs MOSAIC_API_KEY.",
+        description=(
+            "Or a file on this computer (inside the allowed folders); needs MOSAIC_API_KEY. It is uploaded to "
+            "Mosaic and sent as a Mosaic view link (short-lived; asked for just before the start, and the result "
+            "says when it expires if Mosaic tells). Motion fetches it while the session runs."
+        ),
     )
     name: rules.AttachmentName | None = Field(default=None, description="Display name.")
     type: rules.AttachmentType | None = None
@@ -34,6 +38,13 @@ class AttachmentInput(ClosedInput):
         if (self.url is None) == (self.path is None):
             raise ValueError("give exactly one of url or path")
         return self
+
+
+class DesignMdInput(ClosedInput):
+    """A custom DESIGN.md as the API documents it: an optional file name and the text."""
+
+    filename: rules.DesignMdFilename | None = Field(default=None, description='Defaults to "DESIGN.md".')
+    content: rules.DesignMdText = Field(description="The DESIGN.md text.")
 
 
 async def _roots_for(ctx: Context[Any, Any], attachments: list[AttachmentInput] | None = None) -> RootsAnswer:
@@ -54,6 +65,15 @@ Mode = Annotated[
     rules.MotionMode | None,
     Field(description="light = fastest and cheapest, medium (default), high = slowest and best."),
 ]
+FollowupMode = Annotated[
+    rules.MotionMode | None,
+    Field(
+        description=(
+            "light = fastest and cheapest, medium (the default when omitted, whatever the original's mode), "
+            "high = slowest and best."
+        )
+    ),
+]
 
 
 def register(tools: Registrar) -> None:
@@ -73,13 +93,16 @@ def register(tools: Registrar) -> None:
             str | None, Field(description="Pro/Max: a named design system, e.g. 'linear' or 'stripe'.")
         ] = None,
         design_md: Annotated[
-            str | None,
-            Field(max_length=rules.max_length(rules.DesignMdText), description="Pro/Max: a custom DESIGN.md text."),
+            Annotated[str, Field(max_length=rules.max_length(rules.DesignMdText))] | DesignMdInput | None,
+            Field(
+                description="Pro/Max: a custom DESIGN.md, as text or {filename, content}; wins over design_system_id."
+            ),
         ] = None,
     ) -> JobHandle:
-        """Start a Mosaic Motion video (prompt-to-video). SPENDS Motion credits (a session needs at
-        least 300 on the balance). Returns at once with a job_id; the video takes minutes — follow it
-        with poll_job. Use followup_video_session to revise a finished video."""
+        """Start a Mosaic Motion video (prompt-to-video). SPENDS Motion credits (Motion refuses a start
+        below its minimum balance and the error quotes it). design_system_id and design_md need a Motion
+        Pro or Max plan. Returns at once with a job_id; the video takes minutes — follow it with poll_job.
+        Use followup_video_session to revise a finished video."""
         draft = MotionSessionRequest(
             prompt=prompt,
             style_reference_url=style_reference_url,
@@ -87,7 +110,7 @@ def register(tools: Registrar) -> None:
             duration=duration,
             mode=mode,
             design_system_id=design_system_id,
-            design_md=DesignMd(content=design_md) if design_md else None,
+            design_md=_design_md(design_md),
         )
         started = await start_video_session(
             runtime(ctx), draft, attachments or [], roots=roots, progress=ctx.report_progress, session=ctx.session
@@ -102,7 +125,7 @@ def register(tools: Registrar) -> None:
         roots: RootsArg,
         attachments: Attachments = None,
         style_reference_url: StyleUrl = None,
-        mode: Mode = None,
+        mode: FollowupMode = None,
     ) -> JobHandle:
         """Ask Motion to revise a COMPLETED session (e.g. "make the intro shorter"). SPENDS Motion
         credits. Fails if the session is not completed yet — poll_job it first. Returns a job handle
@@ -118,3 +141,12 @@ def register(tools: Registrar) -> None:
             session=ctx.session,
         )
         return JobHandle.of(started.record, started.warnings)
+
+
+def _design_md(given: str | DesignMdInput | None) -> DesignMd | None:
+    """The request's design_md: plain text becomes `{content}`; the object goes as given."""
+    if given is None:
+        return None
+    if isinstance(given, str):
+        return DesignMd(content=given)
+    return DesignMd(filename=given.filename, content=given.content)

@@ -14,6 +14,7 @@ The hierarchy::
         │   ├── AuthenticationError      401
         │   ├── InsufficientCreditsError 402, or a run that reports needs_credits
         │   ├── PermissionDeniedError    403
+        │   │   └── PlanRequiredError        a Motion option the plan lacks (motion_pro_feature_required)
         │   ├── NotFoundError            404
         │   ├── ConflictError            409
         │   ├── PayloadTooLargeError     413
@@ -148,10 +149,7 @@ class InsufficientCreditsError(APIStatusError):
     def advice(self) -> str:
         """The documented way back to a positive balance for each service."""
         if self.service == "Motion":
-            return (
-                "the Motion balance is too low (a new session needs at least 300 credits); "
-                "top up in the Motion web app, then try again"
-            )
+            return f"{motion_credit_shortfall(self.body)}; top up in the Motion web app, then try again"
         return (
             "the organization is out of credits; with the user's consent, upgrade or buy credits "
             "(check_credits shows the balance; account toolset: get_plan, list_plans, upgrade_plan, "
@@ -165,10 +163,35 @@ class PermissionDeniedError(APIStatusError):
     hint = "the key lacks the scope or plan for this; use a key with full access or an eligible plan"
 
 
+class PlanRequiredError(PermissionDeniedError):
+    """A Motion option the user's plan does not include (`motion_pro_feature_required`), whatever the status."""
+
+    hint = (
+        "design_system_id and design_md need a Motion Pro or Max plan: upgrade in the Motion web app, "
+        "or start the session again without them"
+    )
+
+
 class NotFoundError(APIStatusError):
     """404: no such object for this key."""
 
     hint = "check the id (it may belong to another organization, user or workspace)"
+
+
+def motion_credit_shortfall(body: object) -> str:
+    """What a Motion 402 says about the balance: the minimum and the balance when the body gives them."""
+    fields = body if isinstance(body, dict) else {}
+    minimum, balance = _number(fields.get("minimum_required_credits")), _number(fields.get("current_balance"))
+    if minimum is None:
+        known = "" if balance is None else f" (it is {balance:g})"
+        return f"the Motion balance{known} is below the minimum Motion needs to start or continue a session"
+    known = "" if balance is None else f"; the balance is {balance:g}"
+    credits = "credit" if minimum == 1 else "credits"
+    return f"the Motion balance is too low: Motion needs at least {minimum:g} {credits} to start a session{known}"
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 class ConflictError(APIStatusError):

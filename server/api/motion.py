@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from ..config import DEFAULT_MOTION_BASE_URL, Settings
 from ._base import ClientBase, outcome_unknown_on_failure
-from .errors import ConflictError, OutcomeUnknownError
+from .errors import APIStatusError, ConflictError, OutcomeUnknownError, PlanRequiredError
 from .motion_types import FollowupRequest, MotionJobAccepted, MotionSession, MotionSessionRequest
 from .transport import DEFAULT_TIMEOUT, HTTPCore, RetryPolicy
 from .validation import validate_followup, validate_motion_session
@@ -68,6 +68,8 @@ class MotionClient(ClientBase):
         validate_motion_session(request)
         try:
             return await self._send(MotionJobAccepted, "POST", "/sessions", json=request.to_body(), retry="create")
+        except APIStatusError as exc:
+            raise _plan_refusal(exc, _plan_options(request)) or exc from None
         except OutcomeUnknownError as exc:
             raise OutcomeUnknownError(
                 unknown_session_message("start a Motion session", str(exc)), service="Motion"
@@ -95,6 +97,8 @@ class MotionClient(ClientBase):
                 return self._http.parse(MotionJobAccepted, body, "POST", path)
         except ConflictError as exc:
             raise _followup_conflict(exc, job_id) from None
+        except APIStatusError as exc:
+            raise _plan_refusal(exc, []) or exc from None
         except OutcomeUnknownError as exc:
             raise OutcomeUnknownError(unknown_session_message(what, str(exc)), service="Motion") from None
 
@@ -114,6 +118,39 @@ def _followup_conflict(exc: ConflictError, job_id: str) -> ConflictError:
     )
     error.args = (
         f"Motion refused the follow-up ({exc.code or 'conflict'}): session {job_id} must be completed first"
-        f"{current}. Poll it with get_session until its status is completed, then send the follow-up again.",
+        f"{current}. Call poll_job('{job_id}') until its status is completed, then send the follow-up again.",
+    )
+    return error
+
+
+PRO_FEATURE_CODE = "motion_pro_feature_required"
+
+
+def _plan_options(request: MotionSessionRequest) -> list[str]:
+    """The Pro/Max-only options a create request uses."""
+    return [name for name in ("design_system_id", "design_md") if getattr(request, name) is not None]
+
+
+def _plan_refusal(exc: APIStatusError, options: list[str]) -> PlanRequiredError | None:
+    """`motion_pro_feature_required` (in `error` or `code`, under any status): say which plan is needed."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    if PRO_FEATURE_CODE not in (exc.code, body.get("error"), body.get("code")):
+        return None
+    error = PlanRequiredError(
+        service="Motion",
+        status_code=exc.status_code,
+        detail=exc.detail,
+        method=exc.method,
+        path=exc.path,
+        code=PRO_FEATURE_CODE,
+        body=exc.body,
+    )
+    used = " and ".join(options) or "an option of this request"
+    need = "need" if len(options) > 1 else "needs"
+    said = f" ({exc.detail})" if exc.detail and exc.detail != PRO_FEATURE_CODE else ""
+    error.args = (
+        f"Motion refused the request ({PRO_FEATURE_CODE}){said}: {used} {need} a Motion Pro or Max plan. "
+        "Ask the user to upgrade in the Motion web app, or send the request again without "
+        f"{'it' if len(options) <= 1 else 'them'}; nothing was started or charged.",
     )
     return error

@@ -12,6 +12,7 @@ from .rules import (
     AttachmentName,
     AttachmentType,
     AttachmentUrl,
+    DesignMdFilename,
     DesignMdText,
     Duration,
     MotionMode,
@@ -74,7 +75,7 @@ class Attachment(RequestModel):
 class DesignMd(RequestModel):
     """A custom DESIGN.md (Pro/Max); wins over `design_system_id`."""
 
-    filename: str | None = None
+    filename: SkipValidation[DesignMdFilename | None] = None
     content: SkipValidation[DesignMdText]
 
 

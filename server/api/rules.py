@@ -31,6 +31,8 @@ PromptText = Annotated[str, MinLen(1), MaxLen(12_000)]
 """A Motion prompt or follow-up instruction."""
 DesignMdText = Annotated[str, MinLen(1), MaxLen(200_000)]
 """The content of a custom DESIGN.md."""
+DesignMdFilename = Annotated[str, MinLen(1), MaxLen(255)]
+"""The file name of a custom DESIGN.md (default "DESIGN.md"; no limit documented, so a file name's usual one)."""
 AttachmentName = Annotated[str, MaxLen(240)]
 AttachmentUrl = Annotated[str, MaxLen(4_096)]
 MAX_ATTACHMENTS = 10

@@ -32,6 +32,7 @@ from .requests import (
     CreateConnectionOp,
     CreateNodeOp,
     DeleteConnectionOp,
+    DesignMd,
     FollowupRequest,
     GraphOperation,
     MimirAsset,
@@ -351,10 +352,19 @@ def validate_motion_session(request: MotionSessionRequest) -> None:
         check_choice("duration", request.duration, DURATIONS)
     if request.design_system_id is not None:
         check_choice("design_system_id", request.design_system_id, DESIGN_SYSTEM_IDS)
-    if request.design_md is not None:
-        content = request.design_md if isinstance(request.design_md, str) else request.design_md.content
-        minimum = rules.min_length(rules.DesignMdText)
-        check_length("design_md.content", content, minimum=minimum, maximum=MAX_DESIGN_MD)
+    _check_design_md(request.design_md)
+
+
+def _check_design_md(design: DesignMd | str | None) -> None:
+    """The documented DESIGN.md, as plain text or as `{filename?, content}`."""
+    minimum = rules.min_length(rules.DesignMdText)
+    if isinstance(design, str):
+        check_length("design_md", design, minimum=minimum, maximum=MAX_DESIGN_MD)
+    elif design is not None:
+        check_length("design_md.content", design.content, minimum=minimum, maximum=MAX_DESIGN_MD)
+        if design.filename is not None:
+            low, high = rules.min_length(rules.DesignMdFilename), rules.max_length(rules.DesignMdFilename)
+            check_length("design_md.filename", design.filename, minimum=low, maximum=high)
 
 
 def validate_followup(request: FollowupRequest) -> None:

@@ -39,6 +39,13 @@ Switches that play another reading of the docs (reference §8), off by default (
 - ``MOSAIC_SANDBOX_STRING_ERRORS`` (off): ``errors[]`` of runs and nodes are strings, not objects.
 - ``MOSAIC_SANDBOX_CANCEL_FINISHED_STATUS`` (409): the 4xx a cancel of a finished run answers.
 - ``MOSAIC_SANDBOX_RATE_LIMIT_WITHOUT_RETRY_AFTER`` (off): 429s carry no ``Retry-After``.
+- ``MOSAIC_SANDBOX_MOTION_MINIMUM_ONE_CREDIT``: a Motion session needs 1 credit to start (newer credits
+  guide; the 402 quotes ``minimum_required_credits: 1``) instead of 300 (older guide).
+- ``MOSAIC_SANDBOX_MOTION_WITHOUT_PRO_PLAN``: the Motion user has no Pro/Max plan, so ``design_system_id``
+  and ``design_md`` are refused with 403 ``motion_pro_feature_required``.
+- ``MOSAIC_SANDBOX_VIEW_URL_TTL_SECONDS`` (3600): virtual lifetime of ``get_view_url`` links (undocumented,
+  "short-lived"). Motion fetches each attachment when its session starts running, so a short value makes a
+  session whose link expired first fail with the fetch error.
 
 Importing this package pulls in Starlette and uvicorn; the MCP server's stdio path must not.
 """

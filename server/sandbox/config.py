@@ -64,6 +64,12 @@ class SandboxConfig:
     # -- Motion session states
 
     # -- Motion inputs and answers
+    motion_minimum_one_credit: bool = False
+    """Newer credits guide: a Motion session needs 1 credit to start (402 quotes ``minimum_required_credits: 1``);
+    off: the older guide's 300."""
+    motion_without_pro_plan: bool = False
+    """The Motion key's user has no Pro/Max plan: ``design_system_id`` and ``design_md`` are refused
+    (403 ``motion_pro_feature_required``); off: every option is allowed."""
 
     # -- Mosaic answers
     needs_credits_camel: bool = False
@@ -100,6 +106,9 @@ _ENV_NAMES: dict[str, str] = {
     "PLAN": "plan_id",
     # -- Motion session states
     # -- Motion inputs and answers
+    "MOTION_MINIMUM_ONE_CREDIT": "motion_minimum_one_credit",
+    "MOTION_WITHOUT_PRO_PLAN": "motion_without_pro_plan",
+    "VIEW_URL_TTL_SECONDS": "view_url_ttl_seconds",
     # -- Mosaic answers
     "NEEDS_CREDITS_CAMEL": "needs_credits_camel",
     "CREDITS_NESTED": "credits_nested",

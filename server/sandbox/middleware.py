@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import MOSAIC_ERROR_CODES
 from .faults import Fault
+from .motion import MIN_KICKOFF_CREDITS
 from .requestlog import MAX_BODY, RequestRecord
 from .sandbox import Sandbox
 
@@ -20,8 +21,8 @@ SANDBOX_PREFIX = "/_sandbox"
 DROP_MESSAGE = "ASGI callable returned without completing response."
 
 
-def default_error_body(status: int, motion: bool) -> dict[str, Any]:
-    """A documented-looking error body for ``status`` (Mosaic or Motion flavour)."""
+def default_error_body(status: int, motion: bool, minimum_credits: int = MIN_KICKOFF_CREDITS) -> dict[str, Any]:
+    """A documented-looking error body for ``status`` (Mosaic or Motion flavour; a 402 quotes ``minimum_credits``)."""
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     if motion:
         if status == 402:
@@ -29,7 +30,7 @@ def default_error_body(status: int, motion: bool) -> dict[str, Any]:
                 "error": "insufficient_credits",
                 "code": "insufficient_credits_minimum_kickoff_balance",
                 "message": "Insufficient credits",
-                "minimum_required_credits": 300,
+                "minimum_required_credits": minimum_credits,
                 "current_balance": 0,
             }
         if status == 409:
@@ -52,7 +53,14 @@ async def _send_bytes(send: Send, status: int, body: bytes, content_type: str, h
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def send_fault(fault: Fault, path: str, send: Send, *, retry_after_header: bool = True) -> None:
+async def send_fault(
+    fault: Fault,
+    path: str,
+    send: Send,
+    minimum_credits: int = MIN_KICKOFF_CREDITS,
+    *,
+    retry_after_header: bool = True,
+) -> None:
     """Answer a request with ``fault`` (everything but ``latency``); a 429 without Retry-After unless told."""
     motion = path.startswith(MOTION_PREFIX)
     headers = dict(fault.headers or {})
@@ -70,7 +78,7 @@ async def send_fault(fault: Fault, path: str, send: Send, *, retry_after_header:
     if fault.kind == "rate_limit" and retry_after_header:
         retry = fault.retry_after if fault.retry_after is not None else 1
         headers.setdefault("Retry-After", f"{retry:g}")
-    body = fault.body if fault.body is not None else default_error_body(status, motion)
+    body = fault.body if fault.body is not None else default_error_body(status, motion, minimum_credits)
     if isinstance(body, dict | list):
         await _send_bytes(send, status, json.dumps(body).encode(), "application/json", headers)
     else:
@@ -171,4 +179,4 @@ class SandboxMiddleware:
 
             await self.app(scope, receive, discard)
         bare = self.sandbox.config.rate_limit_without_retry_after
-        await send_fault(fault, scope["path"], send, retry_after_header=not bare)
+        await send_fault(fault, scope["path"], send, self.sandbox.motion.minimum_credits, retry_after_header=not bare)

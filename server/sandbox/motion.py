@@ -7,7 +7,10 @@ first poll that sees the job ``completed`` - clients must keep polling, as the d
 
 A follow-up creates a **new** job (new ``job_id``, owned by the same key, linked internally to its
 parent); the parent stays ``completed``. Creating a session or follow-up needs at least
-``MIN_KICKOFF_CREDITS`` on the key's balance (else 402) and debits the mode's cost at once.
+``MIN_KICKOFF_CREDITS`` on the key's balance (else 402; 1 with ``motion_minimum_one_credit``) and debits
+the mode's cost at once. A follow-up without ``mode`` runs at ``medium``, as documented, whatever its
+parent's mode. With ``motion_without_pro_plan`` the Pro/Max options (``design_system_id``, ``design_md``)
+are refused with 403 ``motion_pro_feature_required``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from .ids import IdFactory
 from .run_inputs import is_http_url, is_youtube_url
 
 MIN_KICKOFF_CREDITS = 300
+"""The older credits guide's minimum balance to start a session (the newer guide says 1)."""
+PRO_OPTIONS = ("design_system_id", "design_md")
 MODE_COST = {"light": 150, "medium": 250, "high": 400}
 MODE_SECONDS = {"light": (30.0, 45.0), "medium": (45.0, 70.0), "high": (60.0, 90.0)}
 ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:5", "21:9")
@@ -159,6 +164,7 @@ def validate_request(body: Any) -> list[dict[str, Any]]:
     design = body.get("design_md")
     if isinstance(design, dict):
         issues += _string_issues(design.get("content"), ["design_md", "content"], 1, 200_000, True)
+        issues += _string_issues(design.get("filename"), ["design_md", "filename"], 1, 255, False)
     elif design is not None:
         issues += _string_issues(design, ["design_md"], 1, 200_000, True)
     return issues
@@ -203,6 +209,8 @@ class MotionStore:
     sessions: dict[str, MotionSession] = field(default_factory=dict)
     balances: dict[str, int] = field(default_factory=dict)
     _failures: list[_Scripted] = field(default_factory=list)
+    minimum_credits: int = MIN_KICKOFF_CREDITS
+    pro_plan: bool = True
 
     def balance(self, owner: str) -> int:
         """The key's balance (every key starts with ``initial_credits``)."""
@@ -217,17 +225,24 @@ class MotionStore:
         issues = validate_request(body)
         if issues:
             raise ApiError(400, {"error": "Invalid request", "details": issues})
+        refused = [name for name in PRO_OPTIONS if body.get(name) is not None]
+        if refused and not self.pro_plan:
+            raise motion_error(
+                403,
+                "motion_pro_feature_required",
+                f"{' and '.join(refused)} require a Pro or Max plan.",
+            )
         balance = self.balance(owner)
-        if balance < MIN_KICKOFF_CREDITS:
+        if balance < self.minimum_credits:
             raise motion_error(
                 402,
                 "insufficient_credits",
-                f"A new session needs at least {MIN_KICKOFF_CREDITS} credits; the balance is {balance}.",
+                f"A new session needs at least {self.minimum_credits} credits; the balance is {balance}.",
                 code="insufficient_credits_minimum_kickoff_balance",
-                minimum_required_credits=MIN_KICKOFF_CREDITS,
+                minimum_required_credits=self.minimum_credits,
                 current_balance=balance,
             )
-        mode = body.get("mode") or (parent.request.get("mode") if parent else None) or "medium"
+        mode = body.get("mode") or "medium"  # documented: a follow-up without mode is medium, like a new job
         self.balances[owner] = balance - MODE_COST[mode]
         job_id = self.ids.new()
         rng = self.ids.rng("motion", job_id)

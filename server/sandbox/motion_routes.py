@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from .blobs import Blob
 from .motion import MotionSession, accepted_body, poll_body
+from .motion_fetch import fetch_attachments
 from .routing import motion_auth, motion_json, ok
 from .sandbox import Sandbox
 
@@ -16,6 +17,7 @@ PREFIX = "/api/motion"
 
 def _accepted(sandbox: Sandbox, session: MotionSession) -> Response:
     sandbox.blobs.add(Blob(session.job_id, "video"))  # the MP4 its download_url will serve
+    fetch_attachments(sandbox, session)  # judged as at the session's start: it fails then if a link is dead
     return ok(accepted_body(session), status=202)
 
 

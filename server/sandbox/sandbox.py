@@ -54,6 +54,8 @@ class Sandbox:
         self.runs.emit = self.outbox.emit
         self.uploads = UploadStore(key)
         self.motion = MotionStore(ids, self.config.motion_credits)
+        self.motion.minimum_credits = 1 if self.config.motion_minimum_one_credit else self.motion.minimum_credits
+        self.motion.pro_plan = not self.config.motion_without_pro_plan
         self.avatars = AvatarStore()
         self.triggers = TriggerStore(ids)
         self.social = SocialStore(ids)

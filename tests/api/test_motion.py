@@ -14,6 +14,7 @@ from mosaic_mcp.server.api import (
     MotionSessionRequest,
     NotFoundError,
 )
+from mosaic_mcp.server.api.errors import PlanRequiredError
 from mosaic_mcp.server.sandbox import Sandbox
 
 from ..support import MOTION_KEY
@@ -106,3 +107,27 @@ async def test_insufficient_credits(motion: MotionClient, sandbox: Sandbox) -> N
         await motion.create_session(REQUEST)
     assert "300 credits" in str(caught.value)
     assert caught.value.code == "insufficient_credits_minimum_kickoff_balance"
+
+
+@pytest.mark.parametrize("status", [402, 403, 400])
+async def test_pro_feature_refusal_names_the_plan_under_any_status(
+    motion: MotionClient, sandbox: Sandbox, status: int
+) -> None:
+    """motion_pro_feature_required is a PlanRequiredError naming the option and the plan, whatever the status."""
+    body = {"error": "motion_pro_feature_required", "message": "Upgrade to use this"}
+    sandbox.faults.inject("status", method="POST", path="/api/motion/sessions", status=status, body=body)
+    with pytest.raises(PlanRequiredError) as caught:
+        await motion.create_session(MotionSessionRequest(prompt="A teaser", design_system_id="linear"))
+    message = str(caught.value)
+    assert "design_system_id needs a Motion Pro or Max plan" in message
+    assert "Upgrade to use this" in message
+    assert "balance" not in message
+
+
+async def test_a_402_with_only_the_balance_quotes_it(motion: MotionClient, sandbox: Sandbox) -> None:
+    """A 402 that gives the balance but no minimum quotes the balance and invents no minimum."""
+    body = {"error": "insufficient_credits", "current_balance": 5}
+    sandbox.faults.inject("status", method="POST", path="/api/motion/sessions", status=402, body=body)
+    with pytest.raises(InsufficientCreditsError) as caught:
+        await motion.create_session(REQUEST)
+    assert "the Motion balance (it is 5) is below the minimum" in str(caught.value)
