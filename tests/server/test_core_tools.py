@@ -22,21 +22,12 @@ from mosaic_mcp.server.sandbox.seed import (
     VIDEO_IDS,
 )
 
-from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
+from ..support import FAST_POLLING, FOLLOWUPS, RUN, SESSIONS, VIDEO, call_error, call_ok, sandbox_settings, sent
 
 pytestmark = pytest.mark.anyio
 
-VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
-RUN = "/agent/{agent_id}/run"
-SESSIONS = "/api/motion/sessions"
-FOLLOWUPS = "/api/motion/sessions/*/followups"
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
-
-
-def sent(served: RunningSandbox, route: str) -> list[Any]:
-    """The JSON bodies of every POST to `route` the sandbox received, oldest first."""
-    return served.sandbox.requests.bodies("POST", route)
 
 
 def new_uploads(served: RunningSandbox, before: set[str]) -> list[str]:
