@@ -173,3 +173,10 @@ async def test_failed_run_reports_needs_credits_per_node(mosaic: MosaicClient, s
     (failed,) = [n for n in nodes.nodes if n.status == "failed"]
     assert failed.status_message == "Reframe broke"
     assert failed.needs_credits is False
+
+
+async def test_list_automation_runs(mosaic: MosaicClient) -> None:
+    """list_automation_runs parses its page (items under the body's list key)."""
+    run_id = await start_captions_run(mosaic)
+    page = await mosaic.list_automation_runs(agent_id=seed.CAPTIONS_AGENT_ID, limit=100)
+    assert run_id in {item["run_id"] for item in page.items}

@@ -1,10 +1,10 @@
-"""MosaicClient: YouTube triggers and the observability endpoints against the sandbox."""
+"""MosaicClient: YouTube triggers and the storage and ingest observability endpoints against the sandbox."""
 
 from __future__ import annotations
 
 import pytest
 
-from mosaic_mcp.server.api import MosaicClient, NotFoundError, RunRequest
+from mosaic_mcp.server.api import MosaicClient, NotFoundError
 from mosaic_mcp.server.sandbox import Sandbox, seed
 
 pytestmark = pytest.mark.anyio
@@ -66,13 +66,6 @@ async def test_list_storage_events(mosaic: MosaicClient, sandbox: Sandbox) -> No
     with pytest.raises(NotFoundError, match="Storage trigger"):
         await mosaic.list_storage_events("no-such-trigger")
     assert sandbox.count("GET", "/storage_trigger/{trigger_id}/events") == 1
-
-
-async def test_list_automation_runs(mosaic: MosaicClient) -> None:
-    """list_automation_runs parses its page (items under the body's list key)."""
-    run_id = (await mosaic.run_agent(seed.CAPTIONS_AGENT_ID, RunRequest(video_ids=[seed.VIDEO_IDS[0]]))).run_id
-    page = await mosaic.list_automation_runs(agent_id=seed.CAPTIONS_AGENT_ID, limit=100)
-    assert run_id in {item["run_id"] for item in page.items}
 
 
 async def test_list_ingest_batches(mosaic: MosaicClient) -> None:

@@ -24,6 +24,8 @@ from mosaic_mcp.server.api import (
 from mosaic_mcp.server.api.validation import CallbackPolicy, check_callback_url
 from mosaic_mcp.server.sandbox import Sandbox, seed
 
+from ..support import SESSIONS, sent
+
 pytestmark = pytest.mark.anyio
 
 Call = Callable[[MosaicClient, MotionClient], Awaitable[Any]]
@@ -252,7 +254,7 @@ async def test_upload_content_type_checked(mosaic: MosaicClient, sandbox: Sandbo
 async def test_style_reference_on_every_youtube_host_is_sent(motion: MotionClient, sandbox: Sandbox, host: str) -> None:
     """A style reference on any YouTube host, YouTube Music included, passes the checks and is sent."""
     await motion.create_session(session(style_reference_url=f"https://{host}/watch?v=dQw4w9WgXcQ"))
-    assert sandbox.requests.bodies("POST", "/api/motion/sessions") == [
+    assert sent(sandbox, SESSIONS) == [
         {"prompt": "A teaser", "style_reference_url": f"https://{host}/watch?v=dQw4w9WgXcQ"}
     ]
 

@@ -6,9 +6,10 @@ from typing import Any
 from mcp import Client
 from mcp.types import TextContent, TextResourceContents
 
+from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import MOSAIC_KEY, MOTION_KEY
+from ..support import MOSAIC_KEY, MOTION_KEY, RUN, SESSIONS, sent
 
 
 async def call(client: Client, name: str, args: dict[str, Any], **kw: Any) -> dict[str, Any]:
@@ -21,12 +22,14 @@ async def call(client: Client, name: str, args: dict[str, Any], **kw: Any) -> di
     return result.structured_content
 
 
-async def run_full_flow(client: Client) -> None:
-    """Run + Motion session to completion with progress; finished resources readable."""
+async def run_full_flow(client: Client, served: RunningSandbox) -> None:
+    """Run + Motion session to completion with progress; finished resources readable; the exact bodies sent."""
     run = await call(
         client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}
     )
     session = await call(client, "create_video_session", {"prompt": "A 10 second product teaser"})
+    assert sent(served, RUN) == [{"video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}]
+    assert sent(served, SESSIONS) == [{"prompt": "A 10 second product teaser"}]
     progress: list[float] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:

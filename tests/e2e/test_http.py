@@ -13,6 +13,7 @@ from mcp.client.subscriptions import ResourceUpdated
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
+from ..support import RUN, sent
 from ..support.processes import free_port, http_server, mosaic_mcp_command, wait_until_listening
 from .flow import call, run_full_flow
 
@@ -20,16 +21,16 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_http_full_flow(server_env: dict[str, str], mode: str) -> None:
+async def test_http_full_flow(server_env: dict[str, str], served: RunningSandbox, mode: str) -> None:
     """Start a run and a Motion session, wait with progress, read the finished resources over HTTP."""
     with http_server(server_env) as (proc, url):
         await wait_until_listening(url, proc)
         with anyio.fail_after(60):
             async with Client(url, mode=mode) as client:  # type: ignore[arg-type]
-                await run_full_flow(client)
+                await run_full_flow(client, served)
 
 
-async def test_http_listen_receives_updates(server_env: dict[str, str]) -> None:
+async def test_http_listen_receives_updates(server_env: dict[str, str], served: RunningSandbox) -> None:
     """A 2026-07-28 client listening over HTTP gets ResourceUpdated for its job."""
     with http_server(server_env) as (proc, url):
         await wait_until_listening(url, proc)
@@ -38,6 +39,7 @@ async def test_http_listen_receives_updates(server_env: dict[str, str]) -> None:
                 run = await call(
                     client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}
                 )
+                assert sent(served, RUN) == [{"video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}]
                 async with client.listen(resource_subscriptions=[run["resource_uri"]]) as sub:
                     async for event in sub:
                         if isinstance(event, ResourceUpdated):
@@ -103,7 +105,9 @@ async def test_webhook_settles_a_run_before_the_next_poll(server_env: dict[str, 
                         break
                     await anyio.sleep(0.2)
     assert jobs[0]["job_id"] == run["job_id"] and jobs[0]["status"] == "completed"
-    assert served.sandbox.runs.get(run["job_id"]).callback_url == f"http://127.0.0.1:{port}/webhooks/mosaic"
+    hook = f"http://127.0.0.1:{port}/webhooks/mosaic"
+    assert served.sandbox.runs.get(run["job_id"]).callback_url == hook
+    assert sent(served, RUN) == [{"video_urls": ["https://youtu.be/dQw4w9WgXcQ"], "callback_url": hook}]
 
 
 async def test_webhook_with_a_wrong_signature_is_refused(server_env: dict[str, str]) -> None:

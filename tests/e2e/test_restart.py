@@ -9,6 +9,7 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
+from ..support import RUN, sent
 from ..support.processes import http_server, wait_until_listening
 from .flow import call
 
@@ -24,6 +25,7 @@ async def test_job_survives_sigkill(server_env: dict[str, str], served: RunningS
             run = await call(
                 client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}
             )
+        assert sent(served, RUN) == [{"video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}]
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
 

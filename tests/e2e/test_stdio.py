@@ -8,8 +8,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import ResourceUpdatedNotification, TextResourceContents
 
+from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
+from ..support import RUN, sent
 from ..support.processes import mosaic_mcp_command
 from .flow import run_full_flow
 
@@ -17,16 +19,16 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_stdio_full_flow(server_env: dict[str, str], mode: str) -> None:
+async def test_stdio_full_flow(server_env: dict[str, str], served: RunningSandbox, mode: str) -> None:
     """Start a run and a Motion session, wait with progress, and read the finished resources over stdio."""
     command = mosaic_mcp_command()
     params = StdioServerParameters(command=command[0], args=[*command[1:], "serve"], env=server_env)
     with anyio.fail_after(60):
         async with Client(params, mode=mode) as client:  # type: ignore[arg-type]
-            await run_full_flow(client)
+            await run_full_flow(client, served)
 
 
-async def test_stdio_subscription_notifies(server_env: dict[str, str]) -> None:
+async def test_stdio_subscription_notifies(server_env: dict[str, str], served: RunningSandbox) -> None:
     """A 2025-era host subscribed to a job gets notifications/resources/updated over stdio."""
     command = mosaic_mcp_command()
     params = StdioServerParameters(command=command[0], args=[*command[1:], "serve"], env=server_env)
@@ -42,6 +44,7 @@ async def test_stdio_subscription_notifies(server_env: dict[str, str]) -> None:
                 "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}
             )
             assert result.structured_content is not None
+            assert sent(served, RUN) == [{"video_urls": ["https://youtu.be/dQw4w9WgXcQ"]}]
             uri = result.structured_content["resource_uri"]
             await client.subscribe_resource(uri)
             await updated.wait()

@@ -10,7 +10,7 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.config import DAY
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import call_error, call_ok
+from ..support import RUN, SESSIONS, call_error, call_ok, sent
 from ..support.files import progress_recorder, settle
 
 pytestmark = pytest.mark.anyio
@@ -37,6 +37,7 @@ def names_in(folder: Path) -> list[str]:
 
 async def finished_run(client: Client, served: RunningSandbox) -> dict[str, object]:
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    assert sent(served, RUN)[-1] == {"video_urls": [VIDEO]}
     return await settle(client, served, handle["job_id"])
 
 
@@ -114,6 +115,7 @@ async def test_one_output_into_a_chosen_folder_with_premiere(
 async def test_download_motion_session(client: Client, served: RunningSandbox, downloads: Path) -> None:
     """A finished Motion session's MP4 (output.download_url) is saved as <job>-video.mp4."""
     handle = await call_ok(client, "create_video_session", {"prompt": "A product launch teaser"})
+    assert sent(served, SESSIONS) == [{"prompt": "A product launch teaser"}]
     session = await settle(client, served, handle["job_id"])
     assert session["download_ready"] is True
     result = await call_ok(client, "download_output", {"job_id": handle["job_id"]})
@@ -123,9 +125,10 @@ async def test_download_motion_session(client: Client, served: RunningSandbox, d
     assert head(saved["path"], 8)[4:] == b"ftyp"
 
 
-async def test_unfinished_jobs_are_refused(client: Client, downloads: Path) -> None:
+async def test_unfinished_jobs_are_refused(client: Client, served: RunningSandbox, downloads: Path) -> None:
     """A job that is still running cannot be downloaded yet; the message says to poll first."""
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
     message = await call_error(client, "download_output", {"job_id": handle["job_id"]})
     assert "not finished yet" in message
     assert "poll_job" in message

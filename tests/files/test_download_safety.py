@@ -16,7 +16,7 @@ from mosaic_mcp.server.cli import main
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
+from ..support import FAST_POLLING, RUN, call_error, call_ok, fill_disk, sandbox_settings, sent, small_tmpfs
 from ..support.files import settle
 
 pytestmark = pytest.mark.anyio
@@ -49,6 +49,7 @@ def parts_in(folder: Path) -> list[str]:
 async def finished_run(client: Client, served: RunningSandbox) -> dict[str, Any]:
     """A completed captions run (one output: a video and a thumbnail)."""
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    assert sent(served, RUN)[-1] == {"video_urls": [VIDEO]}
     return await settle(client, served, handle["job_id"])
 
 

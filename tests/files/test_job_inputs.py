@@ -14,7 +14,7 @@ from mosaic_mcp.server.sandbox.seed import (
     PIP_AGENT_OVERLAY_INPUT_NODE_ID,
 )
 
-from ..support import call_error, call_ok
+from ..support import RUN, SESSIONS, call_error, call_ok, sent
 from ..support.files import progress_recorder, settle, write_file
 
 pytestmark = pytest.mark.anyio
@@ -32,10 +32,12 @@ async def test_run_agent_on_a_local_file(client: Client, served: RunningSandbox,
     )
     assert seen
     assert seen[-1][0] == 200_000
-    uploads = [u for i, u in served.sandbox.uploads.uploads.items() if i not in before]
+    uploads = [(i, u) for i, u in served.sandbox.uploads.uploads.items() if i not in before]
     assert len(uploads) == 1
-    assert uploads[0].finalized
-    assert uploads[0].size == 200_000
+    [(asset_id, upload)] = uploads
+    assert upload.finalized
+    assert upload.size == 200_000
+    assert sent(served, RUN) == [{"video_ids": [asset_id]}]
     snapshot = await settle(client, served, handle["job_id"])
     assert snapshot["status"] == "completed"
     assert snapshot["outputs"]
@@ -44,13 +46,23 @@ async def test_run_agent_on_a_local_file(client: Client, served: RunningSandbox,
 async def test_multi_input_agent_takes_files_per_tile(client: Client, served: RunningSandbox, media: Path) -> None:
     """video_inputs[].files feed each Video Input tile of a multi-input agent."""
     main = write_file(media / "main.mp4", 10_000, MP4_HEAD)
-    overlay = write_file(media / "overlay.webm", 10_000, b"\x1a\x45\xdf\xa3")
+    overlay = write_file(media / "overlay.webm", 12_000, b"\x1a\x45\xdf\xa3")
     inputs = [
         {"agent_node_id": PIP_AGENT_MAIN_INPUT_NODE_ID, "files": [str(main)]},
         {"agent_node_id": PIP_AGENT_OVERLAY_INPUT_NODE_ID, "files": [str(overlay)]},
     ]
+    before = set(served.sandbox.uploads.uploads)
     handle = await call_ok(client, "run_agent", {"agent_id": PIP_AGENT_ID, "video_inputs": inputs})
     assert served.sandbox.requests.count("POST", "/uploads/video/finalize_upload") == 2
+    by_size = {u.size: i for i, u in served.sandbox.uploads.uploads.items() if i not in before}
+    assert sent(served, RUN) == [
+        {
+            "video_inputs": [
+                {"agent_node_id": PIP_AGENT_MAIN_INPUT_NODE_ID, "video_ids": [by_size[10_000]]},
+                {"agent_node_id": PIP_AGENT_OVERLAY_INPUT_NODE_ID, "video_ids": [by_size[12_000]]},
+            ]
+        }
+    ]
     assert (await settle(client, served, handle["job_id"]))["status"] == "completed"
 
 
@@ -60,6 +72,7 @@ async def test_run_pre_flight_happens_before_uploading(client: Client, served: R
     message = await call_error(client, "run_agent", {"agent_id": PIP_AGENT_ID, "files": [str(clip)]})
     assert "video_inputs" in message
     assert served.sandbox.requests.count(None, "/uploads/*") == 0
+    assert sent(served, RUN) == []
 
 
 async def test_agent_inputs_must_be_videos(client: Client, served: RunningSandbox, media: Path) -> None:
@@ -68,6 +81,7 @@ async def test_agent_inputs_must_be_videos(client: Client, served: RunningSandbo
     message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "files": [str(media / "logo.png")]})
     assert "must be videos" in message
     assert served.sandbox.requests.count(None, "/uploads/*") == 0
+    assert sent(served, RUN) == []
 
 
 async def test_motion_session_with_a_local_attachment(client: Client, served: RunningSandbox, media: Path) -> None:
@@ -78,21 +92,21 @@ async def test_motion_session_with_a_local_attachment(client: Client, served: Ru
     handle = await call_ok(client, "create_video_session", args)
     session = served.sandbox.motion.sessions[handle["job_id"]]
     [attachment] = session.request["attachments"]
-    assert attachment["type"] == "image"
-    assert attachment["name"] == "logo.png"
-    assert attachment["content_type"] == "image/png"
+    expected = {"url": attachment["url"], "name": "logo.png", "type": "image", "content_type": "image/png"}
+    assert sent(served, SESSIONS) == [{"prompt": "A launch video with our logo", "attachments": [expected]}]
     async with httpx2.AsyncClient() as http:
         response = await http.get(attachment["url"])
     assert response.status_code == 200
     assert response.content == content
 
 
-async def test_attachment_needs_exactly_one_of_url_or_path(client: Client, media: Path) -> None:
+async def test_attachment_needs_exactly_one_of_url_or_path(client: Client, served: RunningSandbox, media: Path) -> None:
     """An attachment gives a url or a path, not both and not neither."""
     both = {"url": "https://example.com/a.png", "path": str(media / "a.png")}
     for attachment in (both, {"name": "nothing"}):
         message = await call_error(client, "create_video_session", {"prompt": "x", "attachments": [attachment]})
         assert "exactly one of url or path" in message
+    assert sent(served, SESSIONS) == []
 
 
 async def test_motion_request_is_checked_before_uploading(client: Client, served: RunningSandbox, media: Path) -> None:
@@ -106,3 +120,4 @@ async def test_motion_request_is_checked_before_uploading(client: Client, served
     message = await call_error(client, "create_video_session", args)
     assert "style_reference_url" in message
     assert served.sandbox.requests.count(None, "/uploads/*") == 0
+    assert sent(served, SESSIONS) == []

@@ -9,7 +9,7 @@ from mcp.types import ListRootsResult, Root
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 
-from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
+from ..support import FAST_POLLING, RUN, SESSIONS, call_error, call_ok, sandbox_settings, sent
 from ..support.files import write_file
 
 pytestmark = pytest.mark.anyio
@@ -64,7 +64,8 @@ async def test_local_inputs_of_jobs_are_checked_the_same_way(
     assert "attachments[0].path" in message
     assert "outside the folders" in message
     assert upload_requests(served) == 0
-    assert served.sandbox.requests.count("POST", "/api/motion/sessions") == 0
+    assert sent(served, RUN) == []
+    assert sent(served, SESSIONS) == []
 
 
 async def test_download_folder_outside_is_refused(client: Client, tmp_path: Path) -> None:
@@ -111,3 +112,4 @@ async def test_missing_mosaic_key_is_a_clear_error(
         assert "MOSAIC_API_KEY" in message
         assert "public URL" in message
     assert upload_requests(served) == 0
+    assert sent(served, SESSIONS) == []

@@ -12,6 +12,7 @@ from mosaic_mcp.server.images import PREVIEW_MAX_BYTES, preview, shrink_png
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
+from ..support import RUN, SESSIONS, sent
 from ..support.files import settle
 
 pytestmark = pytest.mark.anyio
@@ -23,6 +24,7 @@ async def test_thumbnail_comes_as_a_capped_image(client: Client, served: Running
     """The sandbox's 94 KB PNG thumbnail is scaled down under the 64 KB cap; the snapshot stays structured."""
     handle = await client.call_tool("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
     job_id = handle.structured_content["job_id"]  # type: ignore[index]
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
     await settle(client, served, job_id)
     result = await client.call_tool("poll_job", {"job_id": job_id, "include_thumbnail": True})
     assert not result.is_error
@@ -52,6 +54,7 @@ async def test_without_thumbnail_there_is_a_note(client: Client, served: Running
     """A job with no thumbnail (a Motion session) gets a short note instead of an image."""
     handle = await client.call_tool("create_video_session", {"prompt": "A teaser"})
     job_id = handle.structured_content["job_id"]  # type: ignore[index]
+    assert sent(served, SESSIONS) == [{"prompt": "A teaser"}]
     result = await client.call_tool("poll_job", {"job_id": job_id, "include_thumbnail": True})
     assert not result.is_error
     assert isinstance(result.content[-1], TextContent)

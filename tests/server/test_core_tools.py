@@ -22,21 +22,12 @@ from mosaic_mcp.server.sandbox.seed import (
     VIDEO_IDS,
 )
 
-from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
+from ..support import FAST_POLLING, FOLLOWUPS, RUN, SESSIONS, VIDEO, call_error, call_ok, sandbox_settings, sent
 
 pytestmark = pytest.mark.anyio
 
-VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
-RUN = "/agent/{agent_id}/run"
-SESSIONS = "/api/motion/sessions"
-FOLLOWUPS = "/api/motion/sessions/*/followups"
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
-
-
-def sent(served: RunningSandbox, route: str) -> list[Any]:
-    """The JSON bodies of every POST to `route` the sandbox received, oldest first."""
-    return served.sandbox.requests.bodies("POST", route)
 
 
 def new_uploads(served: RunningSandbox, before: set[str]) -> list[str]:
@@ -256,7 +247,7 @@ async def test_bad_motion_input_names_the_field_and_sends_nothing(client: Client
         client, "create_video_session", {"prompt": "x", "style_reference_url": "https://vimeo.com/1"}
     )
     assert "style_reference_url" in message and "YouTube" in message
-    assert served.sandbox.count("POST", "/api/motion/sessions") == 0
+    assert sent(served, SESSIONS) == []
 
 
 async def test_schema_violations_are_tool_errors(client: Client) -> None:
@@ -273,14 +264,14 @@ async def test_unknown_update_param_node_spends_nothing(client: Client, served: 
         {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO], "update_params": {"not-a-node": {"x": 1}}},
     )
     assert "not-a-node" in message
-    assert served.sandbox.count("POST", "/agent/{agent_id}/run") == 0
+    assert sent(served, RUN) == []
 
 
 async def test_multi_input_agent_needs_video_inputs(client: Client, served: RunningSandbox) -> None:
     """Top-level video_urls for an agent with two Video Input tiles are refused, no run created."""
     message = await call_error(client, "run_agent", {"agent_id": PIP_AGENT_ID, "video_urls": [VIDEO]})
     assert "video_inputs" in message
-    assert served.sandbox.count("POST", "/agent/{agent_id}/run") == 0
+    assert sent(served, RUN) == []
 
 
 async def test_generation_only_agent_runs_without_inputs(client: Client, served: RunningSandbox) -> None:

@@ -22,7 +22,7 @@ from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, se
 from mosaic_mcp.server.sandbox.faults import LOST_ANSWERS
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, call_ok, sandbox_settings, text_of
+from ..support import FAST_POLLING, SESSIONS, call_ok, sandbox_settings, sent, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -34,12 +34,13 @@ FAULTS = LOST_ANSWERS
 
 @dataclass(frozen=True)
 class Case:
-    """A tool, its arguments, the route it POSTs to, and how to count what the upstream did."""
+    """A tool, its arguments, the route it POSTs to, how to count what the upstream did, and the exact body."""
 
     tool: str
     args: dict[str, Any]
     route: str
     effects: Callable[[Sandbox], int]
+    body: dict[str, Any]
 
 
 CASES = [
@@ -48,22 +49,29 @@ CASES = [
         {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]},
         "/agent/{agent_id}/run",
         lambda s: len(s.runs.runs),
+        {"video_urls": [VIDEO]},
     ),
     Case(
         "create_video_session",
         {"prompt": "A launch video"},
         "/api/motion/sessions",
         lambda s: len(s.motion.sessions),
+        {"prompt": "A launch video"},
     ),
     Case(
         "followup_video_session",
         {"prompt": "Shorter intro"},  # job_id of a finished session is added by the test
         "/api/motion/sessions/{job_id}/followups",
         lambda s: len(s.motion.sessions),
+        {"prompt": "Shorter intro"},
     ),
-    Case("buy_credits", {"credits": 500}, "/credits/buy", lambda s: s.billing.purchased // 500),
+    Case("buy_credits", {"credits": 500}, "/credits/buy", lambda s: s.billing.purchased // 500, {"credits": 500}),
     Case(
-        "upgrade_plan", {"plan_id": "professional"}, "/plan/upgrade", lambda s: int(s.billing.plan_id == "professional")
+        "upgrade_plan",
+        {"plan_id": "professional"},
+        "/plan/upgrade",
+        lambda s: int(s.billing.plan_id == "professional"),
+        {"plan_id": "professional"},
     ),
 ]
 
@@ -117,6 +125,7 @@ async def tracked(client: Client) -> set[str]:
 async def finished_session(client: Client, served: RunningSandbox) -> str:
     """A Motion session that completed (a follow-up needs one)."""
     handle = await call_ok(client, "create_video_session", {"prompt": "First cut"})
+    assert sent(served, SESSIONS)[-1] == {"prompt": "First cut"}
     served.sandbox.advance(3600)
     done = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
     assert done["status"] == "completed"
@@ -143,6 +152,7 @@ async def test_lost_answer_never_pays_twice(client: Client, served: RunningSandb
         while fault == "timeout" and served.sandbox.count("POST", case.route) == sent_before:  # noqa: ASYNC110
             await anyio.sleep(0.05)
     assert served.sandbox.count("POST", case.route) == sent_before + 1, "sent once: never resent after the work"
+    assert sent(served, case.route)[sent_before:] == [case.body]
     message = text_of(result)
     assert "try again" not in message.lower()
     listed = await call_ok(client, "list_jobs", {"limit": 100})

@@ -11,7 +11,7 @@ from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
+from ..support import FAST_POLLING, RUN, call_error, call_ok, fill_disk, sandbox_settings, sent, small_tmpfs
 
 pytestmark = pytest.mark.anyio
 
@@ -45,5 +45,6 @@ async def test_full_disk_sends_nothing(served: RunningSandbox, small_disk: Path,
 
         filler.unlink()
         handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
         listed = await call_ok(client, "list_jobs")
         assert handle["job_id"] in [j["job_id"] for j in listed["jobs"]]

@@ -22,7 +22,7 @@ from mosaic_mcp.server.jobs.snapshot import QUARANTINED, pending_snapshot
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, MOSAIC_KEY, call_error, call_ok, fill_disk, sandbox_settings, small_tmpfs
+from ..support import FAST_POLLING, MOSAIC_KEY, RUN, call_error, call_ok, fill_disk, sandbox_settings, sent, small_tmpfs
 from .test_core_tools import VIDEO, follow
 
 pytestmark = pytest.mark.anyio
@@ -80,6 +80,8 @@ async def test_a_run_started_with_an_unusable_id_is_quarantined_and_the_server_k
         assert [u["state"] for u in listed["unresolved"]] == ["quarantined"]
         assert POISONED not in {job["job_id"] for job in listed["jobs"]}
         good = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        _faulted, body = sent(served, RUN)  # the fault answers the first start without reading its body
+        assert body == {"video_urls": [VIDEO]}
         assert (await follow(client, good["job_id"]))["status"] == "completed"
     async with Client(new_server(settings), mode=mode) as client:  # type: ignore[arg-type]
         listed = await call_ok(client, "list_jobs")
@@ -113,6 +115,7 @@ async def test_an_undecodable_journal_row_does_not_stop_the_start(
         jobs = await jobs_until(client, quarantined("spoilt"))
         assert "cannot be read" in jobs["spoilt"]["errors"][0]
         run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
         assert (await follow(client, run["job_id"]))["status"] == "completed"
     with sqlite3.connect(settings.journal_path) as db:
         assert db.execute("SELECT snapshot FROM jobs WHERE job_id='spoilt'").fetchone() == ("{not json",)
@@ -151,6 +154,7 @@ async def test_runs_still_settle_and_notify_when_the_run_list_fails(
             for _ in range(FAST_POLLING.sweep_threshold + 2)
         ]
         run_ids = [run["job_id"] for run in runs]
+        assert sent(served, RUN) == [{"video_urls": [VIDEO]}] * len(runs)
         await jobs_until(client, lambda jobs: read_once(jobs, run_ids))
         uris.update(run["resource_uri"] for run in runs)
         if mode == "legacy":
@@ -182,6 +186,7 @@ async def test_a_full_journal_disk_does_not_stop_the_server(served: RunningSandb
         timing = PollTiming(initial=0.02, cap=0.1, idle_cap=0.2, adopt_every=0.5, journal_retry=0.05)
         async with Client(new_server(settings, timing), mode=mode) as client:  # type: ignore[arg-type]
             run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+            assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
             await jobs_until(client, lambda jobs: read_once(jobs, [run["job_id"]]))
             filler = fill_disk(home)
             served.sandbox.advance(3600)

@@ -14,14 +14,17 @@ from mosaic_mcp.server.app import MosaicServer
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import call_ok
-from .test_core_tools import VIDEO, follow
+from ..support import RUN, SESSIONS, VIDEO, call_ok, sent
+from .test_core_tools import follow
 
 pytestmark = pytest.mark.anyio
 
 
-async def start_run(client: Client) -> dict[str, Any]:
-    return await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+async def start_run(client: Client, served: RunningSandbox) -> dict[str, Any]:
+    """Start a captions run on VIDEO; the sandbox saw exactly that input."""
+    handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    assert sent(served, RUN)[-1] == {"video_urls": [VIDEO]}
+    return handle
 
 
 async def test_templates_and_index_are_advertised(client: Client) -> None:
@@ -31,10 +34,12 @@ async def test_templates_and_index_are_advertised(client: Client) -> None:
     assert "mosaic://jobs" in {r.uri for r in (await client.list_resources()).resources}
 
 
-async def test_started_jobs_are_listed_newest_first_and_readable(client: Client) -> None:
+async def test_started_jobs_are_listed_newest_first_and_readable(client: Client, served: RunningSandbox) -> None:
     """resources/list carries each tracked job, newest first; reading one gives the poll_job snapshot."""
-    first = await start_run(client)
+    first = await start_run(client, served)
     second = await call_ok(client, "create_video_session", {"prompt": "A short launch video"})
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
+    assert sent(served, SESSIONS) == [{"prompt": "A short launch video"}]
     uris = [r.uri for r in (await client.list_resources()).resources if r.uri != "mosaic://jobs"]
     assert uris[:2] == [second["resource_uri"], first["resource_uri"]]
     body = (await client.read_resource(first["resource_uri"])).contents[0]
@@ -45,9 +50,9 @@ async def test_started_jobs_are_listed_newest_first_and_readable(client: Client)
     assert {j["job_id"] for j in json.loads(index.text)} == {first["job_id"], second["job_id"]}
 
 
-async def test_finished_resource_shows_outputs(client: Client) -> None:
+async def test_finished_resource_shows_outputs(client: Client, served: RunningSandbox) -> None:
     """After the run completes, its resource holds the outputs."""
-    run = await start_run(client)
+    run = await start_run(client, served)
     await follow(client, run["job_id"])
     body = (await client.read_resource(run["resource_uri"])).contents[0]
     assert isinstance(body, TextResourceContents)
@@ -78,7 +83,7 @@ async def test_legacy_subscription_receives_updates(server: MosaicServer, served
         caps = client.server_capabilities.resources
         assert caps is not None and caps.subscribe and caps.list_changed
         served.sandbox.clock.speed = 0  # nothing changes before we subscribe
-        run = await start_run(client)
+        run = await start_run(client, served)
         await client.subscribe_resource(run["resource_uri"])
         served.sandbox.clock.speed = 300
         with anyio.fail_after(20):
@@ -87,11 +92,11 @@ async def test_legacy_subscription_receives_updates(server: MosaicServer, served
     assert run["resource_uri"] in updated
 
 
-async def test_modern_listen_receives_updates(server: MosaicServer) -> None:
+async def test_modern_listen_receives_updates(server: MosaicServer, served: RunningSandbox) -> None:
     """A 2026-07-28 client listening on a job's URI gets ResourceUpdated, and list changes."""
     async with Client(server, mode="auto") as client:
         async with client.listen(resources_list_changed=True) as sub:
-            run = await start_run(client)
+            run = await start_run(client, served)
             with anyio.fail_after(20):
                 async for event in sub:
                     if isinstance(event, ResourcesListChanged):
@@ -104,11 +109,13 @@ async def test_modern_listen_receives_updates(server: MosaicServer) -> None:
                         break
 
 
-async def test_closing_one_connection_leaves_the_others_resources(server: MosaicServer, mode: str) -> None:
+async def test_closing_one_connection_leaves_the_others_resources(
+    server: MosaicServer, served: RunningSandbox, mode: str
+) -> None:
     """With two connections to one server, closing one leaves the other's resources/list and reads intact."""
     async with Client(server, mode=mode) as staying:  # type: ignore[arg-type]
         async with Client(server, mode=mode) as leaving:  # type: ignore[arg-type]
-            run = await start_run(leaving)
+            run = await start_run(leaving, served)
         listed = {r.uri for r in (await staying.list_resources()).resources}
         assert run["resource_uri"] in listed
         index = (await staying.read_resource("mosaic://jobs")).contents[0]

@@ -15,7 +15,7 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
+from ..support import FAST_POLLING, RUN, SESSIONS, call_error, call_ok, sandbox_settings, sent
 
 pytestmark = pytest.mark.anyio
 
@@ -66,8 +66,8 @@ async def test_bad_input_names_the_field_and_sends_nothing(
     before = served.sandbox.count()
     message = await call_error(client, tool, args)
     assert field in message
-    sent = [r for r in served.sandbox.requests.records[before:] if r.method != "GET"]
-    assert sent == []
+    changes = [r for r in served.sandbox.requests.records[before:] if r.method != "GET"]
+    assert changes == []
 
 
 # Upstream failure: every API call answers 503 (retried, then given up) — the message says what to do.
@@ -104,6 +104,7 @@ async def test_missing_motion_key_says_how_to_fix(served: RunningSandbox, tmp_pa
     async with Client(server) as client:
         message = await call_error(client, "create_video_session", {"prompt": "A launch video"})
         assert "MOTION_API_KEY" in message and "motion_" in message
+        assert sent(served, SESSIONS) == []
         assert not (await client.call_tool("list_agents", {})).is_error
 
 
@@ -140,11 +141,12 @@ async def test_unknown_field_in_a_video_input_is_refused(client: Client, served:
     assert served.sandbox.count() == 0
 
 
-async def test_resolver_and_context_parameters_are_not_arguments(client: Client) -> None:
+async def test_resolver_and_context_parameters_are_not_arguments(client: Client, served: RunningSandbox) -> None:
     """run_agent's Context and Resolve(...) parameters are neither listed as arguments nor required."""
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools["run_agent"].input_schema["properties"]).isdisjoint({"ctx", "roots"})
     await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
 
 
 async def test_every_tool_schema_is_closed(served: RunningSandbox, tmp_path: Path) -> None:

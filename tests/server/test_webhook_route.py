@@ -32,7 +32,7 @@ from mosaic_mcp.server.webhooks import (
     unsigned_public_url_warning,
 )
 
-from ..support import call_ok, sandbox_settings
+from ..support import RUN, call_ok, sandbox_settings, sent
 from ..support.processes import free_port, http_server, wait_until_listening
 
 pytestmark = pytest.mark.anyio
@@ -74,6 +74,7 @@ class Served:
             run = await call_ok(
                 client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": ["https://youtu.be/x"]}
             )
+        assert sent(self.sandbox, RUN)[-1] == {"video_urls": ["https://youtu.be/x"]}
         await self.quiet(run["job_id"])
         return str(run["job_id"])
 

@@ -22,7 +22,7 @@ from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult, TextCon
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.config import Settings, load_settings
 from mosaic_mcp.server.jobs.poller import PollTiming
-from mosaic_mcp.server.sandbox import RunningSandbox
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox
 
 MOSAIC_KEY = "mk_test_SECRET_canary_4242"
 MOTION_KEY = "motion_test_SECRET_canary_4242"
@@ -126,6 +126,21 @@ def transport() -> httpx2.AsyncHTTPTransport:
 
 VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 """A public video URL the sandbox accepts as a job input."""
+
+RUN = "/agent/{agent_id}/run"
+RESUME = "/agent_run/{run_id}/resume"
+SESSIONS = "/api/motion/sessions"
+FOLLOWUPS = "/api/motion/sessions/*/followups"
+BUY_CREDITS = "/credits/buy"
+UPGRADE_PLAN = "/plan/upgrade"
+"""The routes of the job-starting and paying requests, as `sent` reads them."""
+
+
+def sent(served: RunningSandbox | Sandbox, route: str) -> list[Any]:
+    """The JSON bodies of every POST to `route` the sandbox received, oldest first."""
+    sandbox = served.sandbox if isinstance(served, RunningSandbox) else served
+    return sandbox.requests.bodies("POST", route)
+
 
 Elicitation = Callable[[Any, ElicitRequestParams], Awaitable[ElicitResult]]
 

@@ -18,7 +18,17 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from mosaic_mcp.server.sandbox.social import Post
 
-from ..support import MOSAIC_KEY, MOTION_KEY, call_error, call_ok, sandbox_settings, text_of
+from ..support import (
+    BUY_CREDITS,
+    MOSAIC_KEY,
+    MOTION_KEY,
+    UPGRADE_PLAN,
+    call_error,
+    call_ok,
+    sandbox_settings,
+    sent,
+    text_of,
+)
 from ..support.processes import mosaic_mcp_command
 
 pytestmark = pytest.mark.anyio
@@ -119,11 +129,15 @@ class Case:
     method: str
     route: str
     prepare: Prepare
+    body: dict[str, Any] | None = None
+    """The exact JSON body of a payment (a POST that starts something); None where the case does not pin it."""
 
 
 CASES = [
-    pytest.param(Case("buy_credits", "payments", "POST", "/credits/buy", buy), id="buy_credits"),
-    pytest.param(Case("upgrade_plan", "payments", "POST", "/plan/upgrade", upgrade), id="upgrade_plan"),
+    pytest.param(Case("buy_credits", "payments", "POST", BUY_CREDITS, buy, {"credits": 200}), id="buy_credits"),
+    pytest.param(
+        Case("upgrade_plan", "payments", "POST", UPGRADE_PLAN, upgrade, {"plan_id": "professional"}), id="upgrade_plan"
+    ),
     pytest.param(Case("update_credit_settings", "payments", "POST", "/credits/settings", topup_on), id="topup_on"),
     pytest.param(Case("create_social_post", "publishing", "POST", "/social/post", publish), id="create_social_post"),
     pytest.param(Case("update_social_post", "publishing", "PATCH", "/social/post/*", approve), id="approve_post"),
@@ -202,6 +216,8 @@ async def test_without_a_prompt_confirm_needs_the_persons_setting(
     done = await call_without_prompt(servers(case.kind), mode, case.tool, {**args, "confirm": True})
     assert not done.is_error, text_of(done)
     assert served.sandbox.count(case.method, case.route) == 1
+    if case.body is not None:
+        assert sent(served, case.route) == [case.body]
 
 
 @pytest.mark.parametrize("prepared", CASES, indirect=True)
@@ -236,6 +252,8 @@ async def test_with_a_prompt_the_users_answer_decides(
         await call_ok(client, case.tool, args)
     assert len(yes.questions) == 1
     assert served.sandbox.count(case.method, case.route) == 1
+    if case.body is not None:
+        assert sent(served, case.route) == [case.body]
 
 
 async def test_rescheduling_and_unpausing_say_what_changes(
@@ -286,7 +304,7 @@ async def test_declined_purchase_does_nothing(
     async with Client(servers("payments"), mode=mode, elicitation_callback=User(action)) as client:  # type: ignore[arg-type]
         message = await call_error(client, "upgrade_plan", {"plan_id": "professional", "confirm": True})
     assert "nothing was done" in message
-    assert served.sandbox.count("POST", "/plan/upgrade") == 0
+    assert sent(served, UPGRADE_PLAN) == []
 
 
 async def test_publishing_asks_with_the_post(servers: Callable[[str], MosaicServer], served: RunningSandbox) -> None:
@@ -373,7 +391,7 @@ async def test_serve_flag_allows_over_stdio(served: RunningSandbox, tmp_path: Pa
         async with Client(params) as client:
             bought = await call_ok(client, "buy_credits", {"credits": 300, "confirm": True})
     assert bought["credits_purchased"] == 300
-    assert served.sandbox.count("POST", "/credits/buy") == 1
+    assert sent(served, BUY_CREDITS) == [{"credits": 300}]
 
 
 @pytest.mark.parametrize("kind", ["payments", "publishing", "deleting"])

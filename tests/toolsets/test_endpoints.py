@@ -17,7 +17,7 @@ from mosaic_mcp.server.sandbox.seed import (
 )
 from mosaic_mcp.tools.catalogue import ENDPOINT_TOOLS
 
-from ..support import VIDEO, call_error, call_ok, sandbox_settings
+from ..support import RUN, VIDEO, call_error, call_ok, sandbox_settings, sent
 
 pytestmark = pytest.mark.anyio
 
@@ -83,6 +83,7 @@ async def test_graph_edit_mistakes_are_refused_before_sending(client: Client, se
 async def test_run_history_tools(client: Client, served: RunningSandbox) -> None:
     """list_runs per agent, across agents and per trigger; run nodes, progress and automation runs."""
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
     run_id = handle["job_id"]
     mine = await call_ok(client, "list_runs", {"agent_id": CAPTIONS_AGENT_ID, "status": "running"})
     assert run_id in {r["run_id"] for r in mine["runs"]}

@@ -9,7 +9,7 @@ from mcp import Client
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID, GENERATOR_AGENT_ID
 
-from ..support import VIDEO, call_error, call_ok, connect, sandbox_settings
+from ..support import RUN, VIDEO, call_error, call_ok, connect, sandbox_settings, sent
 
 pytestmark = pytest.mark.anyio
 
@@ -71,6 +71,7 @@ async def test_private_callback_allowed_by_the_setting(served: RunningSandbox, t
     ) as client:
         handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID, "callback_url": hook})
     assert served.sandbox.runs.get(handle["job_id"]).callback_url == hook
+    assert sent(served, RUN) == [{"callback_url": hook}]
 
 
 async def test_own_public_url_callback_still_works(served: RunningSandbox, tmp_path: Path, mode: str) -> None:
@@ -79,3 +80,4 @@ async def test_own_public_url_callback_still_works(served: RunningSandbox, tmp_p
     async with connect(settings, mode) as client:
         handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID})
     assert served.sandbox.runs.get(handle["job_id"]).callback_url == "http://127.0.0.1:8123/webhooks/mosaic"
+    assert sent(served, RUN) == [{"callback_url": "http://127.0.0.1:8123/webhooks/mosaic"}]

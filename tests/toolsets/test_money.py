@@ -10,7 +10,7 @@ from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import VIDEO, call_error, call_ok, sandbox_settings
+from ..support import BUY_CREDITS, RESUME, RUN, UPGRADE_PLAN, VIDEO, call_error, call_ok, sandbox_settings, sent
 
 pytestmark = pytest.mark.anyio
 
@@ -36,6 +36,7 @@ async def test_low_balance_is_reported_and_recoverable(client: Client, served: R
     handle = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
     assert handle["warnings"]
     assert "Low Mosaic balance" in handle["warnings"][0]
+    assert sent(served, RUN) == [{"video_urls": [VIDEO]}]
     served.sandbox.advance(300)
     stuck = await call_ok(client, "poll_job", {"job_id": handle["job_id"]})
     assert stuck["needs_credits"] is True
@@ -46,7 +47,9 @@ async def test_low_balance_is_reported_and_recoverable(client: Client, served: R
     assert report["jobs_started_here_last_7_days"] >= 1
     assert report["used_last_30_days"] >= 20
     await call_ok(client, "buy_credits", {"credits": 1000, "confirm": True})
+    assert sent(served, BUY_CREDITS) == [{"credits": 1000}]
     resumed = await call_ok(client, "resume_run", {"run_id": handle["job_id"]})
+    assert sent(served, RESUME) == [None], "exactly one resume (the route takes no body)"
     assert resumed["job_id"] == handle["job_id"]
     assert resumed["nodes_queued"]
     served.sandbox.advance(300)
@@ -70,5 +73,5 @@ async def test_no_money_moves_without_the_persons_setting(served: RunningSandbox
             assert "Nothing was done" in message
         after = (await call_ok(client, "check_credits"))["balance"]
     assert after == before
-    for route in ("/credits/buy", "/plan/upgrade", "/credits/settings"):
-        assert served.sandbox.count("POST", route) == 0
+    for route in (BUY_CREDITS, UPGRADE_PLAN, "/credits/settings"):
+        assert sent(served, route) == []

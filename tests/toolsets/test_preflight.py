@@ -14,11 +14,9 @@ from mosaic_mcp.server.sandbox.seed import (
     PODCAST_AGENT_ROUGH_CUT_NODE_ID,
 )
 
-from ..support import VIDEO, call_error, call_ok
+from ..support import RUN, VIDEO, call_error, call_ok, sent
 
 pytestmark = pytest.mark.anyio
-
-RUN = "/agent/{agent_id}/run"
 
 
 async def test_unknown_node_id_is_refused(client: Client, served: RunningSandbox) -> None:
@@ -26,7 +24,7 @@ async def test_unknown_node_id_is_refused(client: Client, served: RunningSandbox
     args = {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO], "update_params": {"no-such-node": {"x": 1}}}
     message = await call_error(client, "run_agent", args)
     assert "update_params.no-such-node" in message
-    assert served.sandbox.count("POST", RUN) == 0
+    assert sent(served, RUN) == []
 
 
 async def test_unknown_ignore_node_is_refused(client: Client, served: RunningSandbox) -> None:
@@ -34,7 +32,7 @@ async def test_unknown_ignore_node_is_refused(client: Client, served: RunningSan
     args = {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO], "ignore_nodes": ["ghost"]}
     message = await call_error(client, "run_agent", args)
     assert "ignore_nodes[0]" in message
-    assert served.sandbox.count("POST", RUN) == 0
+    assert sent(served, RUN) == []
 
 
 async def test_unknown_parameter_of_documented_tile_is_refused(client: Client, served: RunningSandbox) -> None:
@@ -44,7 +42,7 @@ async def test_unknown_parameter_of_documented_tile_is_refused(client: Client, s
     assert f"update_params.{GENERATOR_AGENT_IMAGE_NODE_ID}.colour" in message
     assert "Image Generation" in message
     assert "image_size" in message
-    assert served.sandbox.count("POST", RUN) == 0
+    assert sent(served, RUN) == []
 
 
 async def test_wrong_type_on_documented_parameter_is_refused(client: Client, served: RunningSandbox) -> None:
@@ -55,7 +53,7 @@ async def test_wrong_type_on_documented_parameter_is_refused(client: Client, ser
     assert f"{CAPTIONS_AGENT_CAPTIONS_NODE_ID}.caption_font_weight" in message
     assert "must be a string" in message
     assert "docs.mosaic.so" in message
-    assert served.sandbox.count("POST", RUN) == 0
+    assert sent(served, RUN) == []
 
 
 async def test_documented_rules_across_parameters(client: Client, served: RunningSandbox) -> None:
@@ -69,14 +67,14 @@ async def test_documented_rules_across_parameters(client: Client, served: Runnin
     odd = {node: {"image_size": "custom", "custom_width": 1000, "custom_height": 960}}
     message = await call_error(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID, "update_params": odd})
     assert "multiple of 16" in message
-    assert served.sandbox.count("POST", RUN) == 0
+    assert sent(served, RUN) == []
 
 
 async def test_inputs_for_generation_only_agent_are_refused(client: Client, served: RunningSandbox) -> None:
     """A generation-only agent takes no video inputs."""
     message = await call_error(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID, "video_urls": [VIDEO]})
     assert "generation-only" in message
-    assert served.sandbox.count("POST", RUN) == 0
+    assert sent(served, RUN) == []
 
 
 async def test_top_level_inputs_for_multi_input_agent_are_refused(client: Client, served: RunningSandbox) -> None:
@@ -84,7 +82,7 @@ async def test_top_level_inputs_for_multi_input_agent_are_refused(client: Client
     message = await call_error(client, "run_agent", {"agent_id": PIP_AGENT_ID, "video_urls": [VIDEO]})
     assert "video_inputs" in message
     assert "2 Video Input tiles" in message
-    assert served.sandbox.count("POST", RUN) == 0
+    assert sent(served, RUN) == []
 
 
 async def test_run_without_inputs_is_refused_when_a_video_input_needs_one(
@@ -94,21 +92,21 @@ async def test_run_without_inputs_is_refused_when_a_video_input_needs_one(
     message = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID})
     assert message.startswith("Error executing tool run_agent: video_urls:")
     assert "Video Input" in message and "video_ids, files, node_render_ids or mimir_assets" in message
-    assert served.sandbox.count("POST", RUN) == 0
+    assert sent(served, RUN) == []
 
 
 async def test_multi_input_agent_without_inputs_is_refused(client: Client, served: RunningSandbox) -> None:
     """An agent with two Video Input tiles, run with no input, is told to send video_inputs; no run is created."""
     message = await call_error(client, "run_agent", {"agent_id": PIP_AGENT_ID})
     assert "video_inputs:" in message and "one entry per tile" in message
-    assert served.sandbox.count("POST", RUN) == 0
+    assert sent(served, RUN) == []
 
 
 async def test_generation_only_agent_runs_without_inputs(client: Client, served: RunningSandbox) -> None:
     """An agent with no Video Input tile still runs with no inputs."""
     handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID})
     assert handle["kind"] == "mosaic_run"
-    assert served.sandbox.count("POST", RUN) == 1
+    assert sent(served, RUN) == [{}]
 
 
 async def test_valid_documented_parameters_start_the_run(client: Client, served: RunningSandbox) -> None:
@@ -117,7 +115,7 @@ async def test_valid_documented_parameters_start_the_run(client: Client, served:
     handle = await call_ok(client, "run_agent", {"agent_id": GENERATOR_AGENT_ID, "update_params": params})
     assert handle["kind"] == "mosaic_run"
     assert handle["warnings"] == []
-    assert served.sandbox.count("POST", RUN) == 1
+    assert sent(served, RUN) == [{"update_params": params}]
 
 
 async def test_undocumented_tile_passes_through_and_api_refusal_is_explained(
@@ -127,7 +125,7 @@ async def test_undocumented_tile_passes_through_and_api_refusal_is_explained(
     params = {PODCAST_AGENT_ROUGH_CUT_NODE_ID: {"target_duration_seconds": "sixty"}}
     args = {"agent_id": PODCAST_AGENT_ID, "video_urls": [VIDEO], "update_params": params}
     message = await call_error(client, "run_agent", args)
-    assert served.sandbox.count("POST", RUN) == 1
+    assert sent(served, RUN) == [{"video_urls": [VIDEO], "update_params": params}]
     assert PODCAST_AGENT_ROUGH_CUT_NODE_ID in message
     assert "Rough Cut" in message
     assert "target_duration_seconds" in message
