@@ -68,6 +68,10 @@ class SandboxConfig:
     # -- Mosaic answers
 
     # -- persistence
+    state_dir: str | None = None
+    """Folder where the emulated account (agents, runs, sessions, uploads, credits, uploaded bytes) is
+    saved after every request and restored on start, with its clock and port; None keeps it in memory
+    only, as before (``serve --sandbox`` uses ``$MOSAIC_MCP_HOME/sandbox``)."""
 
 
 _ENV_PREFIX = "MOSAIC_SANDBOX_"
@@ -90,6 +94,7 @@ _ENV_NAMES: dict[str, str] = {
     # -- Motion inputs and answers
     # -- Mosaic answers
     # -- persistence
+    "STATE_DIR": "state_dir",
 }
 _RATES = {"error_rate", "rate_limit_rate", "malformed_rate", "drop_rate"}
 
