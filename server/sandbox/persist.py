@@ -105,7 +105,7 @@ class _Pickler(pickle.Pickler):
 
 class _Unpickler(pickle.Unpickler):
     def __init__(self, file: io.BytesIO, links: dict[Ref, Any], side_dir: Path) -> None:
-        super().__init__(file)  # noqa: S301 - our own file, in a folder only its owner can write
+        super().__init__(file)  # our own file, in a folder only its owner can write (see the docstring)
         self._links, self._side_dir = links, side_dir
 
     def persistent_load(self, pid: Any) -> Any:

@@ -171,4 +171,3 @@ async def test_an_unusable_state_is_set_aside(tmp_path: Path) -> None:
     assert (tmp_path / f"{STATE_FILE}.unusable").read_bytes().endswith(b"not a pickle")
     async with serve(tmp_path) as restored:
         assert len(restored.sandbox.runs.runs) == 1
-
