@@ -190,7 +190,8 @@ class StateStore:
             if value is not None and not isinstance(value, str | int | float):
                 refs[id(value)] = ("live", name)
         refs.update({id(value): ref for ref, value in _injected(sandbox).items()})
-        buffer, side = io.BytesIO(), {}
+        buffer = io.BytesIO()
+        side: dict[str, bytes] = {}
         _Pickler(buffer, refs, side).dump(_state(sandbox))
         clock = sandbox.clock
         header = {

@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, seed, serve_sandbox
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, config_from_env, seed, serve_sandbox
 from mosaic_mcp.server.sandbox.persist import STATE_FILE, open_store
 
 from ..support import MOSAIC_KEY, MOTION_KEY
@@ -171,3 +171,9 @@ async def test_an_unusable_state_is_set_aside(tmp_path: Path) -> None:
     assert (tmp_path / f"{STATE_FILE}.unusable").read_bytes().endswith(b"not a pickle")
     async with serve(tmp_path) as restored:
         assert len(restored.sandbox.runs.runs) == 1
+
+
+def test_the_state_folder_comes_from_the_environment() -> None:
+    """MOSAIC_SANDBOX_STATE_DIR sets the folder; unset, the account lives in memory only."""
+    assert config_from_env({"MOSAIC_SANDBOX_STATE_DIR": "/tmp/acct"}).state_dir == "/tmp/acct"
+    assert config_from_env({}).state_dir is None
