@@ -34,22 +34,27 @@ import logging
 import os
 import pickle
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MethodType
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .sandbox import Sandbox
 
+if sys.platform != "win32":
+    import fcntl
+
 logger = logging.getLogger(__name__)
 
 FORMAT = 1
 STATE_FILE = "state.pickle"
+LOCK_FILE = "lock"
 BYTES_DIR = "bytes"
 SIDE_BYTES = 64 * 1024
 LIVE = frozenset({"config", "clock", "faults", "requests", "outbox", "base_url"})
@@ -121,6 +126,13 @@ class _Unpickler(pickle.Unpickler):
 
 
 @dataclass
+class _Saved:
+    state: dict[str, Any]
+    resume_at: float
+    port: int | None
+
+
+@dataclass
 class _Snapshot:
     header: dict[str, Any]
     state: bytes
@@ -138,8 +150,37 @@ class StateStore:
         self._saved: tuple[Key, float] | None = None
         self._lock = anyio.Lock()
         self._reported: set[str] = set()
+        self.writable = True
+        """False when another process holds the folder (see ``claim``): nothing is written then."""
+        self._lock_file: BinaryIO | None = None
 
     # -- restore ----------------------------------------------------------------------------
+    def claim(self) -> bool:
+        """Lock the folder for this process (released when it ends, even by SIGKILL); False if another holds it.
+
+        A sandbox that cannot claim the folder still restores from it but never writes it: two
+        sandboxes saving one account would each erase the other's jobs.
+        """
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle = (self.folder / LOCK_FILE).open("ab")
+        if sys.platform != "win32":
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                self.writable = False
+                return False
+        self._lock_file = handle
+        return True
+
+    def close(self) -> None:
+        """Save a last time and let another sandbox claim the folder."""
+        self.save_now()
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing the descriptor releases the lock
+            self._lock_file = None
+        self.writable = False
+
     def restore(self) -> bool:
         """Load the saved account into the sandbox; False (a fresh account) if there is none or it is unusable."""
         path = self.folder / STATE_FILE
@@ -151,35 +192,39 @@ class StateStore:
             logger.warning("sandbox state %s cannot be read (%s); starting a fresh account", path, exc)
             return False
         try:
-            header, state = self._decode(raw)
+            saved = self._decode(raw)
         except Exception as exc:  # any damage or mismatch: keep the file for a look, start afresh
             aside = path.with_name(STATE_FILE + ".unusable")
-            with contextlib.suppress(OSError):
-                os.replace(path, aside)
+            if self.writable:
+                with contextlib.suppress(OSError):
+                    os.replace(path, aside)
             logger.warning("sandbox state %s is unusable (%s); set aside as %s, starting afresh", path, exc, aside)
             return False
-        for name, value in state.items():
+        for name, value in saved.state.items():
             setattr(self.sandbox, name, value)
-        clock = header["clock"]
-        down = max(0.0, time.time() - float(clock["wall"]))
-        self.sandbox.clock.resume(float(clock["virtual"]) + down * float(clock["speed"]))
-        self.port = header.get("port")
+        self.sandbox.clock.resume(saved.resume_at)
+        self.port = saved.port
         return True
 
-    def _decode(self, raw: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _decode(self, raw: bytes) -> _Saved:
         line, _, body = raw.partition(b"\n")
         header = json.loads(line)
         if header.get("format") != FORMAT:
             raise ValueError(f"format {header.get('format')!r}, this sandbox reads {FORMAT}")
         if header.get("code") != code_fingerprint():
             raise ValueError("saved by another version of the sandbox")
+        clock = header["clock"]
+        # The backend kept working while nobody ran it: add the real time it was down, at its speed.
+        down = max(0.0, time.time() - float(clock["wall"]))
+        resume_at = float(clock["virtual"]) + down * float(clock["speed"])
+        port = header.get("port")
         links: dict[Ref, Any] = {("live", name): getattr(self.sandbox, name) for name in LIVE}
         links[("live", "")] = self.sandbox
         links.update(_injected(self.sandbox))
         state = _Unpickler(io.BytesIO(body), links, self.folder / BYTES_DIR).load()
-        if not isinstance(state, dict):
+        if not isinstance(state, dict) or not (port is None or isinstance(port, int)):
             raise ValueError("not a saved sandbox")
-        return header, state
+        return _Saved(state, resume_at, port)
 
     # -- save -------------------------------------------------------------------------------
     def _snapshot(self) -> _Snapshot:
@@ -225,6 +270,8 @@ class StateStore:
             self._commit(*prepared)
 
     def _prepare(self) -> tuple[_Snapshot, tuple[Key, float]] | None:
+        if not self.writable:
+            return None
         try:
             snap = self._snapshot()
         except Exception as exc:  # a store holding something unpicklable must not break the API
@@ -317,6 +364,19 @@ def open_store(sandbox: Sandbox) -> StateStore | None:
     if sandbox.config.state_dir is None:
         return None
     store = StateStore(sandbox, Path(sandbox.config.state_dir).expanduser())
+    try:
+        claimed = store.claim()
+    except OSError as exc:
+        logger.error(
+            "the sandbox's state folder %s cannot be used (%s); its account lives in memory only", store.folder, exc
+        )
+        store.writable = False
+        return store
+    if not claimed:
+        logger.warning(
+            "another sandbox is using %s: this one starts from the account saved there but keeps its changes in memory",
+            store.folder,
+        )
     if store.restore():
         logger.info("sandbox account restored from %s", store.folder)
     return store

@@ -118,23 +118,25 @@ async def serve_sandbox(
 ) -> AsyncIterator[RunningSandbox]:
     """Serve ``sandbox`` (a default one if None) on loopback until the block exits.
 
-    Port 0 picks a free port; URLs the sandbox mints use the port actually bound.
+    Port 0 picks a free port; URLs the sandbox mints use the port actually bound. With a
+    ``state_dir`` the saved account is restored first, saved after every request and once more at
+    the end, and port 0 prefers the port the saved sandbox listened on (``persist.py``).
     """
     sandbox = sandbox or Sandbox()
     store = open_store(sandbox)
     app: ASGIApp = create_app(sandbox)
     if store is not None:
         app, port = store.wrap(app), store.preferred_port(port)
-    async with serve_asgi(app, host=host, port=port) as bound:
-        sandbox.base_url = f"http://127.0.0.1:{bound}"
-        if store is not None:
-            store.port = bound
-            await store.save()
-        try:
-            yield RunningSandbox(sandbox, "127.0.0.1", bound)
-        finally:
+    try:
+        async with serve_asgi(app, host=host, port=port) as bound:
+            sandbox.base_url = f"http://127.0.0.1:{bound}"
             if store is not None:
-                store.save_now()
+                store.port = bound
+                await store.save()
+            yield RunningSandbox(sandbox, "127.0.0.1", bound)
+    finally:
+        if store is not None:
+            store.close()
 
 
 def run_sandbox(
@@ -159,4 +161,4 @@ def run_sandbox(
         uvicorn.Server(_uvicorn_config(app)).run(sockets=[sock])
     finally:
         if store is not None:
-            store.save_now()
+            store.close()

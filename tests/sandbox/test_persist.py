@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -177,3 +178,18 @@ def test_the_state_folder_comes_from_the_environment() -> None:
     """MOSAIC_SANDBOX_STATE_DIR sets the folder; unset, the account lives in memory only."""
     assert config_from_env({"MOSAIC_SANDBOX_STATE_DIR": "/tmp/acct"}).state_dir == "/tmp/acct"
     assert config_from_env({}).state_dir is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the folder lock is POSIX-only")
+async def test_a_second_sandbox_on_a_folder_in_use_never_writes_it(tmp_path: Path) -> None:
+    """Two sandboxes on one folder: the second starts from the saved account, but only the first saves."""
+    async with serve(tmp_path) as first:
+        first_run = await start_run(first.mosaic)
+        async with serve(tmp_path) as second:
+            assert first_run in second.sandbox.runs.runs
+            second_run = await start_run(second.mosaic)
+        await first.mosaic.get("/credits")
+
+    async with serve(tmp_path) as third:
+        assert first_run in third.sandbox.runs.runs
+        assert second_run not in third.sandbox.runs.runs
