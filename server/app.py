@@ -194,9 +194,12 @@ async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tupl
     """In sandbox mode, start the emulator and point both clients (with sandbox keys) at it."""
     if not settings.sandbox:
         return settings, None
-    from .sandbox import serve_sandbox  # heavy and only needed here: keep it off the stdio path
+    from .sandbox import Sandbox, config_from_env, serve_sandbox  # heavy, only here: keep it off the stdio path
 
-    running = await stack.enter_async_context(serve_sandbox())
+    config = config_from_env()  # MOSAIC_SANDBOX_* variables, as for `mosaic-mcp sandbox`
+    if config.state_dir is None:  # the emulated account outlives the process, like a real one
+        config.state_dir = str(settings.home.expanduser() / "sandbox")
+    running = await stack.enter_async_context(serve_sandbox(Sandbox(config)))
     log.warning("sandbox mode: both APIs are emulated at %s (no real credits are used)", running.mosaic_base_url)
     effective = settings.model_copy(
         update={

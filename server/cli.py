@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "sandbox":
             from .sandbox import run_sandbox  # lazy dispatch: the sandbox is heavy, only for `sandbox`
 
-            run_sandbox(host=args.host, port=args.port)
+            run_sandbox(host=args.host, port=args.port, state_dir=args.state_dir)
             return 0
     except ConfigurationError as exc:
         print(f"mosaic-mcp: configuration error: {exc}", file=sys.stderr)
@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="serve the offline API emulator on loopback")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument(
+        "--state-dir", default=None, help="keep the emulated account in this folder across restarts (default: memory)"
+    )
     return parser
 
 

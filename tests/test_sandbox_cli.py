@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -75,3 +76,18 @@ def test_wrong_key_prefix_is_401(base: str) -> None:
     """A Motion key on the Mosaic API (and vice versa) is rejected with 401."""
     assert httpx2.get(f"{base}/whoami", headers=MOTION).status_code == 401
     assert httpx2.get(f"{base}/api/motion/sessions/x", headers=MOSAIC).status_code == 401
+
+
+def test_state_dir_keeps_the_account_across_restarts(tmp_path: Path) -> None:
+    """`mosaic-mcp sandbox --state-dir D`: a run started before a restart is found after it, on the new port."""
+    with sandbox_process("--state-dir", str(tmp_path), MOSAIC_SANDBOX_SPEED="200") as first:
+        started = httpx2.post(
+            f"{first}/agent/{CAPTIONS_AGENT_ID}/run",
+            headers=MOSAIC,
+            json={"video_urls": ["https://www.youtube.com/watch?v=dQw4w9WgXcQ"]},
+        )
+        run_id = started.json()["run_id"]
+    with sandbox_process("--state-dir", str(tmp_path), MOSAIC_SANDBOX_SPEED="200") as second:
+        run = poll(f"{second}/agent_run/{run_id}", MOSAIC, lambda b: b.get("status") != "running")
+        assert run["status"] == "completed"
+        assert run["outputs"][0]["video_url"].startswith(second)

@@ -14,7 +14,14 @@ Usage in tests::
         sandbox.faults.inject("rate_limit", method="GET", path="/agent_run/*", retry_after=2)
         assert sandbox.count("POST", "/agent/{agent_id}/run") == 1
 
-Environment variables (read by ``config_from_env`` / ``run_sandbox``; ``SandboxConfig`` fields):
+With ``SandboxConfig(state_dir=...)`` (``MOSAIC_SANDBOX_STATE_DIR``, ``mosaic-mcp sandbox --state-dir``;
+``serve --sandbox`` always uses ``$MOSAIC_MCP_HOME/sandbox``) the emulated account - agents, runs,
+Motion sessions, uploads and their bytes, credits, ids, the clock and the port - is saved before
+each answer leaves and restored on start, so it survives a restart or a SIGKILL (``persist.py``).
+Without it the account lives in memory, as it always did.
+
+Environment variables (read by ``config_from_env``, so by ``run_sandbox`` and by ``serve --sandbox``;
+``SandboxConfig`` fields):
 
 - ``MOSAIC_SANDBOX_SPEED`` (1.0): virtual seconds per real second; 0 freezes the clock.
 - ``MOSAIC_SANDBOX_SEED`` (0): seed for ids, durations and random faults.

@@ -53,6 +53,11 @@ class SandboxClock:
             raise ValueError("the clock never goes backwards")
         self._base_virtual += seconds
 
+    def resume(self, at: float) -> None:
+        """Continue from virtual time ``at`` (a restored state's clock), whatever this clock said before."""
+        self._base_virtual = at
+        self._base_real = self._monotonic()
+
 
 def iso(ts: float) -> str:
     """An epoch time as ISO-8601 UTC with milliseconds, e.g. ``2026-03-02T09:00:00.000Z``."""

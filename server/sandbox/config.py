@@ -86,6 +86,10 @@ class SandboxConfig:
     """429s carry no ``Retry-After`` header (none is documented)."""
 
     # -- persistence
+    state_dir: str | None = None
+    """Folder where the emulated account (agents, runs, sessions, uploads, credits, uploaded bytes) is
+    saved after every request and restored on start, with its clock and port; None keeps it in memory
+    only, as before (``serve --sandbox`` uses ``$MOSAIC_MCP_HOME/sandbox``)."""
 
 
 _ENV_PREFIX = "MOSAIC_SANDBOX_"
@@ -117,6 +121,7 @@ _ENV_NAMES: dict[str, str] = {
     "CANCEL_FINISHED_STATUS": "cancel_finished_status",
     "RATE_LIMIT_WITHOUT_RETRY_AFTER": "rate_limit_without_retry_after",
     # -- persistence
+    "STATE_DIR": "state_dir",
 }
 _RATES = {"error_rate", "rate_limit_rate", "malformed_rate", "drop_rate"}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from . import catalog
@@ -100,6 +101,12 @@ class Run:
         ]
 
 
+def _fire(run: Run, node: RunNode, token: int, step: Callable[[Run, RunNode, float], None], at: float) -> None:
+    # Cancel / resume bump the token: events of an earlier attempt are ignored.
+    if node.token == token and run.status == "running":
+        step(run, node, at)
+
+
 @dataclass
 class _Failure:
     match: str | None
@@ -163,14 +170,8 @@ class RunEngine:
                 self._schedule(run, node, now + rng.uniform(0.5, 2.0), self._begin)
 
     def _schedule(self, run: Run, node: RunNode, due: float, step: Callable[[Run, RunNode, float], None]) -> None:
-        token = node.token
-
-        def fire(at: float) -> None:
-            # Cancel / resume bump the token: events of an earlier attempt are ignored.
-            if node.token == token and run.status == "running":
-                step(run, node, at)
-
-        self._scheduler.at(due, fire)
+        # A partial of a module-level function, not a closure: scheduled events are pickled (persist.py).
+        self._scheduler.at(due, partial(_fire, run, node, node.token, step))
 
     def _begin(self, run: Run, node: RunNode, now: float) -> None:
         self._set(run, node, "running", now)

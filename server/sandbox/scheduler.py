@@ -8,7 +8,6 @@ same history as an hour of small steps (credits are spent in the right order acr
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,11 +26,12 @@ class Scheduler:
 
     def __init__(self) -> None:
         self._heap: list[_Event] = []
-        self._seq = itertools.count()
+        self._seq = 0  # a plain int, not itertools.count: the state is pickled (sandbox/persist.py)
 
     def at(self, due: float, callback: Callback) -> None:
         """Run ``callback(due)`` once virtual time reaches ``due``."""
-        heapq.heappush(self._heap, _Event(due, next(self._seq), callback))
+        self._seq += 1
+        heapq.heappush(self._heap, _Event(due, self._seq, callback))
 
     def run_until(self, now: float) -> int:
         """Fire every event due at or before ``now`` (including ones scheduled meanwhile)."""

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from .app import create_app
 from .config import SandboxConfig, config_from_env
 from .middleware import DROP_MESSAGE
+from .persist import open_store
 from .sandbox import Sandbox
 
 logger = logging.getLogger(__name__)
@@ -117,20 +118,47 @@ async def serve_sandbox(
 ) -> AsyncIterator[RunningSandbox]:
     """Serve ``sandbox`` (a default one if None) on loopback until the block exits.
 
-    Port 0 picks a free port; URLs the sandbox mints use the port actually bound.
+    Port 0 picks a free port; URLs the sandbox mints use the port actually bound. With a
+    ``state_dir`` the saved account is restored first, saved after every request and once more at
+    the end, and port 0 prefers the port the saved sandbox listened on (``persist.py``).
     """
     sandbox = sandbox or Sandbox()
-    app = create_app(sandbox)
-    async with serve_asgi(app, host=host, port=port) as bound:
-        sandbox.base_url = f"http://127.0.0.1:{bound}"
-        yield RunningSandbox(sandbox, "127.0.0.1", bound)
+    store = open_store(sandbox)
+    app: ASGIApp = create_app(sandbox)
+    if store is not None:
+        app, port = store.wrap(app), store.preferred_port(port)
+    try:
+        async with serve_asgi(app, host=host, port=port) as bound:
+            sandbox.base_url = f"http://127.0.0.1:{bound}"
+            if store is not None:
+                store.port = bound
+                await store.save()
+            yield RunningSandbox(sandbox, "127.0.0.1", bound)
+    finally:
+        if store is not None:
+            store.close()
 
 
-def run_sandbox(host: str = "127.0.0.1", port: int = 8765, config: SandboxConfig | None = None) -> None:
-    """Serve a sandbox until interrupted (``mosaic-mcp sandbox --port N``); config from env if None."""
-    sandbox = Sandbox(config or config_from_env())
+def run_sandbox(
+    host: str = "127.0.0.1", port: int = 8765, config: SandboxConfig | None = None, *, state_dir: str | None = None
+) -> None:
+    """Serve a sandbox until interrupted (``mosaic-mcp sandbox --port N [--state-dir D]``); config from env if None."""
+    config = config or config_from_env()
+    if state_dir is not None:
+        config.state_dir = state_dir
+    sandbox = Sandbox(config)
+    store = open_store(sandbox)
+    app: ASGIApp = create_app(sandbox)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
     sandbox.base_url = f"http://127.0.0.1:{bound}"
     logger.info("Mosaic sandbox on %s (Motion at %s/api/motion)", sandbox.base_url, sandbox.base_url)
-    uvicorn.Server(_uvicorn_config(create_app(sandbox))).run(sockets=[sock])
+    if store is not None:
+        store.port = bound
+        store.save_now()
+        app = store.wrap(app)
+    try:
+        uvicorn.Server(_uvicorn_config(app)).run(sockets=[sock])
+    finally:
+        if store is not None:
+            store.close()

@@ -66,11 +66,11 @@ async def wait_until_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def sandbox_process(**env: str) -> Iterator[str]:
-    """`mosaic-mcp sandbox --port N` as its own process (MOSAIC_SANDBOX_* in `env`); yields its URL."""
+def sandbox_process(*args: str, **env: str) -> Iterator[str]:
+    """`mosaic-mcp sandbox --port N [args]` as its own process (MOSAIC_SANDBOX_* in `env`); yields its URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [*mosaic_mcp_command(), "sandbox", "--port", str(port)],
+        [*mosaic_mcp_command(), "sandbox", "--port", str(port), *args],
         env={**os.environ, **env},
         stderr=subprocess.DEVNULL,
     )
