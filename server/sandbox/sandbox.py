@@ -16,6 +16,7 @@ from .errors import bad_request
 from .faults import FaultInjector
 from .ids import IdFactory, fingerprint
 from .motion import MotionStore
+from .provenance import output_sources
 from .requestlog import RequestLog
 from .run_inputs import InputSource, RunPlan, is_http_url, plan_run
 from .runs import Run, RunEngine
@@ -52,8 +53,10 @@ class Sandbox:
         self.runs = RunEngine(ids, self.scheduler, self.billing, self.blobs)
         self.runs.sign = lambda blob_id, name: self.file_url(blob_id, name, self.config.file_url_ttl_seconds)
         self.runs.emit = self.outbox.emit
+        self.runs.sources = lambda render_id: output_sources(render_id) if self.config.provenance_sources else []
         self.uploads = UploadStore(key)
         self.motion = MotionStore(ids, self.config.motion_credits)
+        self.motion.config = self.config  # the Motion session-state switches
         self.avatars = AvatarStore()
         self.triggers = TriggerStore(ids)
         self.social = SocialStore(ids)
