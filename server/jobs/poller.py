@@ -345,7 +345,10 @@ class Poller:
         if self.motion is None:
             raise MissingKeyError("Motion")
         session = await self.motion.get_session(record.job_id)
-        return from_session(session, replaces=record.snapshot.replaces_render, clock=self.clock)
+        # The newest record after the read: a follow-up that kept the id while this read was under way
+        # has replaced it, and its mark says which render is the previous one.
+        newest = self.followed(record.job_id) or record
+        return from_session(session, replaces=newest.snapshot.replaces_render, clock=self.clock)
 
     async def read(self, record: JobRecord) -> JobSnapshot:
         """`fetch`, except that a job the service no longer knows (404) reads as settled `not_found`."""

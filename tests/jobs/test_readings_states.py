@@ -25,7 +25,7 @@ from mosaic_mcp.server.jobs.journal import JobRecord, Journal
 from mosaic_mcp.server.jobs.notify import Notifier
 from mosaic_mcp.server.jobs.poller import Poller, PollTiming
 from mosaic_mcp.server.jobs.service import JobService
-from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, config_from_env, serve_sandbox
 from mosaic_mcp.server.sandbox.motion import RENDER_ERROR
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
@@ -270,3 +270,19 @@ async def test_a_404_reading_is_stamped_now(harness: tuple[Harness, RunningSandb
     assert record.snapshot.checked_at == iso_utc(jobs.clock.wall())
     assert record.snapshot.next_poll_after_seconds is None
     assert jobs.poller.next_poll_after(accepted.job_id) is None
+
+
+def test_the_switches_are_read_from_the_environment() -> None:
+    """Each session-state switch has its MOSAIC_SANDBOX_ variable; all are off by default."""
+    env = {
+        "MOSAIC_SANDBOX_MOTION_FOLLOWUP_KEEPS_ID": "1",
+        "MOSAIC_SANDBOX_MOTION_INPUT_PAUSE_SECONDS": "90",
+        "MOSAIC_SANDBOX_MOTION_RENDER_FAILS": "true",
+        "MOSAIC_SANDBOX_PROVENANCE_SOURCES": "yes",
+    }
+    on = config_from_env(env)
+    assert on.motion_followup_keeps_id and on.motion_render_fails and on.provenance_sources
+    assert on.motion_input_pause_seconds == 90.0
+    off = config_from_env({})
+    assert not (off.motion_followup_keeps_id or off.motion_render_fails or off.provenance_sources)
+    assert off.motion_input_pause_seconds == 0.0
