@@ -212,7 +212,7 @@ def from_session(
         kind="motion_session",
         status="failed" if render_failed else session.status,
         settled=failed or (session.status == "completed" and ready),
-        status_message=_session_message(session, stale=stale, waiting=waiting, web_url=web_url),
+        status_message=_session_message(stale=stale, waiting=waiting, web_url=web_url),
         outputs=outputs,
         errors=errors,
         download_ready=ready,
@@ -233,7 +233,7 @@ def _render_error(status: str | None, error: object) -> str:
     return f"The MP4 render failed after the session completed (output.status '{scrub(str(status))[:40]}'){said}"
 
 
-def _session_message(session: MotionSession, *, stale: bool, waiting: bool, web_url: str | None) -> str | None:
+def _session_message(*, stale: bool, waiting: bool, web_url: str | None) -> str | None:
     if stale:
         return "The follow-up was accepted; the service still shows the previous render, which is not the revision."
     if waiting:
