@@ -17,7 +17,7 @@ from mcp import Client
 from pydantic import SecretStr
 
 from mosaic_mcp.server.api.motion import MotionClient
-from mosaic_mcp.server.api.requests import MotionSessionRequest
+from mosaic_mcp.server.api.requests import FollowupRequest, MotionSessionRequest
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.jobs.clock import ManualClock, iso_utc
@@ -242,14 +242,42 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[tuple[Harness, RunningSandbox]]:
-    """A frozen sandbox and the job layer over it on a manual clock."""
-    async with serve_sandbox(Sandbox(SandboxConfig(speed=0))) as served:
+async def harness(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[Harness, RunningSandbox]]:
+    """A frozen sandbox (switches by indirect parametrisation) and the job layer over it on a manual clock."""
+    switches: dict[str, Any] = getattr(request, "param", {})
+    async with serve_sandbox(Sandbox(SandboxConfig(speed=0, **switches))) as served:
         jobs = Harness(served, tmp_path)
         try:
             yield jobs, served
         finally:
             await jobs.aclose()
+
+
+@pytest.mark.parametrize("harness", [{"motion_followup_keeps_id": True}], indirect=True, ids=["keeps-id"])
+async def test_a_followup_sent_while_a_read_is_under_way_still_marks_the_previous_render(
+    harness: tuple[Harness, RunningSandbox],
+) -> None:
+    """The poller's read answered after a same-id follow-up was sent is judged against the previous render."""
+    jobs, served = harness
+    accepted = await jobs.motion.create_session(MotionSessionRequest(prompt="A short launch video"))
+    job_id = accepted.job_id
+    await jobs.service.started("motion_session", job_id, status="queued", summary={})
+    served.sandbox.advance(DONE)
+    first = await jobs.service.refresh(job_id)  # completed, the MP4 not ready yet: still followed
+    assert first.snapshot.status == "completed" and not first.snapshot.settled
+    reading = anyio.Event()
+    route = f"/api/motion/sessions/{job_id}"
+    served.sandbox.faults.inject("latency", method="GET", path=route, after=True, delay=0.5, then=reading.set)
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(jobs.poller.cycle)
+            await reading.wait()  # the service has read the session (previous render, ready); the answer is held
+            revised = await jobs.motion.create_followup(job_id, FollowupRequest(prompt="shorter"))
+            assert revised.job_id == job_id
+            await jobs.service.started("motion_session", job_id, status="queued", summary={}, parent_job_id=job_id)
+    record = await jobs.service.get(job_id)
+    assert not record.snapshot.settled and record.snapshot.outputs == []
+    assert record.snapshot.replaces_render is not None
 
 
 @pytest.mark.parametrize("reader", ["poller", "poll_job"])
