@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
+from mosaic_mcp.server.api.models import MotionSession
 from mosaic_mcp.server.api.motion import MotionClient
 from mosaic_mcp.server.api.requests import FollowupRequest, MotionSessionRequest
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
@@ -24,6 +25,7 @@ from mosaic_mcp.server.jobs.clock import ManualClock, iso_utc
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal
 from mosaic_mcp.server.jobs.notify import Notifier
 from mosaic_mcp.server.jobs.poller import Poller, PollTiming
+from mosaic_mcp.server.jobs.revision import PreviousRender, moved_past, video_digest
 from mosaic_mcp.server.jobs.service import JobService
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, config_from_env, serve_sandbox
 from mosaic_mcp.server.sandbox.motion import RENDER_ERROR
@@ -126,6 +128,45 @@ async def test_the_previous_render_is_recognised_while_the_service_still_shows_i
         assert snap["status"] == "completed" and not snap["settled"] and snap["outputs"] == []
         assert "previous render" in (snap["status_message"] or "")
         assert snap["replaces_render"]["completed_at"] == parent["outputs"][0]["completed_at"]
+
+
+OLD_URL = "https://cdn.motion.example/v/abc/video.mp4?sig=1"
+BEFORE = PreviousRender(
+    requested_at="2026-01-01T00:10:00Z",
+    completed_at="2026-01-01T00:05:00Z",
+    updated_at="2026-01-01T00:05:12Z",
+    video=video_digest(OLD_URL),
+)
+UNKNOWN = PreviousRender(requested_at="2026-01-01T00:10:00Z")
+READINGS: list[tuple[str, PreviousRender, dict[str, Any], bool]] = [
+    ("the previous render, re-signed", BEFORE, {"url": OLD_URL.replace("sig=1", "sig=2")}, False),
+    ("status left completed", BEFORE, {"status": "queued", "url": None, "completed_at": None}, True),
+    ("a new completed_at", BEFORE, {"completed_at": "2026-01-01T00:12:00Z"}, True),
+    ("a new updated_at", BEFORE, {"updated_at": "2026-01-01T00:11:00Z"}, True),
+    ("another video file", BEFORE, {"url": "https://cdn.motion.example/v/def/video.mp4?sig=1"}, True),
+    ("an older time is not newer", BEFORE, {"updated_at": "2026-01-01T00:01:00Z"}, False),
+    ("unreadable times prove nothing", BEFORE, {"completed_at": "soon", "updated_at": "later"}, False),
+    ("nothing known: times before the request", UNKNOWN, {}, False),
+    ("nothing known: a time after the request", UNKNOWN, {"updated_at": "2026-01-01T00:10:30Z"}, True),
+]
+
+
+@pytest.mark.parametrize(("before", "change", "expected"), [r[1:] for r in READINGS], ids=[r[0] for r in READINGS])
+def test_which_readings_are_past_the_previous_render(
+    before: PreviousRender, change: dict[str, Any], expected: bool
+) -> None:
+    """A reading is the revision only once something of the previous render changed (never by our clock alone)."""
+    body: dict[str, Any] = {
+        "job_id": "j",
+        "status": "completed",
+        "completed_at": "2026-01-01T00:05:00Z",
+        "updated_at": "2026-01-01T00:05:12Z",
+        "url": OLD_URL,
+    }
+    body.update(change)
+    url = body.pop("url")
+    body["output"] = {"status": "completed", "download_url": url} if url else None
+    assert moved_past(MotionSession.model_validate(body), before) is expected
 
 
 # ---------------------------------------------------------------- 2. awaiting_user_input
