@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SkipValidation
+from pydantic import AliasChoices, Field, SkipValidation
 
 from ._types import APIModel, RequestModel
 from .rules import (
@@ -20,6 +20,9 @@ from .rules import (
 )
 
 MOTION_TERMINAL_STATUSES = frozenset({"completed", "failed"})
+
+MOTION_OUTPUT_STATUSES = frozenset({"pending", "queued", "processing", "completed"})
+"""The documented `output.status` values; any other (`failed`, seen in third-party code) ends the render."""
 
 
 class MotionJobAccepted(APIModel):
@@ -37,6 +40,12 @@ class MotionOutput(APIModel):
     status: str | None = None
     download_url: str | None = None
     expires_at: str | None = None
+    error: Any = None  # undocumented; read when the render itself fails
+
+    @property
+    def render_failed(self) -> bool:
+        """Whether the render ended without a video (a status outside the documented four)."""
+        return self.status is not None and self.status not in MOTION_OUTPUT_STATUSES
 
 
 class MotionSession(APIModel):
@@ -51,6 +60,9 @@ class MotionSession(APIModel):
     pending_user_input: bool = False
     output: MotionOutput | None = None
     sources: list[dict[str, Any]] = Field(default_factory=list)
+    web_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("web_url", "session_url", "app_url")
+    )  # undocumented: the session in the Motion web app, read under any of these names
 
     @property
     def is_terminal(self) -> bool:

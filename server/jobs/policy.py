@@ -4,7 +4,9 @@ One pure function (`next_interval`), no I/O and no clock: the poller measures (d
 is someone waiting, how long since anyone asked about it, how the read failed) and this module
 decides. The interval starts at `initial`, grows by `growth` while nothing changes up to `cap`
 (`idle_cap` once nobody asked about the job for `idle_after` seconds), and is reset on a change,
-when someone waits on the job, or when it is woken (webhook, new watcher). A failed read backs
+when someone waits on the job, or when it is woken (webhook, new watcher). A job `paused` on a
+person outside the API (Motion's `awaiting_user_input`) is read every `idle_cap`, changed or not,
+watched or not: nothing the poller does can move it on. A failed read backs
 off: by the service's Retry-After when rate-limited, by `idle_cap` when the key is rejected or
 missing (nothing changes until it is fixed), else twice the growth up to `cap`. Whatever the
 reason, a failed read waits between `initial` and `idle_cap`.
@@ -61,11 +63,15 @@ class PollEvent:
     """Seconds since anyone last asked about the job (wall clock)."""
     retry_after: float | None = None
     """The service's Retry-After, in seconds, when rate-limited."""
+    paused: bool = False
+    """The reading shows the job waiting for a person the API cannot reach (Motion's awaiting_user_input)."""
 
 
 def next_interval(event: PollEvent, timing: PollTiming) -> float:
     """Seconds until the job is polled again (see the module docstring)."""
     t = timing
+    if event.paused and event.outcome in ("changed", "unchanged"):
+        return t.idle_cap
     if event.outcome in ("first", "woken", "changed") or (event.outcome == "unchanged" and event.watched):
         return t.initial
     if event.outcome == "unchanged":

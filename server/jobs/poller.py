@@ -40,7 +40,7 @@ from .clock import SYSTEM_CLOCK, Clock, iso_utc
 from .journal import JobRecord, Journal
 from .policy import PollEvent, failure_outcome, next_interval
 from .policy import PollTiming as PollTiming  # re-exported: the server and tests build it from here
-from .snapshot import JobSnapshot, from_run, from_session, quarantined_snapshot
+from .snapshot import JobSnapshot, from_run, from_session, not_found_snapshot, quarantined_snapshot
 
 log = logging.getLogger("mosaic_mcp.poller")
 
@@ -109,8 +109,11 @@ class Poller:
         """Follow a job (idempotent); it is polled on the next cycle."""
         if record.snapshot.settled:
             return
-        if record.job_id not in self._entries:
+        entry = self._entries.get(record.job_id)
+        if entry is None:
             self._entries[record.job_id] = _Entry(record, self.clock.monotonic(), self._first_interval())
+        else:
+            entry.record = record  # e.g. a follow-up that kept the id: its new record knows the previous render
         self.wake(record.job_id)
 
     def wake(self, job_id: str | None = None) -> None:
@@ -316,14 +319,7 @@ class Poller:
             self._quarantine(entry, f"its id cannot be used in a request ({exc.rule})", stats, exc)
             return
         except NotFoundError:
-            snapshot = entry.record.snapshot.model_copy(
-                update={
-                    "status": "not_found",
-                    "settled": True,
-                    "errors": ["The service no longer knows this job (404); it may have been deleted."],
-                    "next_step": "Nothing more to follow; start a new job if needed.",
-                }
-            )
+            snapshot = not_found_snapshot(entry.record.snapshot, clock=self.clock)
         except APIError as exc:
             self._backoff(entry, exc)
             return
@@ -348,7 +344,18 @@ class Poller:
             return from_run(record.job_id, await self.mosaic.get_run(record.job_id), clock=self.clock)
         if self.motion is None:
             raise MissingKeyError("Motion")
-        return from_session(await self.motion.get_session(record.job_id), clock=self.clock)
+        session = await self.motion.get_session(record.job_id)
+        # The newest record after the read: a follow-up that kept the id while this read was under way
+        # has replaced it, and its mark says which render is the previous one.
+        newest = self.followed(record.job_id) or record
+        return from_session(session, replaces=newest.snapshot.replaces_render, clock=self.clock)
+
+    async def read(self, record: JobRecord) -> JobSnapshot:
+        """`fetch`, except that a job the service no longer knows (404) reads as settled `not_found`."""
+        try:
+            return await self.fetch(record)
+        except NotFoundError:
+            return not_found_snapshot(record.snapshot, clock=self.clock)
 
     async def apply(self, record: JobRecord, snapshot: JobSnapshot) -> JobRecord:
         """Record a freshly read snapshot of any job: journal, then notify if it changed."""
@@ -365,7 +372,7 @@ class Poller:
         if snapshot.settled:
             self._entries.pop(record.job_id, None)
         else:
-            self._reschedule(entry, changed)
+            self._reschedule(entry, changed, paused=snapshot.pending_user_input)
             snapshot.next_poll_after_seconds = round(entry.interval, 1)
         record.snapshot = snapshot
         if changed:
@@ -422,12 +429,13 @@ class Poller:
     def _first_interval(self) -> float:
         return next_interval(PollEvent("first"), self.timing)
 
-    def _reschedule(self, entry: _Entry, changed: bool) -> None:
+    def _reschedule(self, entry: _Entry, changed: bool, *, paused: bool) -> None:
         event = PollEvent(
             "changed" if changed else "unchanged",
             interval=entry.interval,
             watched=entry.watchers > 0,
             viewed_ago=self.clock.wall() - entry.record.viewed_at,
+            paused=paused,
         )
         entry.interval = next_interval(event, self.timing)
         entry.due = self.clock.monotonic() + entry.interval

@@ -22,7 +22,7 @@ from .intents import UNRESOLVED_STATES, UNRESOLVED_VISIBLE_SECONDS, Intent, Unre
 from .journal import JobRecord, Journal
 from .notify import Notifier
 from .poller import Poller
-from .snapshot import JobKind, JobSnapshot, pending_snapshot
+from .snapshot import JobKind, JobSnapshot, pending_snapshot, previous_render
 
 log = logging.getLogger("mosaic_mcp.jobs")
 
@@ -105,11 +105,17 @@ class JobService:
         if session is not None:
             self.notifier.remember(session)
         now = self.clock.wall()
+        snapshot = pending_snapshot(kind, job_id, status, clock=self.clock)
+        if parent_job_id == job_id:
+            # A follow-up that kept its parent's id: the session may still show the previous render.
+            parent = self.poller.followed(job_id) or await self.journal.get(job_id)
+            requested_at = intent.started_at if intent is not None else now
+            snapshot.replaces_render = previous_render(parent.snapshot if parent else None, requested_at)
         record = JobRecord(
             job_id=job_id,
             kind=kind,
             key_fingerprint=self.fingerprints[kind],
-            snapshot=pending_snapshot(kind, job_id, status, clock=self.clock),
+            snapshot=snapshot,
             request_summary=summary,
             created_at=now,
             updated_at=now,
@@ -166,10 +172,10 @@ class JobService:
         record = await self.get(job_id)
         await self._touch(record)
         if not record.snapshot.settled:
-            return await self.poller.apply(record, await self.poller.fetch(record))
+            return await self.poller.apply(record, await self.poller.read(record))
         if not force and _age_seconds(record.snapshot.checked_at, self.clock.wall()) < URL_REFRESH_AFTER_SECONDS:
             return record
-        record.snapshot = await self.poller.fetch(record)
+        record.snapshot = await self.poller.read(record)
         try:
             await self.journal.save_snapshot(job_id, record.snapshot)
         except sqlite3.Error as exc:  # the fresh reading is still served; the journal keeps the older one
@@ -187,12 +193,16 @@ class JobService:
                 log.warning("could not note a view of job %s in the journal (%s)", record.job_id[:40], exc)
 
     async def wait(self, job_id: str, seconds: float, on_progress: Progress | None = None) -> JobRecord:
-        """Refresh, then wait up to `seconds` for the job to settle, reporting each change."""
+        """Refresh, then wait up to `seconds` for the job to settle, reporting each change.
+
+        A job waiting for a person the API cannot reach (`pending_user_input`) is returned at once:
+        waiting would only use up the caller's time.
+        """
         deadline = anyio.current_time() + seconds  # the refresh counts: the call's deadline is max wait + margin
         record = await self.refresh(job_id)
         if on_progress is not None:
             await on_progress(record.snapshot, 0.0)
-        while not record.snapshot.settled:
+        while not record.snapshot.settled and not record.snapshot.pending_user_input:
             remaining = deadline - anyio.current_time()
             if remaining <= 0:
                 break

@@ -2,7 +2,11 @@
 
 A job is *settled* when nothing more will change that a person waits for: a Mosaic run in a
 terminal status, a Motion session that failed, or one that completed **and** has its download
-URL (Motion keeps working on the file after `completed`, reference section 4).
+URL (Motion keeps working on the file after `completed`, reference section 4). A render that ends
+with an `output.status` outside the documented four settles the session as failed. A session
+waiting for a person (`awaiting_user_input`) is not settled, but nothing the API offers can move
+it on, so the snapshot says so. After a follow-up that kept the session's id, readings that still
+show the previous render are not the revision (`revision.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from pydantic import BaseModel, Field
 from ..api.models import RUN_TERMINAL_STATUSES, MotionSession, Run, RunSummary
 from ..redact import scrub
 from .clock import SYSTEM_CLOCK, Clock, iso_utc
+from .provenance import MediaSource, media_sources
+from .revision import PreviousRender, moved_past, video_digest
 
 JobKind = Literal["mosaic_run", "motion_session"]
 
@@ -48,6 +54,9 @@ class JobOutput(BaseModel):
     )
     node_id: str | None = Field(default=None, description="Template node that produced the output.")
     completed_at: str | None = None
+    sources: list[MediaSource] = Field(
+        default_factory=list, description="Provenance: licensed or external media the video uses, and their rights."
+    )
 
 
 class JobSnapshot(BaseModel):
@@ -63,6 +72,18 @@ class JobSnapshot(BaseModel):
     errors: list[str] = Field(default_factory=list)
     needs_credits: bool = False
     download_ready: bool | None = Field(default=None, description="Motion only: whether the MP4 can be downloaded yet.")
+    pending_user_input: bool = Field(
+        default=False,
+        description="Motion only: the session waits for an answer that only the Motion web app can give "
+        "(the API has no way to answer); polling slows down and poll_job does not wait.",
+    )
+    web_url: str | None = Field(default=None, description="Motion only: the session in its web app, when given.")
+    updated_at: str | None = Field(default=None, description="Motion only: when the service last changed the job.")
+    replaces_render: PreviousRender | None = Field(
+        default=None,
+        description="Motion only: a follow-up kept the session's id; readings that still show this previous "
+        "render are not the revision.",
+    )
     resource_uri: str
     checked_at: str = Field(description="When this snapshot was read from the service (UTC).")
     next_poll_after_seconds: float | None = Field(
@@ -82,6 +103,8 @@ class JobSnapshot(BaseModel):
             tuple(self.errors),
             self.needs_credits,
             self.download_ready,
+            self.pending_user_input,
+            self.replaces_render is None,
         )
 
 
@@ -117,6 +140,7 @@ def from_run(
             render_id=o.id,
             node_id=o.original_node_id,
             completed_at=o.completed_at,
+            sources=media_sources(o.sources),
         )
         for i, o in enumerate(run.outputs)
     ]
@@ -159,43 +183,83 @@ def _run_next_step(s: JobSnapshot) -> str:
     return "The run failed; read errors, fix the inputs or parameters, and run the agent again."
 
 
-def from_session(session: MotionSession, *, clock: Clock = SYSTEM_CLOCK) -> JobSnapshot:
-    """Snapshot of a Motion session."""
-    ready = session.download_ready
-    failed = session.status == "failed"
-    settled = failed or (session.status == "completed" and ready)
+def from_session(
+    session: MotionSession, *, replaces: PreviousRender | None = None, clock: Clock = SYSTEM_CLOCK
+) -> JobSnapshot:
+    """Snapshot of a Motion session; `replaces` is the render a same-id follow-up must move past."""
+    if replaces is not None and moved_past(session, replaces):
+        replaces = None
+    stale = replaces is not None
+    ready = session.download_ready and not stale
+    render_failed = session.output is not None and session.output.render_failed and not stale
+    failed = session.status == "failed" or render_failed
+    waiting = not stale and (session.pending_user_input or session.status == "awaiting_user_input")
     outputs: list[JobOutput] = []
     if ready and session.output is not None:
-        outputs.append(
-            JobOutput(output_id="video", video_url=session.output.download_url, completed_at=session.completed_at)
+        video = JobOutput(
+            output_id="video",
+            video_url=session.output.download_url,
+            completed_at=session.completed_at,
+            sources=media_sources(session.sources),
         )
+        outputs.append(video)
     errors = [] if session.error in (None, "", {}) else [_error_text(session.error)]
+    if render_failed and session.output is not None:
+        errors.append(_render_error(session.output.status, session.output.error))
+    web_url = session.web_url if session.web_url and session.web_url.startswith("https://") else None
     snapshot = JobSnapshot(
         job_id=session.job_id,
         kind="motion_session",
-        status=session.status,
-        settled=settled,
-        status_message=None,
+        status="failed" if render_failed else session.status,
+        settled=failed or (session.status == "completed" and ready),
+        status_message=_session_message(stale=stale, waiting=waiting, web_url=web_url),
         outputs=outputs,
         errors=errors,
         download_ready=ready,
+        pending_user_input=waiting,
+        web_url=web_url,
+        updated_at=session.updated_at,
+        replaces_render=replaces,
         resource_uri=resource_uri("motion_session", session.job_id),
         checked_at=_now(clock),
         next_step="",
     )
-    snapshot.next_step = _session_next_step(snapshot, session)
+    snapshot.next_step = _session_next_step(snapshot)
     return snapshot
 
 
-def _session_next_step(s: JobSnapshot, session: MotionSession) -> str:
+def _render_error(status: str | None, error: object) -> str:
+    said = "" if error in (None, "", {}) else f": {_error_text(error)}"
+    return f"The MP4 render failed after the session completed (output.status '{scrub(str(status))[:40]}'){said}"
+
+
+def _session_message(*, stale: bool, waiting: bool, web_url: str | None) -> str | None:
+    if stale:
+        return "The follow-up was accepted; the service still shows the previous render, which is not the revision."
+    if waiting:
+        where = f"open {web_url}" if web_url else "open the session in the Motion web app"
+        return (
+            "Motion is waiting for input (awaiting_user_input). The Motion API has no way to answer it: "
+            f"{where} to answer, or wait — it may go on by itself."
+        )
+    return None
+
+
+def _session_next_step(s: JobSnapshot) -> str:
     if s.status == "failed":
         return "The session failed; read errors, adjust the prompt and create a new session."
+    if s.replaces_render is not None:
+        return f"Revising; call poll_job('{s.job_id}', wait_seconds=30) until the revision is settled."
     if s.status == "completed" and not s.download_ready:
         return f"Rendering the MP4; call poll_job('{s.job_id}', wait_seconds=30) until download_ready is true."
     if s.settled:
         return "Finished: share the video URL or call download_output; ask for changes with followup_video_session."
-    if session.pending_user_input or s.status == "awaiting_user_input":
-        return "Motion is waiting for input in its web app; the API cannot answer it — open the session there."
+    if s.pending_user_input:
+        link = f" at {s.web_url}" if s.web_url else ""
+        return (
+            f"Ask the user to answer Motion in its web app{link}; the API cannot. Then call "
+            f"poll_job('{s.job_id}') now and then (it is polled slowly meanwhile, and poll_job does not wait)."
+        )
     return f"Still generating; call poll_job('{s.job_id}', wait_seconds=30) to wait for it."
 
 
@@ -248,4 +312,35 @@ def quarantined_snapshot(
             f"This server no longer follows the job ({reason}). It may still exist upstream and may be "
             f"charged: check it in {where}. Do not start it again before checking."
         ),
+    )
+
+
+NOT_FOUND = "not_found"
+"""The status of a job its service no longer knows (404 on reading it)."""
+
+
+def not_found_snapshot(previous: JobSnapshot, *, clock: Clock = SYSTEM_CLOCK) -> JobSnapshot:
+    """A settled snapshot for a job the service answered 404 for, read now; what was known before is kept."""
+    return previous.model_copy(
+        update={
+            "status": NOT_FOUND,
+            "settled": True,
+            "errors": ["The service no longer knows this job (404); it may have been deleted."],
+            "pending_user_input": False,
+            "replaces_render": None,
+            "checked_at": _now(clock),
+            "next_poll_after_seconds": None,
+            "next_step": "Nothing more to follow; start a new job if needed.",
+        }
+    )
+
+
+def previous_render(parent: JobSnapshot | None, requested_at: float) -> PreviousRender:
+    """What a follow-up that kept the session's id must move past, from the session's last snapshot (if any)."""
+    video = parent.outputs[0] if parent is not None and parent.outputs else None
+    return PreviousRender(
+        requested_at=iso_utc(requested_at),
+        completed_at=video.completed_at if video else None,
+        updated_at=parent.updated_at if parent is not None else None,
+        video=video_digest(video.video_url) if video else None,
     )

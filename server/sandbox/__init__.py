@@ -53,6 +53,14 @@ Switches that play another reading of the docs (reference §8), off by default (
 - ``MOSAIC_SANDBOX_VIEW_URL_TTL_SECONDS`` (3600): virtual lifetime of ``get_view_url`` links (undocumented,
   "short-lived"). Motion fetches each attachment when its session starts running, so a short value makes a
   session whose link expired first fail with the fetch error.
+- ``MOSAIC_SANDBOX_MOTION_FOLLOWUP_KEEPS_ID``: a Motion follow-up keeps its parent's ``job_id``, and the
+  first two polls after it still show the previous render (``completed``, with its download URL).
+- ``MOSAIC_SANDBOX_MOTION_INPUT_PAUSE_SECONDS`` (0): when > 0, each new session waits that many virtual
+  seconds in ``awaiting_user_input`` (``pending_user_input: true``, a ``web_url``), then resumes.
+- ``MOSAIC_SANDBOX_MOTION_RENDER_FAILS``: each new session completes, then its render ends
+  ``output.status: "failed"`` with an ``output.error``.
+- ``MOSAIC_SANDBOX_PROVENANCE_SOURCES``: completed Motion sessions and Mosaic outputs list provenance
+  ``sources[]`` (a licensed Getty clip, a Pexels image, a user upload); empty lists otherwise.
 
 Importing this package pulls in Starlette and uvicorn; the MCP server's stdio path must not.
 """

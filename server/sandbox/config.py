@@ -62,6 +62,16 @@ class SandboxConfig:
     # default (today's behaviour) and makes the sandbox play the other reading.
 
     # -- Motion session states
+    motion_followup_keeps_id: bool = False
+    """Follow-ups keep the parent's ``job_id`` instead of a new one, and the first polls after one still
+    show the previous render (``completed``, its download URL); the revision's file gets a new URL."""
+    motion_input_pause_seconds: float = 0.0
+    """When > 0, each new session waits in ``awaiting_user_input`` (``pending_user_input: true``, with a
+    ``web_url``) for this many virtual seconds once it would start running, then resumes."""
+    motion_render_fails: bool = False
+    """Each new session completes, then its MP4 render ends ``output.status: "failed"`` with ``output.error``."""
+    provenance_sources: bool = False
+    """Motion sessions (once completed) and Mosaic outputs list ``sources[]`` entries (documented; may be empty)."""
 
     # -- Motion inputs and answers
     motion_minimum_one_credit: bool = False
@@ -109,6 +119,10 @@ _ENV_NAMES: dict[str, str] = {
     "UPLOAD_MAX_BYTES": "upload_max_bytes",
     "PLAN": "plan_id",
     # -- Motion session states
+    "MOTION_FOLLOWUP_KEEPS_ID": "motion_followup_keeps_id",
+    "MOTION_INPUT_PAUSE_SECONDS": "motion_input_pause_seconds",
+    "MOTION_RENDER_FAILS": "motion_render_fails",
+    "PROVENANCE_SOURCES": "provenance_sources",
     # -- Motion inputs and answers
     "MOTION_MINIMUM_ONE_CREDIT": "motion_minimum_one_credit",
     "MOTION_WITHOUT_PRO_PLAN": "motion_without_pro_plan",

@@ -11,6 +11,10 @@ parent); the parent stays ``completed``. Creating a session or follow-up needs a
 the mode's cost at once. A follow-up without ``mode`` runs at ``medium``, as documented, whatever its
 parent's mode. With ``motion_without_pro_plan`` the Pro/Max options (``design_system_id``, ``design_md``)
 are refused with 403 ``motion_pro_feature_required``.
+
+Session-state switches (``SandboxConfig``) play the other readings of the docs: a follow-up that
+keeps the parent's id (the first polls after it still show the previous render), a pause in
+``awaiting_user_input``, a render that fails after ``completed``, and provenance ``sources[]``.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import iso
+from .config import SandboxConfig
 from .errors import ApiError, motion_error
 from .ids import IdFactory
+from .provenance import motion_sources
 from .run_inputs import is_http_url, is_youtube_url
 
 MIN_KICKOFF_CREDITS = 300
@@ -57,6 +63,9 @@ DESIGN_SYSTEMS = (
 )
 # Seconds after completion at which output.status reaches each stage.
 OUTPUT_STAGES = ((0.0, "pending"), (3.0, "queued"), (6.0, "processing"), (12.0, "completed"))
+STALE_POLLS_AFTER_FOLLOWUP = 2
+"""Switch ``motion_followup_keeps_id``: polls after a follow-up that still show the previous render."""
+RENDER_ERROR = "Rendering the MP4 failed: the encoder stopped at 87% (sandbox)"
 
 
 def _issue(code: str, path: list[str | int], message: str, **extra: Any) -> dict[str, Any]:
@@ -183,15 +192,55 @@ class MotionSession:
     parent_job_id: str | None = None
     seen_completed: bool = False
     download_ready: bool = False
+    pause: tuple[float, float] | None = None  # awaiting_user_input from, until (switch)
+    render_fails: bool = False  # output.status ends "failed" (switch)
+    sources: bool = False  # sources[] once completed (switch)
+    revision: int = 0  # follow-ups that kept this id (switch)
+    revised_at: float | None = None
+    stale_polls: int = 0  # polls that still show the previous render
+    previous_times: tuple[float, float, float] | None = None
 
     def status(self, now: float) -> str:
         """The job status at virtual time ``now``."""
         t_created, t_running, t_done = self.stage_times
         if now >= t_done:
             return "failed" if self.failure else "completed"
+        if self.pause is not None and self.pause[0] <= now < self.pause[1]:
+            return "awaiting_user_input"
         if now >= t_running:
             return "running"
         return "created" if now >= t_created else "queued"
+
+    @property
+    def video_blob(self) -> str:
+        """The blob of this revision's MP4 (a follow-up that kept the id renders a new file)."""
+        return self.job_id if self.revision == 0 else f"{self.job_id}.r{self.revision}"
+
+    @property
+    def shown_blob(self) -> str:
+        """The blob the next poll shows: the previous render's while polls are stale."""
+        if self.stale_polls > 0:
+            return self.job_id if self.revision == 1 else f"{self.job_id}.r{self.revision - 1}"
+        return self.video_blob
+
+    def play(self, config: SandboxConfig) -> None:
+        """Apply the session-state switches to a new session's timeline."""
+        t_created, t_running, t_done = self.stage_times
+        if config.motion_input_pause_seconds > 0:
+            self.pause = (t_running, t_running + config.motion_input_pause_seconds)
+            self.stage_times = (t_created, t_running, t_done + config.motion_input_pause_seconds)
+        self.render_fails = config.motion_render_fails
+        self.sources = config.provenance_sources
+
+    def revise(self, fresh: MotionSession, now: float) -> None:
+        """Take over ``fresh``'s request and timeline under this id; the next polls show the old render."""
+        self.previous_times = self.stage_times
+        self.revision += 1
+        self.revised_at = now
+        self.stale_polls = STALE_POLLS_AFTER_FOLLOWUP
+        self.request, self.stage_times, self.failure = fresh.request, fresh.stage_times, fresh.failure
+        self.pause, self.render_fails, self.sources = fresh.pause, fresh.render_fails, fresh.sources
+        self.seen_completed = self.download_ready = False
 
 
 @dataclass
@@ -208,6 +257,7 @@ class MotionStore:
     initial_credits: int
     sessions: dict[str, MotionSession] = field(default_factory=dict)
     balances: dict[str, int] = field(default_factory=dict)
+    config: SandboxConfig = field(default_factory=SandboxConfig)
     _failures: list[_Scripted] = field(default_factory=list)
     minimum_credits: int = MIN_KICKOFF_CREDITS
     pro_plan: bool = True
@@ -256,6 +306,7 @@ class MotionStore:
                 scripted.remaining -= 1
                 session.failure = scripted.message
                 break
+        session.play(self.config)
         self.sessions[job_id] = session
         return session
 
@@ -280,7 +331,12 @@ class MotionStore:
                 f"Follow-ups need a completed job; job {job_id} is {status}.",
                 status=status,
             )
-        return self.create(owner, body, now, parent)
+        fresh = self.create(owner, body, now, parent)
+        if not self.config.motion_followup_keeps_id:
+            return fresh
+        del self.sessions[fresh.job_id]
+        parent.revise(fresh, now)
+        return parent
 
 
 def accepted_body(session: MotionSession) -> dict[str, Any]:
@@ -289,10 +345,14 @@ def accepted_body(session: MotionSession) -> dict[str, Any]:
 
 
 def poll_body(session: MotionSession, now: float, download_url: str | None, expires_at: float | None) -> dict[str, Any]:
-    """The GET body. ``download_url`` / ``expires_at`` are used only once the output is ready."""
+    """The GET body. ``download_url`` / ``expires_at`` (for ``shown_blob``) are used only once the output is ready."""
+    if session.stale_polls > 0 and session.previous_times is not None:
+        session.stale_polls -= 1
+        return _previous_body(session, session.previous_times, download_url, expires_at)
     status = session.status(now)
     t_created, t_running, t_done = session.stage_times
-    transitions = [session.created_at, t_created, t_running, t_done]
+    transitions = [session.created_at, session.revised_at or session.created_at, t_created, t_running, t_done]
+    transitions += list(session.pause or ())
     updated = max(t for t in transitions if t <= now)
     output: dict[str, Any] | None = None
     if status == "completed":
@@ -301,7 +361,7 @@ def poll_body(session: MotionSession, now: float, download_url: str | None, expi
             # The first poll that sees "completed" never carries the URL.
             session.seen_completed = True
             stage = "processing" if stage == "completed" else stage
-        elif stage == "completed":
+        elif stage == "completed" and not session.render_fails:
             session.download_ready = True
         ready = session.download_ready
         output = {
@@ -309,15 +369,42 @@ def poll_body(session: MotionSession, now: float, download_url: str | None, expi
             "download_url": download_url if ready else None,
             "expires_at": iso(expires_at) if ready and expires_at is not None else None,
         }
+        if session.render_fails and stage == "completed" and not ready:
+            output.update(status="failed", error=RENDER_ERROR)
         updated = max(updated, min(now, t_done + OUTPUT_STAGES[-1][0]))
-    return {
+    body = {
         "job_id": session.job_id,
         "status": status,
         "created_at": iso(session.created_at),
         "updated_at": iso(updated),
         "completed_at": iso(t_done) if status in ("completed", "failed") else None,
         "error": session.failure if status == "failed" else None,
-        "pending_user_input": False,
+        "pending_user_input": status == "awaiting_user_input",
         "output": output,
-        "sources": [],
+        "sources": motion_sources(session.job_id) if session.sources and status == "completed" else [],
+    }
+    if status == "awaiting_user_input":
+        body["web_url"] = f"https://motion.sandbox.invalid/sessions/{session.job_id}"
+    return body
+
+
+def _previous_body(
+    session: MotionSession, times: tuple[float, float, float], download_url: str | None, expires_at: float | None
+) -> dict[str, Any]:
+    """What the session showed once its previous render was ready (switch ``motion_followup_keeps_id``)."""
+    t_done = times[2]
+    return {
+        "job_id": session.job_id,
+        "status": "completed",
+        "created_at": iso(session.created_at),
+        "updated_at": iso(t_done + OUTPUT_STAGES[-1][0]),
+        "completed_at": iso(t_done),
+        "error": None,
+        "pending_user_input": False,
+        "output": {
+            "status": "completed",
+            "download_url": download_url,
+            "expires_at": iso(expires_at) if expires_at is not None else None,
+        },
+        "sources": motion_sources(session.job_id) if session.sources else [],
     }

@@ -16,7 +16,7 @@ PREFIX = "/api/motion"
 
 
 def _accepted(sandbox: Sandbox, session: MotionSession) -> Response:
-    sandbox.blobs.add(Blob(session.job_id, "video"))  # the MP4 its download_url will serve
+    sandbox.blobs.add(Blob(session.video_blob, "video"))  # the MP4 its download_url will serve
     fetch_attachments(sandbox, session)  # judged as at the session's start: it fails then if a link is dead
     return ok(accepted_body(session), status=202)
 
@@ -33,7 +33,7 @@ async def get_session(request: Request) -> Response:
     sandbox, owner = motion_auth(request)
     session = sandbox.motion.get(owner, request.path_params["job_id"])
     ttl = sandbox.config.motion_url_ttl_seconds
-    url = sandbox.file_url(session.job_id, "video.mp4", ttl)
+    url = sandbox.file_url(session.shown_blob, "video.mp4", ttl)
     return ok(poll_body(session, sandbox.now(), url, sandbox.now() + ttl))
 
 

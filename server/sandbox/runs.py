@@ -130,6 +130,7 @@ class RunEngine:
         self._finished: dict[str, None] = {}
         self.sign: Sign = lambda blob_id, name: f"/_sandbox/files/{blob_id}/{name}"
         self.emit: Emit = lambda url, payload: None
+        self.sources: Callable[[str], list[dict[str, Any]]] = lambda render_id: []  # provenance of a render
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self, agent: Agent, plan: RunPlan, now: float, triggered_by: dict[str, Any] | None = None) -> Run:
@@ -355,7 +356,7 @@ class RunEngine:
             "premiere_prproj_url": self.sign(node.render_id, "timeline.zip") if kind == "video" else None,
             "completed_at": iso(node.completed_at),
             "original_node_id": node.original_node_id,
-            "sources": [],
+            "sources": self.sources(node.render_id),
         }
 
     def outputs_view(self, run: Run) -> list[dict[str, Any]]:

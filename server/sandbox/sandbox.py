@@ -16,6 +16,7 @@ from .errors import bad_request
 from .faults import FaultInjector
 from .ids import IdFactory, fingerprint
 from .motion import MotionStore
+from .provenance import output_sources
 from .requestlog import RequestLog
 from .run_inputs import InputSource, RunPlan, is_http_url, plan_run
 from .runs import Run, RunEngine
@@ -52,10 +53,12 @@ class Sandbox:
         self.runs = RunEngine(ids, self.scheduler, self.billing, self.blobs)
         self.runs.sign = lambda blob_id, name: self.file_url(blob_id, name, self.config.file_url_ttl_seconds)
         self.runs.emit = self.outbox.emit
+        self.runs.sources = lambda render_id: output_sources(render_id) if self.config.provenance_sources else []
         self.uploads = UploadStore(key)
         self.motion = MotionStore(ids, self.config.motion_credits)
         self.motion.minimum_credits = 1 if self.config.motion_minimum_one_credit else self.motion.minimum_credits
         self.motion.pro_plan = not self.config.motion_without_pro_plan
+        self.motion.config = self.config  # the Motion session-state switches
         self.avatars = AvatarStore()
         self.triggers = TriggerStore(ids)
         self.social = SocialStore(ids)

@@ -67,6 +67,10 @@ def progress_message(snapshot: JobSnapshot) -> str:
         p = snapshot.progress
         total = p.completed + p.in_progress + p.failed
         return f"{snapshot.status}: {p.completed}/{total} tiles done" + (f", {p.failed} failed" if p.failed else "")
+    if snapshot.pending_user_input:
+        return f"{snapshot.status}: waiting for an answer in the Motion web app"
+    if snapshot.replaces_render is not None:
+        return f"{snapshot.status}: the follow-up was accepted; the previous render is still shown"
     if snapshot.kind == "motion_session" and snapshot.status == "completed" and not snapshot.download_ready:
         return "completed: rendering the MP4"
     return snapshot.status

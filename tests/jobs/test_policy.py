@@ -43,6 +43,12 @@ CASES: list[tuple[str, PollEvent, float]] = [
     ("other error after idling: back to the cap", PollEvent("error", interval=120.0), 30.0),
     ("other error: never below the floor", PollEvent("error", interval=0.1), 2.0),
     ("an error is not sped up by a watcher", PollEvent("error", interval=8.0, watched=True), 24.0),
+    ("paused on a person: idle_cap at once", PollEvent("unchanged", interval=2.0, paused=True), 120.0),
+    ("paused on a person: a change does not reset", PollEvent("changed", interval=2.0, paused=True), 120.0),
+    ("paused on a person: a watcher does not speed it up", PollEvent("unchanged", watched=True, paused=True), 120.0),
+    ("paused and idle: still idle_cap", PollEvent("unchanged", interval=120.0, viewed_ago=IDLE, paused=True), 120.0),
+    ("paused: woken polls now", PollEvent("woken", interval=120.0, paused=True), 2.0),
+    ("paused: a failed read keeps its own back-off", PollEvent("error", interval=2.0, paused=True), 6.0),
 ]
 
 
@@ -61,6 +67,7 @@ def test_shrunk_timing_scales_every_rule() -> None:
     assert next_interval(PollEvent("auth", interval=0.5), t) == 10.0
     assert next_interval(PollEvent("error", interval=0.5), t) == 2.0
     assert next_interval(PollEvent("rate_limited", retry_after=99.0), t) == 10.0
+    assert next_interval(PollEvent("unchanged", interval=0.5, paused=True), t) == 10.0
 
 
 @pytest.mark.parametrize("outcome", ["rate_limited", "auth", "error"])
