@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ._types import APIModel, RequestModel
 
@@ -20,6 +20,17 @@ class WhoAmI(APIModel):
     created_at: str | None = None
     last_used_at: str | None = None
     scopes: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scopes_wherever_they_are(cls, data: Any) -> Any:
+        """`scopes` is documented by name only: read it at the top or under `key` / `api_key`."""
+        if isinstance(data, dict) and "scopes" not in data:
+            for holder in ("key", "api_key"):
+                nested = data.get(holder)
+                if isinstance(nested, dict) and "scopes" in nested:
+                    return {**data, "scopes": nested["scopes"]}
+        return data
 
 
 class NodeType(APIModel):

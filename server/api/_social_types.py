@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ._types import APIModel
 
@@ -73,6 +73,17 @@ class SocialPostPage(APIModel):
 
     posts: list[SocialPost] = Field(default_factory=list)
     next_cursor: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cursor_by_any_name(cls, data: Any) -> Any:
+        """The cursor's field name is undocumented here (`next_cursor` is inferred): take `cursor` or
+        `nextCursor` too, so a second page is never lost to the name."""
+        if isinstance(data, dict) and data.get("next_cursor") is None:
+            for name in ("nextCursor", "cursor"):
+                if isinstance(data.get(name), str):
+                    return {**data, "next_cursor": data[name]}
+        return data
 
 
 class SocialPostAnalytics(APIModel):

@@ -46,6 +46,8 @@ Switches that play another reading of the docs (reference §8), off by default (
 - ``MOSAIC_SANDBOX_STRING_ERRORS`` (off): ``errors[]`` of runs and nodes are strings, not objects.
 - ``MOSAIC_SANDBOX_CANCEL_FINISHED_STATUS`` (409): the 4xx a cancel of a finished run answers.
 - ``MOSAIC_SANDBOX_RATE_LIMIT_WITHOUT_RETRY_AFTER`` (off): 429s carry no ``Retry-After``.
+- ``MOSAIC_SANDBOX_SOCIAL_POSTS_CURSOR_FIELD`` (next_cursor): the field GET /social/posts names its cursor in.
+- ``MOSAIC_SANDBOX_WHOAMI_SCOPES_NESTED`` (off): GET /whoami gives ``scopes`` under ``key``, not at the top.
 - ``MOSAIC_SANDBOX_MOTION_MINIMUM_ONE_CREDIT``: a Motion session needs 1 credit to start (newer credits
   guide; the 402 quotes ``minimum_required_credits: 1``) instead of 300 (older guide).
 - ``MOSAIC_SANDBOX_MOTION_WITHOUT_PRO_PLAN``: the Motion user has no Pro/Max plan, so ``design_system_id``

@@ -94,6 +94,12 @@ class SandboxConfig:
     """The 4xx a cancel of an already finished run answers (undocumented; 400, 409 and 422 are plausible)."""
     rate_limit_without_retry_after: bool = False
     """429s carry no ``Retry-After`` header (none is documented)."""
+    social_posts_cursor_field: str = "next_cursor"
+    """The field GET /social/posts names its next-page cursor in (undocumented; ``next_cursor`` is inferred)."""
+    whoami_scopes: tuple[str, ...] | None = None
+    """The key's scopes GET /whoami reports (None = full access, the default)."""
+    whoami_scopes_nested: bool = False
+    """GET /whoami puts ``scopes`` under ``key`` instead of at the top level (its placement is undocumented)."""
 
     # -- persistence
     state_dir: str | None = None
@@ -134,6 +140,8 @@ _ENV_NAMES: dict[str, str] = {
     "STRING_ERRORS": "string_errors",
     "CANCEL_FINISHED_STATUS": "cancel_finished_status",
     "RATE_LIMIT_WITHOUT_RETRY_AFTER": "rate_limit_without_retry_after",
+    "SOCIAL_POSTS_CURSOR_FIELD": "social_posts_cursor_field",
+    "WHOAMI_SCOPES_NESTED": "whoami_scopes_nested",
     # -- persistence
     "STATE_DIR": "state_dir",
 }

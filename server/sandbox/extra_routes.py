@@ -114,7 +114,8 @@ async def posts(request: Request) -> Response:
         return post.created_at, f"{post.seq:012d}"
 
     page, cursor = paginate(request, found, key, default=20)
-    return ok({"posts": [post_view(p, sandbox.now()) for p in page], "next_cursor": cursor})
+    field = sandbox.config.social_posts_cursor_field  # its name is undocumented: the sandbox plays each
+    return ok({"posts": [post_view(p, sandbox.now()) for p in page], field: cursor})
 
 
 async def post_detail(request: Request) -> Response:

@@ -20,16 +20,19 @@ from .sandbox import Sandbox
 async def whoami(request: Request) -> Response:
     """GET /whoami."""
     sandbox = mosaic_auth(request)
-    return ok(
-        {
-            "organization_id": seed.ORGANIZATION_ID,
-            "organization_name": seed.ORGANIZATION_NAME,
-            "organization_slug": seed.ORGANIZATION_SLUG,
-            "created_at": "2024-01-15T08:00:00.000Z",
-            "last_used_at": iso(sandbox.now()),
-            "scopes": None,  # full access; placement of "scopes" is [INFERRED]
-        }
-    )
+    body: dict[str, Any] = {
+        "organization_id": seed.ORGANIZATION_ID,
+        "organization_name": seed.ORGANIZATION_NAME,
+        "organization_slug": seed.ORGANIZATION_SLUG,
+        "created_at": "2024-01-15T08:00:00.000Z",
+        "last_used_at": iso(sandbox.now()),
+    }
+    scopes = None if sandbox.config.whoami_scopes is None else list(sandbox.config.whoami_scopes)
+    if sandbox.config.whoami_scopes_nested:  # the placement of "scopes" is [INFERRED]: play both
+        body["key"] = {"scopes": scopes}
+    else:
+        body["scopes"] = scopes
+    return ok(body)
 
 
 async def create_agent(request: Request) -> Response:

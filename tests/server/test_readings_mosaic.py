@@ -310,3 +310,31 @@ async def test_rate_limits_without_retry_after_are_waited_out(
     first, second = sleep.delays[:2]
     assert policy.rate_limit_delay * (1 - policy.jitter) <= first <= policy.rate_limit_delay * (1 + policy.jitter)
     assert first < second <= policy.max_delay
+
+
+# -- /social/posts cursor name and /whoami scopes placement (reference §8, still open)
+
+
+@pytest.mark.parametrize("field", ["next_cursor", "cursor", "nextCursor"])
+async def test_every_page_of_social_posts_is_reached_whatever_the_cursor_is_called(
+    client: Client, served: RunningSandbox, field: str
+) -> None:
+    """Three posts read two at a time: the second page is reached with the cursor the API named its way."""
+    served.sandbox.config.social_posts_cursor_field = field
+    cid = served.sandbox.social.connect({"platform": "linkedin"}).connection_id
+    for n in range(3):
+        await call_ok(client, "create_social_post", {"destinations": [cid], "post": f"post {n}", "confirm": True})
+    first = await call_ok(client, "list_social_posts", {"limit": 2})
+    assert len(first["posts"]) == 2 and first["next_cursor"]
+    second = await call_ok(client, "list_social_posts", {"limit": 2, "cursor": first["next_cursor"]})
+    assert [p["description"] for p in first["posts"] + second["posts"]] == ["post 2", "post 1", "post 0"]
+    assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["top-level", "under-key"])
+async def test_whoami_reports_the_scopes_wherever_they_are(client: Client, served: RunningSandbox, nested: bool) -> None:
+    """A restricted key's scopes reach the model whether /whoami gives them at the top or under `key`."""
+    served.sandbox.config.whoami_scopes = ("agents:read", "agent_runs:read")
+    served.sandbox.config.whoami_scopes_nested = nested
+    me = await call_ok(client, "whoami")
+    assert me["scopes"] == ["agents:read", "agent_runs:read"]
