@@ -332,7 +332,9 @@ async def test_every_page_of_social_posts_is_reached_whatever_the_cursor_is_call
 
 
 @pytest.mark.parametrize("nested", [False, True], ids=["top-level", "under-key"])
-async def test_whoami_reports_the_scopes_wherever_they_are(client: Client, served: RunningSandbox, nested: bool) -> None:
+async def test_whoami_reports_the_scopes_wherever_they_are(
+    client: Client, served: RunningSandbox, nested: bool
+) -> None:
     """A restricted key's scopes reach the model whether /whoami gives them at the top or under `key`."""
     served.sandbox.config.whoami_scopes = ("agents:read", "agent_runs:read")
     served.sandbox.config.whoami_scopes_nested = nested
