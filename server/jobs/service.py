@@ -83,6 +83,8 @@ class JobService:
         self.fingerprints = fingerprints
         self.mosaic = mosaic
         """The Mosaic client runs are cancelled through (none: cancelling needs a key)."""
+        self.started_at = clock.wall()
+        """When this service started: a reading older than that was signed by an earlier process."""
 
     async def started(
         self,
@@ -173,14 +175,25 @@ class JobService:
         await self._touch(record)
         if not record.snapshot.settled:
             return await self.poller.apply(record, await self.poller.read(record))
-        if not force and _age_seconds(record.snapshot.checked_at, self.clock.wall()) < URL_REFRESH_AFTER_SECONDS:
+        if not force and self._still_fresh(record):
             return record
         record.snapshot = await self.poller.read(record)
         try:
             await self.journal.save_snapshot(job_id, record.snapshot)
+            record.updated_at = self.clock.wall()
         except sqlite3.Error as exc:  # the fresh reading is still served; the journal keeps the older one
             log.warning("could not save a fresh reading of job %s in the journal (%s)", job_id[:40], exc)
         return record
+
+    def _still_fresh(self, record: JobRecord) -> bool:
+        """A settled reading is served as it is while it is recent and this process saved it.
+
+        Links read before a restart may point at a service that moved (the sandbox on another port)
+        or expire soon, so the first look after a restart reads the job again: one GET per job.
+        """
+        if record.updated_at < self.started_at:
+            return False
+        return _age_seconds(record.snapshot.checked_at, self.clock.wall()) < URL_REFRESH_AFTER_SECONDS
 
     async def _touch(self, record: JobRecord) -> None:
         """Note that someone asked about the job; written at most once a minute per job."""
