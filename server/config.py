@@ -204,10 +204,7 @@ class Settings(BaseSettings):
         names = [v.lower() for v in value] or ["core"]
         unknown = [n for n in names if n != "all" and n not in TOOLSETS]
         if unknown:
-            raise ValueError(
-                f"unknown toolset(s) {', '.join(unknown)}; "
-                f"choose from {', '.join(TOOLSETS)} or 'all'"
-            )
+            raise ValueError(f"unknown toolset(s) {', '.join(unknown)}; choose from {', '.join(TOOLSETS)} or 'all'")
         return names
 
     @field_validator("allow_without_prompt")
