@@ -149,9 +149,12 @@ def _merged(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpar
     before = {dest: given.pop(dest) for dest in list(given) if dest.startswith(BEFORE)}
     before = {dest.removeprefix(BEFORE): value for dest, value in before.items()}
     command = given.get("command") or "serve"
-    if command in ("demo", "sandbox") and set(before) - {"verbose"}:
-        flags = ", ".join(f"--{dest.replace('_', '-')}" for dest in before if dest != "verbose")
-        parser.error(f"{flags} configures the server, not `mosaic-mcp {command}`; see `mosaic-mcp {command} --help`")
+    misplaced = [f"--{dest.replace('_', '-')}" for dest in before if dest != "verbose"]
+    if command in ("demo", "sandbox") and misplaced:
+        verb = "configures" if len(misplaced) == 1 else "configure"
+        parser.error(
+            f"{', '.join(misplaced)} {verb} the server, not `mosaic-mcp {command}`; see `mosaic-mcp {command} --help`"
+        )
     return argparse.Namespace(**{**_server_flag_defaults(), **before, **given})
 
 

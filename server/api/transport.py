@@ -416,7 +416,7 @@ class HTTPCore:
         if isinstance(exc, httpx2.UnsupportedProtocol):
             advice = f"{setting} must start with http:// or https://"
         else:
-            advice = f"check the network, and {setting} if you set it, and try again"
+            advice = f"check the network, and {setting} (the base URL) if you set it, and try again"
         return APIConnectionError(
             f"Could not talk to {self.service} at {self.base_url} ({type(exc).__name__}); {advice}",
             service=self.service,

@@ -118,7 +118,7 @@ async def test_a_connection_error_names_the_base_url_variable(
     ) as client:
         with pytest.raises(APIConnectionError) as failed:
             await (client.whoami() if isinstance(client, MosaicClient) else client.get_session("s1"))
-    assert f"check the network, and {variable} if you set it" in str(failed.value)
+    assert f"check the network, and {variable} (the base URL) if you set it" in str(failed.value)
 
 
 @pytest.mark.anyio
