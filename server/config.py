@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from . import redact
@@ -31,8 +33,21 @@ UNPROMPTED_KINDS = ("payments", "publishing", "deleting")
 """What MOSAIC_MCP_ALLOW_WITHOUT_PROMPT can allow when the client cannot show a confirmation prompt."""
 
 
+KEY_PREFIX = {"MOSAIC_API_KEY": "mk_", "MOTION_API_KEY": "motion_"}
+"""What each service's keys start with."""
+KEY_PLACEHOLDERS = {
+    "MOSAIC_API_KEY": "mk_REPLACE_WITH_YOUR_MOSAIC_KEY",
+    "MOTION_API_KEY": "motion_REPLACE_WITH_YOUR_MOTION_KEY",
+}
+"""The placeholders of claude_desktop_config.example.json, refused as keys."""
+
+
 class ConfigurationError(Exception):
-    """The configuration cannot work; the message says which variable and how to fix it."""
+    """The configuration cannot work; each problem names its variable once and says how to fix it."""
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 def user_data_dir() -> Path:
@@ -189,10 +204,7 @@ class Settings(BaseSettings):
         names = [v.lower() for v in value] or ["core"]
         unknown = [n for n in names if n != "all" and n not in TOOLSETS]
         if unknown:
-            raise ValueError(
-                f"MOSAIC_MCP_TOOLSETS: unknown toolset(s) {', '.join(unknown)}; "
-                f"choose from {', '.join(TOOLSETS)} or 'all'"
-            )
+            raise ValueError(f"unknown toolset(s) {', '.join(unknown)}; choose from {', '.join(TOOLSETS)} or 'all'")
         return names
 
     @field_validator("allow_without_prompt")
@@ -202,35 +214,32 @@ class Settings(BaseSettings):
         unknown = [n for n in names if n not in UNPROMPTED_KINDS]
         if unknown:
             raise ValueError(
-                f"MOSAIC_MCP_ALLOW_WITHOUT_PROMPT: unknown value(s) {', '.join(unknown)}; list the kinds of "
+                f"unknown value(s) {', '.join(unknown)}; list the kinds of "
                 f"action to allow without a confirmation prompt, from {', '.join(UNPROMPTED_KINDS)} "
                 "(each named on purpose: there is no 'all' or '1')"
             )
         return names
 
+    @field_validator("mosaic_api_key", "motion_api_key")
+    @classmethod
+    def _usable_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # A field validator, not a model one: its error is reported together with every other field's.
+        if value is not None:
+            problem = key_problem(_env_name(info.field_name or ""), value.get_secret_value())
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("mosaic_api_base_url", "motion_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise ValueError("is not a URL this server can call: it must start with http:// or https://")
+        return value.strip()
+
     @model_validator(mode="after")
-    def _check_keys(self) -> Settings:
-        for variable, secret, prefix in (
-            ("MOSAIC_API_KEY", self.mosaic_api_key, "mk_"),
-            ("MOTION_API_KEY", self.motion_api_key, "motion_"),
-        ):
-            if secret is not None and not secret.get_secret_value().startswith(prefix):
-                raise ValueError(
-                    f"{variable} does not look like a {prefix}… key (it must start with '{prefix}'). "
-                    + (
-                        "It looks like a Motion key: put it in MOTION_API_KEY."
-                        if prefix == "mk_" and secret.get_secret_value().startswith("motion_")
-                        else "It looks like a Mosaic key: put it in MOSAIC_API_KEY."
-                        if prefix == "motion_" and secret.get_secret_value().startswith("mk_")
-                        else "Copy the key again from the dashboard."
-                    )
-                )
-            if secret is not None and not _key_characters_ok(secret.get_secret_value()):
-                raise ValueError(
-                    f"{variable} holds characters an API key cannot have (spaces, line breaks, control characters "
-                    "or non-ASCII letters, often from copying it out of a document); copy the key again from the "
-                    "dashboard."
-                )
+    def _remember_secrets(self) -> Settings:
         # From here on, scrub these values out of every message and log line.
         redact.remember(*(secret.get_secret_value() for secret in self._secrets() if secret is not None))
         return self
@@ -261,6 +270,32 @@ class Settings(BaseSettings):
         return self.home.expanduser() / "jobs.sqlite3"
 
 
+def key_problem(variable: str, key: str) -> str | None:
+    """Why `key` cannot be the value of `variable` (MOSAIC_API_KEY, MOTION_API_KEY), or None; never quotes it."""
+    prefix = KEY_PREFIX[variable]
+    again = "copy the whole key again from the dashboard"
+    if key == KEY_PLACEHOLDERS[variable] or _looks_like_a_placeholder(key):
+        return f"is still a placeholder from an example, not a key; replace it with your key ({again})"
+    if key == prefix:
+        return f"holds only the prefix '{prefix}', not a whole key; {again}"
+    if not key.startswith(prefix):
+        other = next((v for v, p in KEY_PREFIX.items() if v != variable and key.startswith(p)), None)
+        advice = f"it looks like a key for {other}: put it there" if other else again
+        return f"does not look like a {prefix}… key (it must start with '{prefix}'); {advice}"
+    if not _key_characters_ok(key):
+        return (
+            "holds characters an API key cannot have (spaces, line breaks, control characters or non-ASCII "
+            f"letters, often from copying it out of a document); {again}"
+        )
+    return None
+
+
+def _looks_like_a_placeholder(key: str) -> bool:
+    """The README's `mk_…`, or an example's REPLACE_WITH_YOUR_… text."""
+    upper = key.upper()
+    return key.endswith(("…", "...")) or "REPLACE_WITH" in upper or ("YOUR_" in upper and "KEY" in upper)
+
+
 def _key_characters_ok(value: str) -> bool:
     """API keys are sent in an HTTP header: printable ASCII only, no spaces."""
     return all("!" <= char <= "~" for char in value)
@@ -282,13 +317,19 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**by_alias)
     except ValidationError as exc:
-        # Never str(exc): pydantic echoes the raw input, which would print the API keys.
-        lines = []
-        for error in exc.errors(include_input=False, include_url=False):
-            field = ".".join(str(part) for part in error["loc"]) or "settings"
-            message = error["msg"].removeprefix("Value error, ")
-            lines.append(message if field == "settings" else f"{_env_name(field)}: {message}")
-        raise ConfigurationError("; ".join(lines)) from None
+        raise ConfigurationError(_problems(exc)) from None
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """One line per variable, naming it once, with every problem it has; secret-free."""
+    by_variable: dict[str, list[str]] = {}
+    # Never str(exc): pydantic echoes the raw input, which would print the API keys.
+    for error in exc.errors(include_input=False, include_url=False):
+        variable = _env_name(str(error["loc"][0])) if error["loc"] else ""
+        message = error["msg"].removeprefix("Value error, ")
+        if message not in by_variable.setdefault(variable, []):
+            by_variable[variable].append(message)
+    return [f"{name}: {'; '.join(messages)}" if name else "; ".join(messages) for name, messages in by_variable.items()]
 
 
 def _env_name(field: str) -> str:

@@ -8,8 +8,10 @@ does — printing a short transcript.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
@@ -118,6 +120,27 @@ async def _script(client: Client, t: Transcript) -> None:
     snapshot = json.loads(content.text if hasattr(content, "text") else "{}")
     t.line(f"{run['resource_uri']} → status {snapshot['status']}, {len(snapshot['outputs'])} output(s)")
     t.step("done: both jobs completed ✓")
+    next_steps(t)
+
+
+def next_steps(t: Transcript) -> None:
+    """What to do after the demo: add the server to a host, check the set-up."""
+    command = installed_command()
+    t.step("next steps")
+    t.line(f"1. set MOSAIC_API_KEY (mk_…) and MOTION_API_KEY (motion_…), then check them:  {command} doctor")
+    t.line("2. add the server to your MCP host; hosts need the command's absolute path:")
+    t.line(f"     {command}")
+    t.line(f"   Claude Code:    claude mcp add mosaic -e MOSAIC_API_KEY=mk_… -e MOTION_API_KEY=motion_… -- {command}")
+    t.line('   Claude Desktop, Cursor, VS Code: the README\'s section "Use it from your assistant"')
+    t.line(f"   no keys yet?    the same entry with the arguments `serve --sandbox`: {command} serve --sandbox")
+
+
+def installed_command() -> str:
+    """The absolute path of the `mosaic-mcp` command next to this Python, else what PATH finds."""
+    beside = Path(sys.executable).with_name("mosaic-mcp.exe" if sys.platform == "win32" else "mosaic-mcp")
+    if beside.exists():
+        return str(beside)
+    return shutil.which("mosaic-mcp") or "mosaic-mcp"
 
 
 async def _follow(client: Client, job_id: str, t: Transcript) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from .. import __version__, redact
 from . import deadline
 from .errors import (
+    BASE_URL_VARIABLE,
     KEY_VARIABLE,
     APIConnectionError,
     APIError,
@@ -424,9 +425,13 @@ class HTTPCore:
                 f"{self.service} did not answer {method} {path} in time; try again in a moment",
                 service=self.service,
             )
+        setting = BASE_URL_VARIABLE[self.service]
+        if isinstance(exc, httpx2.UnsupportedProtocol):
+            advice = f"{setting} must start with http:// or https://"
+        else:
+            advice = f"check the network, and {setting} (the base URL) if you set it, and try again"
         return APIConnectionError(
-            f"Could not talk to {self.service} at {self.base_url} ({type(exc).__name__}); "
-            "check the network or the base URL setting and try again",
+            f"Could not talk to {self.service} at {self.base_url} ({type(exc).__name__}); {advice}",
             service=self.service,
         )
 
