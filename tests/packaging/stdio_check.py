@@ -25,30 +25,44 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.types import TextContent
 
+OUTSIDE = os.path.join(os.sep, "mosaic-stdio-check-outside", "clip.mp4")
+"""A path outside every folder the server may use: upload_file refuses it, listing the allowed folders."""
 CORE_TOOLS = frozenset({"run_agent", "poll_job", "create_video_session", "upload_file", "download_output"})
 
 
-async def check(
-    config: dict[str, Any], allowed: list[str], timeout: float, expected: frozenset[str] = CORE_TOOLS
-) -> list[str]:
-    """Start the server, initialize, list the tools (and check the allowed folders); the tool names."""
+async def check(config: dict[str, Any], allowed: list[str], expected: frozenset[str] = CORE_TOOLS) -> list[str]:
+    """Start the server, initialize, list the tools (and check the allowed folders); the tool names.
+
+    `allowed` holds resolved folder paths. Callers bound the whole check (`anyio.fail_after`).
+    """
     params = StdioServerParameters(
         command=config["command"], args=list(config.get("args", [])), env={**os.environ, **config.get("env", {})}
     )
-    with anyio.fail_after(timeout):
-        async with Client(params) as client:
-            names = sorted(tool.name for tool in (await client.list_tools()).tools)
-            missing = expected - set(names)
-            if missing:
-                raise SystemExit(f"tools/list lacks {sorted(missing)}: {names}")
-            if allowed:
-                outside = Path(os.sep) / "mosaic-stdio-check-outside" / "clip.mp4"
-                result = await client.call_tool("upload_file", {"path": str(outside)})
-                text = " ".join(c.text for c in result.content if isinstance(c, TextContent))
-                absent = [folder for folder in allowed if str(Path(folder).resolve()) not in text]
-                if not result.is_error or absent:
-                    raise SystemExit(f"allowed folders {absent} not in the refusal: {text}")
-            return names
+    async with Client(params) as client:
+        names = sorted(tool.name for tool in (await client.list_tools()).tools)
+        missing = expected - set(names)
+        if missing:
+            raise SystemExit(f"tools/list lacks {sorted(missing)}: {names}")
+        if allowed:
+            result = await client.call_tool("upload_file", {"path": OUTSIDE})
+            text = " ".join(c.text for c in result.content if isinstance(c, TextContent))
+            absent = [folder for folder in allowed if folder not in text]
+            if not result.is_error or absent:
+                raise SystemExit(f"allowed folders {absent} not in the refusal: {text}")
+        return names
+
+
+async def bounded_check(
+    config: dict[str, Any], allowed: list[str], seconds: float, expected: frozenset[str] = CORE_TOOLS
+) -> list[str]:
+    """`check`, given `seconds` in all."""
+    with anyio.fail_after(seconds):
+        return await check(config, allowed, expected)
+
+
+def resolved(folders: list[str]) -> list[str]:
+    """Each folder as the server resolves and lists it (links and `..` followed)."""
+    return [os.path.realpath(folder) for folder in folders]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = Path(args.config)
     config = json.loads(path.read_text() if not args.config.lstrip().startswith("{") else args.config)
-    names = anyio.run(check, config, args.allowed, args.timeout)
+    names = anyio.run(bounded_check, config, resolved(args.allowed), args.timeout)
     print(f"stdio check passed: {config['command']} answered initialize and listed {len(names)} tools", file=sys.stderr)
     return 0
 

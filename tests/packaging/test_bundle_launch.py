@@ -14,7 +14,7 @@ import pytest
 
 from ..support.processes import mosaic_mcp_command
 from .host import ENTRY, MANIFEST, launch_config, server_arguments
-from .stdio_check import check
+from .stdio_check import bounded_check, resolved
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +50,7 @@ async def test_two_folders_and_an_empty_key(tmp_path: Path) -> None:
     config, _ = host_launch(user, tmp_path)
     assert config["args"][-2:] == [str(movies), str(desktop)]
     assert config["env"]["MOTION_API_KEY"] == "${user_config.motion_api_key}"
-    await check(config, [str(movies), str(desktop)], timeout=60)
+    await bounded_check(config, resolved([str(movies), str(desktop)]), seconds=60)
 
 
 async def test_untouched_defaults_are_expanded(tmp_path: Path) -> None:
@@ -58,18 +58,19 @@ async def test_untouched_defaults_are_expanded(tmp_path: Path) -> None:
     config, home = host_launch({}, tmp_path)
     assert "${HOME}/Movies" in config["args"]
     assert config["env"]["MOSAIC_MCP_DOWNLOAD_DIR"] == "${HOME}/Downloads/Mosaic"
-    await check(config, [str(home / "Movies"), str(home / "Desktop"), str(home / "Downloads" / "Mosaic")], timeout=60)
+    folders = [home / "Movies", home / "Desktop", home / "Downloads" / "Mosaic"]
+    await bounded_check(config, resolved([str(folder) for folder in folders]), seconds=60)
 
 
 async def test_every_folder_removed(tmp_path: Path) -> None:
     """An empty folder selection leaves `--allowed-dirs` with no value: the server starts with the default."""
     config, home = host_launch({"allowed_dirs": []}, tmp_path)
     assert config["args"][-1] == "--allowed-dirs"
-    await check(config, [str(home / "Downloads" / "Mosaic")], timeout=60)
+    await bounded_check(config, resolved([str(home / "Downloads" / "Mosaic")]), seconds=60)
 
 
 async def test_read_only_and_toolsets_reach_the_server(tmp_path: Path) -> None:
     """The read-only switch arrives as "true" and the toolsets as text: only tools that change nothing, runs too."""
     config, _ = host_launch({"read_only": True, "toolsets": "core,runs"}, tmp_path)
-    names = await check(config, [], timeout=60, expected=frozenset({"poll_job", "list_runs"}))
+    names = await bounded_check(config, [], seconds=60, expected=frozenset({"poll_job", "list_runs"}))
     assert "run_agent" not in names and "resume_run" not in names
