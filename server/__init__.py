@@ -7,7 +7,7 @@ the job journal and poller, the local-file bridge and the offline sandbox.
 from importlib.metadata import PackageNotFoundError, version
 
 try:
-    __version__ = version("mosaic-mcp")
+    __version__ = version("mcp-server-mosaic")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 

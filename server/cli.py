@@ -191,7 +191,13 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--home", help="folder of the job journal (MOSAIC_MCP_HOME)")
     parser.add_argument("--download-dir", help="where outputs are saved (MOSAIC_MCP_DOWNLOAD_DIR)")
-    parser.add_argument("--allowed-dirs", help="comma list of readable/writable folders (MOSAIC_MCP_ALLOWED_DIRS)")
+    parser.add_argument(
+        "--allowed-dirs",
+        nargs="*",
+        metavar="DIR",
+        help="folders files may be read from / written to, one or more, each may be a comma list "
+        "(MOSAIC_MCP_ALLOWED_DIRS)",
+    )
     parser.add_argument(
         "--max-download-bytes", type=int, help="largest file saved, bytes (MOSAIC_MCP_MAX_DOWNLOAD_BYTES)"
     )
@@ -216,7 +222,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "allow_without_prompt": args.allow_without_prompt,
         "home": args.home,
         "download_dir": args.download_dir,
-        "allowed_dirs": args.allowed_dirs,
+        "allowed_dirs": args.allowed_dirs or None,  # `--allowed-dirs` with no folder (an empty selection): unset
         "max_download_bytes": args.max_download_bytes,
         "max_wait_seconds": args.max_wait_seconds,
         "poll_interval_seconds": args.poll_interval,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -62,13 +63,61 @@ def user_data_dir() -> Path:
 
 
 def _split_list(value: Any) -> Any:
-    """Accept a comma-separated string as a list (also ';' on Windows, where ':' is in paths)."""
+    """Accept a comma-separated string as a list (also ';' on Windows, where ':' is in paths).
+
+    A list (`--allowed-dirs /a /b`) is split item by item, so `--allowed-dirs /a,/b` means the same.
+    """
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return [piece for item in value for piece in _split_list(item)]
     if isinstance(value, str):
         separators = ",;" if os.name == "nt" else ","
         parts = [value]
         for sep in separators:
             parts = [piece for part in parts for piece in part.split(sep)]
         return [p.strip() for p in parts if p.strip()]
+    return value
+
+
+_UNSUBSTITUTED = re.compile(r"\$\{user_config\.[^}]*\}")
+"""What an MCP bundle host leaves in a value when the user left that optional setting empty."""
+
+_HOST_DIRS: dict[str, Callable[[], str]] = {
+    "HOME": lambda: str(Path.home()),
+    "DESKTOP": lambda: str(Path.home() / "Desktop"),
+    "DOCUMENTS": lambda: str(Path.home() / "Documents"),
+    "DOWNLOADS": lambda: str(Path.home() / "Downloads"),
+    "/": lambda: os.sep,
+}
+"""The folder variables of the bundle manifest (`${HOME}/Movies`), for values the host passed on unexpanded."""
+_HOST_DIR = re.compile(r"\$\{(HOME|DESKTOP|DOCUMENTS|DOWNLOADS|/)\}")
+
+
+def drop_unset_placeholders(values: dict[str, Any]) -> dict[str, Any]:
+    """Treat a value that is blank or still holds an unsubstituted `${user_config.NAME}` as not given.
+
+    A bundle host passes an optional setting the user left empty as that literal text (in a variable or
+    in an argument list); taken at its word it would be a key with the wrong prefix or a folder named
+    `${user_config.allowed_dirs}`.
+    """
+
+    def unset(item: Any) -> bool:
+        return isinstance(item, str) and (not item.strip() or _UNSUBSTITUTED.search(item) is not None)
+
+    kept: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, list):
+            value = [item for item in value if not unset(item)]
+        if not unset(value):
+            kept[name] = value
+    return kept
+
+
+def expand_host_dirs(value: Any) -> Any:
+    """Expand `${HOME}`, `${DESKTOP}`, `${DOCUMENTS}`, `${DOWNLOADS}` and `${/}` in a folder setting (or a list)."""
+    if isinstance(value, list):
+        return [expand_host_dirs(item) for item in value]
+    if isinstance(value, str):
+        return _HOST_DIR.sub(lambda match: _HOST_DIRS[match.group(1)](), value)
     return value
 
 
@@ -178,6 +227,16 @@ class Settings(BaseSettings):
         validation_alias="MOSAIC_MCP_HTTP_TOKEN",
         description="Bearer token required by `serve --http` off loopback.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_unset(cls, values: Any) -> Any:
+        return drop_unset_placeholders(values) if isinstance(values, dict) else values
+
+    @field_validator("home", "download_dir", "allowed_dirs", mode="before")
+    @classmethod
+    def _expand_dirs(cls, value: Any) -> Any:
+        return expand_host_dirs(value)
 
     @field_validator("mosaic_api_key", "motion_api_key", "webhook_secret", "http_token", mode="before")
     @classmethod

@@ -146,10 +146,19 @@ class Registrar:
             self.catalogue.append(ToolInfo(fn.__name__, toolset, spends_credits, read_only, enabled))
             wrapped = translate_errors(in_tool_terms(fn), time_limit=self.settings.max_wait_seconds + MARGIN)
             if enabled:
-                self.server.add_tool(wrapped, title=title, annotations=annotations)
+                self.server.add_tool(wrapped, title=title, description=description(fn), annotations=annotations)
             return wrapped
 
         return decorate
+
+
+def description(fn: Callable[..., Any]) -> str:
+    """The tool's description: its docstring without the source's indentation.
+
+    Python 3.13 strips a docstring's common indentation when compiling, 3.11 and 3.12 keep it; cleaning
+    it here makes the text a model reads (and the pinned tool list) the same on every version.
+    """
+    return inspect.cleandoc(fn.__doc__ or "")
 
 
 def translate_errors(fn: Callable[P, Awaitable[R]], time_limit: float | None = None) -> Callable[P, Awaitable[R]]:
