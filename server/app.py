@@ -99,6 +99,14 @@ class MosaicServer(MCPServer[Runtime]):
         return static + [_job_resource(r) for r in await runtime.jobs.recent(limit=self.list_limit)]
 
 
+async def _serves(app: MosaicServer, uri: str) -> bool:
+    """Whether `uri` is a resource of this server: a static one, or a tracked job's (subscriptions)."""
+    if uri in {str(r.uri) for r in await MCPServer.list_resources(app)}:
+        return True
+    runtime = app.connections.any()  # no request context reaches every caller (listen, subscribe)
+    return runtime is not None and await runtime.jobs.serves(uri)
+
+
 def _job_resource(record: JobRecord) -> Resource:
     snap = record.snapshot
     what = "Mosaic run" if record.kind == "mosaic_run" else "Motion session"
@@ -158,7 +166,7 @@ def create_server(
         subscriptions=notifier.bus,
         log_level="WARNING",
     )
-    notifier.install(app)
+    notifier.install(app, serves=lambda uri: _serves(app, uri))
     _register_resources(app)
     register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
