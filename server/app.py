@@ -39,6 +39,7 @@ from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
 from .runtime import Connections, Runtime
+from .tasks import Tasks
 from .transfer.downloads import remove_stale_parts_on_start
 from .webhooks import register_http_routes
 
@@ -165,6 +166,7 @@ def create_server(
         lifespan=lifespan,
         subscriptions=notifier.bus,
         log_level="WARNING",
+        extensions=[Tasks()],  # opt-in per request: MCP tasks for job-starting tools (tasks.py)
     )
     notifier.install(app, serves=lambda uri: _serves(app, uri))
     _register_resources(app)
