@@ -39,6 +39,7 @@ from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
 from .runtime import Connections, Runtime
+from .tasks import Tasks
 from .transfer.downloads import remove_stale_parts_on_start
 from .webhooks import register_http_routes
 
@@ -99,6 +100,14 @@ class MosaicServer(MCPServer[Runtime]):
         return static + [_job_resource(r) for r in await runtime.jobs.recent(limit=self.list_limit)]
 
 
+async def _serves(app: MosaicServer, uri: str) -> bool:
+    """Whether `uri` is a resource of this server: a static one, or a tracked job's (subscriptions)."""
+    if uri in {str(r.uri) for r in await MCPServer.list_resources(app)}:
+        return True
+    runtime = app.connections.any()  # no request context reaches every caller (listen, subscribe)
+    return runtime is not None and await runtime.jobs.serves(uri)
+
+
 def _job_resource(record: JobRecord) -> Resource:
     snap = record.snapshot
     what = "Mosaic run" if record.kind == "mosaic_run" else "Motion session"
@@ -157,8 +166,9 @@ def create_server(
         lifespan=lifespan,
         subscriptions=notifier.bus,
         log_level="WARNING",
+        extensions=[Tasks()],  # opt-in per request: MCP tasks for job-starting tools (tasks.py)
     )
-    notifier.install(app)
+    notifier.install(app, serves=lambda uri: _serves(app, uri))
     _register_resources(app)
     register_http_routes(app, settings, app.connections)
     register_tools(app, settings)

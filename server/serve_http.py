@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import logging
 import sys
 
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import SecretStr
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .app import MosaicServer
 from .config import ConfigurationError, Settings
@@ -54,6 +55,57 @@ class BearerTokenGate:
         await self.app(scope, receive, send)
 
 
+REQUEST_CANCELLED = b"-32800"
+"""The code `mcp` 2.3 answers a cancelled 2025-era request with over Streamable HTTP."""
+
+
+class SilentCancellation:
+    """ASGI middleware: a request the client cancelled gets no response, as the MCP spec says.
+
+    On the 2025-era Streamable HTTP wire, `mcp` 2.3 ends a cancelled request's SSE stream with a
+    JSON-RPC error for its id (`-32800 Request cancelled`, `_terminate_unanswered_request`), which
+    strict clients report as a response for an unknown id. Here that one event is blanked, and the
+    stream still ends as the SDK ends it. Nothing else is touched: other events, JSON responses
+    (this server's HTTP app streams SSE) and every non-MCP route pass through unchanged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        streaming = False
+
+        async def silenced(message: Message) -> None:
+            nonlocal streaming
+            if message["type"] == "http.response.start":
+                content_type = dict(message.get("headers") or []).get(b"content-type", b"")
+                streaming = content_type.startswith(b"text/event-stream")
+            elif streaming and message["type"] == "http.response.body" and _answers_a_cancel(message.get("body", b"")):
+                message = {**message, "body": b""}  # keeps `more_body`: the stream ends where it ended
+            await send(message)
+
+        await self.app(scope, receive, silenced)
+
+
+def _answers_a_cancel(body: bytes) -> bool:
+    """Whether an SSE chunk is exactly one event carrying the SDK's `-32800` answer to a cancelled request."""
+    if REQUEST_CANCELLED not in body:
+        return False
+    events = [e for e in body.replace(b"\r\n", b"\n").split(b"\n\n") if e.strip()]
+    if len(events) != 1:
+        return False
+    data = b"\n".join(line[5:].lstrip() for line in events[0].split(b"\n") if line.startswith(b"data:"))
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return False
+    error = message.get("error") if isinstance(message, dict) else None
+    return isinstance(error, dict) and error.get("code") == -32800 and "id" in message and "result" not in message
+
+
 def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> ASGIApp:
     """The Starlette app for `serve --http`, gated by the bearer token when one is set."""
     if not is_loopback(host) and settings.http_token is None:
@@ -67,6 +119,7 @@ def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> AS
     app: ASGIApp = server.streamable_http_app(
         host=host, transport_security=security, session_idle_timeout=SESSION_IDLE_SECONDS
     )
+    app = SilentCancellation(app)
     if settings.http_token is not None:
         app = BearerTokenGate(app, settings.http_token)
     return app

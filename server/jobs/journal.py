@@ -237,12 +237,14 @@ class Journal:
             )
         )
 
-    async def finish_intent(self, intent: Intent, record: JobRecord) -> None:
-        """The intent became a job: journal the job and close the intent in one transaction."""
+    async def finish_intent(self, intent: Intent, record: JobRecord) -> bool:
+        """The intent became a job: journal the job and close the intent in one transaction.
+
+        True when the job is new to the journal (a follow-up that kept its parent's id is not)."""
         intent.state, intent.outcome, intent.closed_at = "done", record.job_id, self.clock.wall()
         row = _job_row(record)
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: sqlite3.Connection) -> bool:
             db.execute("BEGIN IMMEDIATE")
             try:
                 inserted = db.execute("INSERT OR IGNORE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?)", row).rowcount
@@ -259,8 +261,9 @@ class Journal:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            return bool(inserted)
 
-        await self._write(write)
+        return await self._write(write)
 
     async def intents(
         self,

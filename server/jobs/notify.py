@@ -2,23 +2,49 @@
 
 2026-07-28 clients listen on the SDK's subscription bus (`subscriptions/listen`); 2025-era clients
 use `resources/subscribe`, which `MCPServer` does not serve, so we register that handler on the
-low-level server (the SDK reference's documented workaround) and keep their sessions here.
-Sending to a session whose client has gone is silently dropped by the SDK.
+low-level server (the SDK reference's documented workaround) and keep their connections here.
+
+A 2025-era client is one *connection*, but the SDK hands every request its own `ServerSession`
+proxy: keyed by the proxy, a client that made twenty requests heard every new job twenty times
+and could never unsubscribe (the proxy of `resources/unsubscribe` is not the one that
+subscribed). So connections are the key, each with the newest proxy to send through (they all
+send on the connection's standalone channel), and each is forgotten when its connection closes.
+Sending to a client that has gone is silently dropped by the SDK.
+
+Subscribing to a URI the server does not serve is refused in both generations (`serves`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server import MCPServer, NotificationOptions, ServerRequestContext
+from mcp.server.connection import Connection
 from mcp.server.session import ServerSession
-from mcp.server.subscriptions import InMemorySubscriptionBus, ResourcesListChanged, ResourceUpdated
-from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourcesListChanged, ResourceUpdated
+from mcp.shared.exceptions import MCPError
+from mcp.types import (
+    INVALID_PARAMS,
+    EmptyResult,
+    SubscribeRequestParams,
+    SubscriptionsListenRequestParams,
+    SubscriptionsListenResult,
+    UnsubscribeRequestParams,
+)
+from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 
 log = logging.getLogger("mosaic_mcp.notify")
 
 MAX_SESSIONS = 256
+
+Serves = Callable[[str], Awaitable[bool]]
+"""Whether the server serves a resource URI (a subscription to anything else is refused)."""
+
+
+async def _serves_anything(uri: str) -> bool:
+    return True
 
 
 class Notifier:
@@ -26,15 +52,28 @@ class Notifier:
 
     def __init__(self) -> None:
         self.bus = InMemorySubscriptionBus()
-        self._subscribers: dict[str, set[ServerSession]] = {}
-        # Insertion-ordered and capped: nothing tells us when a connection ends (SDK reference §2).
-        self._sessions: dict[ServerSession, None] = {}
+        self._serves: Serves = _serves_anything
+        self._subscribers: dict[str, set[Connection]] = {}
+        # Insertion-ordered and capped: a connection that never closes cleanly must not pile up.
+        self._sessions: dict[Connection, ServerSession] = {}
 
-    def install(self, server: MCPServer[Any]) -> None:
-        """Serve 2025-era `resources/subscribe` and advertise `listChanged` on `initialize`."""
+    def install(self, server: MCPServer[Any], serves: Serves | None = None) -> None:
+        """Serve 2025-era `resources/subscribe`, check `subscriptions/listen` URIs, advertise `listChanged`."""
+        if serves is not None:
+            self._serves = serves
         low = server._lowlevel_server  # private, see module docstring; mcp is pinned to 2.3.x
         low.add_request_handler("resources/subscribe", SubscribeRequestParams, self._on_subscribe)
         low.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, self._on_unsubscribe)
+        listen = ListenHandler(self.bus)  # the SDK's own handler, behind our URI check
+
+        async def on_listen(
+            ctx: ServerRequestContext[Any], params: SubscriptionsListenRequestParams
+        ) -> SubscriptionsListenResult:
+            for uri in params.notifications.resource_subscriptions or ():
+                await self._check_served(uri)
+            return await listen(ctx, params)
+
+        low.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, on_listen)
         build = low.create_initialization_options
 
         def with_list_changed(notification_options: NotificationOptions | None = None, *a: Any, **kw: Any) -> Any:
@@ -43,37 +82,75 @@ class Notifier:
 
         low.create_initialization_options = with_list_changed  # type: ignore[method-assign]
 
+    async def _check_served(self, uri: str) -> None:
+        if not await self._serves(uri):
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"uri: '{uri[:200]}' is not a resource this server serves; subscribe to mosaic://jobs "
+                "or to a job's resource_uri (run_agent and create_video_session return it)",
+                data={"uri": uri},
+            )
+
     async def _on_subscribe(self, ctx: ServerRequestContext[Any], params: SubscribeRequestParams) -> EmptyResult:
-        self._subscribers.setdefault(str(params.uri), set()).add(ctx.session)
-        self.remember(ctx.session)
+        uri = str(params.uri)
+        await self._check_served(uri)
+        connection = self.remember(ctx.session)
+        if connection is not None:
+            self._subscribers.setdefault(uri, set()).add(connection)
         return EmptyResult()
 
     async def _on_unsubscribe(self, ctx: ServerRequestContext[Any], params: UnsubscribeRequestParams) -> EmptyResult:
-        sessions = self._subscribers.get(str(params.uri))
-        if sessions is not None:
-            sessions.discard(ctx.session)
-            if not sessions:
-                del self._subscribers[str(params.uri)]
+        self._unsubscribe(str(params.uri), _connection_of(ctx.session))
         return EmptyResult()
 
-    def remember(self, session: ServerSession) -> None:
-        """Note a 2025-era session that should hear about new jobs (list_changed)."""
-        self._sessions.pop(session, None)
-        self._sessions[session] = None
+    def _unsubscribe(self, uri: str, connection: Connection) -> None:
+        connections = self._subscribers.get(uri)
+        if connections is not None:
+            connections.discard(connection)
+            if not connections:
+                del self._subscribers[uri]
+
+    def remember(self, session: ServerSession) -> Connection | None:
+        """Note the 2025-era connection of `session`: it hears about new jobs (list_changed) from now on.
+
+        2026-07-28 requests are not remembered: they hear about changes only on a listen stream.
+        """
+        if session.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            return None
+        connection = _connection_of(session)
+        if connection not in self._sessions:
+            connection.exit_stack.callback(self._forget, connection)
+        self._sessions.pop(connection, None)
+        self._sessions[connection] = session
         while len(self._sessions) > MAX_SESSIONS:
-            del self._sessions[next(iter(self._sessions))]
+            self._forget(next(iter(self._sessions)))
+        return connection
+
+    def _forget(self, connection: Connection) -> None:
+        """A closed (or evicted) connection hears nothing more."""
+        self._sessions.pop(connection, None)
+        for uri in [u for u, subscribed in self._subscribers.items() if connection in subscribed]:
+            self._unsubscribe(uri, connection)
 
     async def updated(self, uri: str) -> None:
         """A job resource changed."""
         await self.bus.publish(ResourceUpdated(uri=uri))
-        for session in list(self._subscribers.get(uri, ())):
-            await _quietly(session.send_resource_updated(uri))
+        for connection in list(self._subscribers.get(uri, ())):
+            session = self._sessions.get(connection)
+            if session is not None:
+                await _quietly(session.send_resource_updated(uri))
 
     async def list_changed(self) -> None:
-        """A job was added to the list."""
+        """The set of job resources changed (a job was added): once to each listener and connection."""
         await self.bus.publish(ResourcesListChanged())
-        for session in list(self._sessions):
+        for session in list(self._sessions.values()):
             await _quietly(session.send_resource_list_changed())
+
+
+def _connection_of(session: ServerSession) -> Connection:
+    """The connection behind a per-request session proxy (private in mcp 2.3, which is pinned)."""
+    connection: Connection = session._connection
+    return connection
 
 
 async def _quietly(send: Any) -> None:

@@ -22,7 +22,7 @@ from .intents import UNRESOLVED_STATES, UNRESOLVED_VISIBLE_SECONDS, Intent, Unre
 from .journal import JobRecord, Journal
 from .notify import Notifier
 from .poller import Poller
-from .snapshot import JobKind, JobSnapshot, pending_snapshot, previous_render
+from .snapshot import JobKind, JobSnapshot, pending_snapshot, previous_render, resource_uri
 
 log = logging.getLogger("mosaic_mcp.jobs")
 
@@ -124,15 +124,17 @@ class JobService:
             viewed_at=now,
             parent_job_id=parent_job_id,
         )
+        added = True  # if the journal cannot say, the job may be new: announce it
         try:
             if intent is not None:
-                await self.journal.finish_intent(intent, record)
-            elif not await self.journal.add(record):
+                added = await self.journal.finish_intent(intent, record)
+            elif not (added := await self.journal.add(record)):
                 # Already journaled: a follow-up that reuses its parent's id makes the job live again.
                 await self.journal.save_snapshot(job_id, record.snapshot)
         finally:
             self.poller.track(record)
-            await self.notifier.list_changed()
+            if added:  # the set of job resources changed; a revision under the same id is `updated`
+                await self.notifier.list_changed()
         return record
 
     async def unresolved(self, limit: int = 20) -> list[UnresolvedStart]:
@@ -250,6 +252,22 @@ class JobService:
                 raise refused
             return ended
         return await self.refresh(job_id)
+
+    async def tracked(self, job_id: str) -> JobRecord | None:
+        """A job this server tracks (never adopted from upstream), noted as looked at; None if not tracked."""
+        record = self.poller.followed(job_id) or await self.journal.get(job_id)
+        if record is not None:
+            await self._touch(record)
+        return record
+
+    async def serves(self, uri: str) -> bool:
+        """Whether `uri` is the resource URI of a tracked job."""
+        for kind in ("mosaic_run", "motion_session"):
+            prefix = resource_uri(kind, "")
+            if uri.startswith(prefix) and len(uri) > len(prefix):
+                record = self.poller.followed(uri[len(prefix) :]) or await self.journal.get(uri[len(prefix) :])
+                return record is not None and record.snapshot.resource_uri == uri
+        return False
 
     async def recent(self, limit: int = 50) -> list[JobRecord]:
         """Tracked jobs of the configured keys, newest first."""
