@@ -38,6 +38,7 @@ from .jobs.reconcile import Reconciler
 from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
+from .logbridge import LogBridge
 from .runtime import Connections, Runtime
 from .transfer.downloads import remove_stale_parts_on_start
 from .webhooks import register_http_routes
@@ -124,6 +125,7 @@ def create_server(
     reconciliation), back-off without sleeping, short time-outs.
     """
     notifier = Notifier()
+    log_bridge = LogBridge()  # log records as notifications/message (server/logbridge.py)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
@@ -140,6 +142,7 @@ def create_server(
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
             jobs, starts, reconciler = _jobs_layer(effective, mosaic, motion, journal, notifier, timing, clock)
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url)
+            await stack.enter_async_context(log_bridge.serving(runtime))  # before the tasks that log
             task_group = await stack.enter_async_context(anyio.create_task_group())
             await task_group.start(jobs.poller.run)
             await task_group.start(reconciler.run)
@@ -159,6 +162,7 @@ def create_server(
         log_level="WARNING",
     )
     notifier.install(app)
+    log_bridge.install(app)
     _register_resources(app)
     register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
