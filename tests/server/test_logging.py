@@ -7,8 +7,10 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -22,11 +24,15 @@ from mcp.types import (
     SetLevelRequestParams,
 )
 
-from mosaic_mcp.server.app import MosaicServer
+from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
+from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
+from mosaic_mcp.server.sandbox.serve import serve_asgi
+from mosaic_mcp.server.serve_http import build_http_app
+from mosaic_mcp.server.webhooks import WEBHOOK_PATH
 
-from ..support import MOSAIC_KEY, MOTION_KEY, VIDEO, call_ok
+from ..support import FAST_POLLING, MOSAIC_KEY, MOTION_KEY, VIDEO, call_ok, sandbox_settings, transport
 
 pytestmark = pytest.mark.anyio
 
@@ -215,3 +221,23 @@ async def test_stderr_says_what_it_said_before(server: MosaicServer, served: Run
     names = [r.getMessage() for r in seen if r.name.startswith("mosaic_mcp")]
     assert "a warning still reaches stderr" in names
     assert not any(r.levelno < root.getEffectiveLevel() for r in seen if r.name.startswith("mosaic_mcp")), names
+
+
+async def test_a_refused_webhook_delivery_reaches_a_client_over_http(served: RunningSandbox, tmp_path: Path) -> None:
+    """`serve --http`: a delivery with a wrong signature is a warning for the session that set a level."""
+    settings = sandbox_settings(served, tmp_path, webhook_secret="s3cret-webhook")
+    server = create_server(settings, poll_timing=FAST_POLLING, retry=RetryPolicy(sleep=RecordingSleep()))
+    heard = Heard()
+    async with serve_asgi(build_http_app(server, settings, host="127.0.0.1")) as port:
+        base = f"http://127.0.0.1:{port}"
+        async with Client(base + "/mcp", mode="legacy", logging_callback=heard) as client:
+            await client.set_logging_level("warning")
+            async with httpx2.AsyncClient(transport=transport(), timeout=10) as http:
+                refused = await http.post(base + WEBHOOK_PATH, json={"run_id": "r-1"})
+            message = await heard.wait_for("refused a webhook delivery")
+    assert refused.status_code == 401
+    assert (message.level, message.logger, message.data) == (
+        "warning",
+        "mosaic_mcp.webhooks",
+        "refused a webhook delivery: 401 bad signature",
+    )
