@@ -29,6 +29,7 @@ from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
 from .api.transport import DEFAULT_TIMEOUT, RetryPolicy
 from .arguments import closed_schema, unknown_names, unknown_names_message
+from .completions import register_completions
 from .config import Settings, key_fingerprint
 from .jobs.clock import SYSTEM_CLOCK, Clock
 from .jobs.journal import JobRecord, Journal
@@ -39,6 +40,7 @@ from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
 from .logbridge import LogBridge
+from .prompts import register_prompts
 from .runtime import Connections, Runtime
 from .transfer.downloads import remove_stale_parts_on_start
 from .webhooks import register_http_routes
@@ -163,6 +165,8 @@ def create_server(
     )
     notifier.install(app)
     log_bridge.install(app)
+    register_prompts(app, settings)
+    register_completions(app)
     _register_resources(app)
     register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
