@@ -12,8 +12,9 @@ import re
 from typing import Annotated, Any, get_args
 
 from mcp.server import MCPServer, ServerRequestContext
+from mcp.server.context import HandlerResult
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, GetPromptRequestParams, GetPromptResult, InputRequiredResult
+from mcp.types import INVALID_PARAMS, GetPromptRequestParams
 from pydantic import Field
 
 from .api import rules
@@ -186,9 +187,7 @@ def _check_arguments_first(app: MCPServer[Any]) -> None:
     entry = low.get_request_handler("prompts/get")
     assert entry is not None  # MCPServer always serves prompts/get
 
-    async def get_prompt(
-        ctx: ServerRequestContext[Any], params: GetPromptRequestParams
-    ) -> GetPromptResult | InputRequiredResult:
+    async def get_prompt(ctx: ServerRequestContext[Any], params: GetPromptRequestParams) -> HandlerResult:
         prompts = {p.name: p for p in await app.list_prompts()}
         prompt = prompts.get(params.name)
         if prompt is None:
@@ -203,7 +202,6 @@ def _check_arguments_first(app: MCPServer[Any]) -> None:
                     INVALID_PARAMS,
                     f"{prompt.name} needs the argument {argument.name!r}: {argument.description}",
                 )
-        result: GetPromptResult | InputRequiredResult = await entry.handler(ctx, params)
-        return result
+        return await entry.handler(ctx, params)
 
     low.add_request_handler("prompts/get", GetPromptRequestParams, get_prompt)
