@@ -29,6 +29,7 @@ from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
 from .api.transport import DEFAULT_TIMEOUT, RetryPolicy
 from .arguments import closed_schema, unknown_names, unknown_names_message
+from .completions import register_completions
 from .config import Settings, key_fingerprint
 from .jobs.clock import SYSTEM_CLOCK, Clock
 from .jobs.journal import JobRecord, Journal
@@ -38,6 +39,8 @@ from .jobs.reconcile import Reconciler
 from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
+from .logbridge import LogBridge
+from .prompts import register_prompts
 from .runtime import Connections, Runtime
 from .tasks import Tasks
 from .transfer.downloads import remove_stale_parts_on_start
@@ -133,6 +136,7 @@ def create_server(
     reconciliation), back-off without sleeping, short time-outs.
     """
     notifier = Notifier()
+    log_bridge = LogBridge()  # log records as notifications/message (server/logbridge.py)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
@@ -149,6 +153,7 @@ def create_server(
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
             jobs, starts, reconciler = _jobs_layer(effective, mosaic, motion, journal, notifier, timing, clock)
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url)
+            await stack.enter_async_context(log_bridge.serving(runtime))  # before the tasks that log
             task_group = await stack.enter_async_context(anyio.create_task_group())
             await task_group.start(jobs.poller.run)
             await task_group.start(reconciler.run)
@@ -169,6 +174,9 @@ def create_server(
         extensions=[Tasks()],  # opt-in per request: MCP tasks for job-starting tools (tasks.py)
     )
     notifier.install(app, serves=lambda uri: _serves(app, uri))
+    log_bridge.install(app)
+    register_prompts(app, settings)
+    register_completions(app)
     _register_resources(app)
     register_http_routes(app, settings, app.connections)
     register_tools(app, settings)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import math
 import sys
 import time
@@ -45,6 +46,8 @@ from . import __version__
 from .api.requests import RunRequest
 from .config import Settings
 from .runtime import Connections, Runtime
+
+log = logging.getLogger("mosaic_mcp.webhooks")
 
 WEBHOOK_PATH = "/webhooks/mosaic"
 SIGNATURE_HEADER = b"x-mosaic-signature"
@@ -268,6 +271,10 @@ def signature_matches(request: Request, secret: str) -> bool:
 def _refuse(status: int, detail: str, *, retry_after: float | None = None) -> Response:
     # "Connection: close" makes the server hang up instead of reading (and discarding) the rest of
     # a body it refused, which could be endless.
+    # A refused delivery is worth a warning (a wrong secret, a broken sender); shedding load is not.
+    log.log(
+        logging.INFO if status in (429, 503) else logging.WARNING, "refused a webhook delivery: %d %s", status, detail
+    )
     headers = {"Connection": "close"}
     if retry_after is not None:
         headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
