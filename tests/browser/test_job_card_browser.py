@@ -42,7 +42,7 @@ def test_job_cards_play_their_videos_in_chromium(tmp_path: Path) -> None:
         "WORK_DIR": str(tmp_path),
         "SCREENSHOT": str(shot),
     }
-    done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+    done = subprocess.run(
         [node, str(HERE / "run.mjs")], env=env, capture_output=True, text=True, timeout=240, check=False
     )
     assert done.returncode == 0, f"run.mjs failed: {done.stderr.strip()[-2000:]}"

@@ -165,7 +165,7 @@ async def test_sandbox_mode_lists_the_sandbox_origin_from_the_start(tmp_path: Pa
 @pytest.mark.parametrize("value", ["*", "https://*", "https://*.com", "https://cdn.example.com/videos", "ftp://x.org"])
 def test_media_origins_refuse_anything_but_an_origin(value: str) -> None:
     """A wildcard for everything, a path or another scheme is refused, naming the variable."""
-    with pytest.raises(ConfigurationError, match="MOSAIC_MCP_MEDIA_ORIGINS: .* is not an origin"):
+    with pytest.raises(ConfigurationError, match=r"MOSAIC_MCP_MEDIA_ORIGINS: .* is not an origin"):
         load_settings(media_origins=value)
 
 
