@@ -7,7 +7,8 @@
 // 3. headless Chromium opens a host page built on `AppBridge` (host.js, bundled here with esbuild) that
 //    mounts one card per job in a sandboxed iframe under the CSP; the card's tool calls come back here;
 // 4. waits until each card shows its job settled, then checks the <video> loaded, the progress shown,
-//    "Save to disk", "Open in a new tab", that polling stopped, and saves a screenshot.
+//    "Save to disk", "Open in a new tab", that polling stopped, and saves a screenshot;
+// 5. mounts a third card for a new run and cancels it with the card's "Cancel run" button.
 // Prints one JSON line with what it measured; exits 1 with the reason on the first failed check.
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -149,7 +150,23 @@ iframe{border:0;width:100%;height:420px;display:block}</style>
     const spent = calls.filter((c) => !["refresh_job_card", "download_output"].includes(c.name));
     check(spent.length === 0, `the card called only free tools (${spent.map((c) => c.name)})`);
     await tab.screenshot({ path: process.env.SCREENSHOT });
-    for (const slot of Object.keys(jobs)) await tab.evaluate((s) => window.teardownCard(s), slot);
+
+    // Cancel: a third card, for a run cancelled from its "Cancel run" button while it runs.
+    const args = jobs.run.args;
+    const started = await client.callTool({ name: "run_agent", arguments: args });
+    await tab.evaluate(() => { const d = document.createElement("div"); d.className = "slot"; d.id = "cancel"; document.body.append(d); });
+    await tab.evaluate((spec) => window.mountCard("cancel", spec), { html: card.text, csp, tool: tools.run_agent, args, result: started });
+    const frame = await within(10, "cancel frame", async () => tab.frames().find((f) => f.name() === "cancel"));
+    await within(10, "cancel button shown", () => frame.evaluate(() => !document.getElementById("cancel").hidden));
+    await frame.click("#cancel");
+    const ended = await within(30, "cancelled run shown", () =>
+      frame.evaluate(() => { const s = window.__shown.at(-1); return s && s.settled ? s : null; }));
+    check(ended.status === "cancelled", `the run was cancelled from the card (${ended.status})`);
+    check(calls.filter((c) => c.name === "cancel_job").length === 1, "one cancel_job call");
+    summary.cancel = { job_id: started.structuredContent.job_id, status: ended.status };
+    const free = ["refresh_job_card", "download_output", "cancel_job"];
+    check(calls.every((c) => free.includes(c.name)), "the cards never called a tool that spends or publishes");
+    for (const slot of [...Object.keys(jobs), "cancel"]) await tab.evaluate((s) => window.teardownCard(s), slot);
     check(problems.length === 0, `no console errors (${problems.join(" | ")})`);
   } finally {
     await browser.close();

@@ -30,7 +30,7 @@ def chromium() -> str | None:
 
 
 def test_job_cards_play_their_videos_in_chromium(tmp_path: Path) -> None:
-    """Both cards load in under a second, follow their jobs to the end, play the clip, save it, then stop polling."""
+    """Cards load in under a second, follow their jobs to the end, play the clip, save it, stop polling, cancel."""
     browser, node = chromium(), shutil.which("node")
     if browser is None or node is None or not (HERE / "node_modules" / "@modelcontextprotocol" / "ext-apps").is_dir():
         pytest.skip(NEEDS)
@@ -54,6 +54,7 @@ def test_job_cards_play_their_videos_in_chromium(tmp_path: Path) -> None:
         assert all(Path(p).stat().st_size > 0 for p in card["saved"])
     assert report["run"]["stages"][-1].startswith("completed")
     assert report["video"]["stages"][-1] == "ready"
+    assert report["cancel"]["status"] == "cancelled"
     assert shot.stat().st_size > 0
     if os.environ.get("UPDATE_SCREENSHOT"):
         SCREENSHOT.parent.mkdir(exist_ok=True)
