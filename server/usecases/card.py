@@ -42,7 +42,7 @@ MOTION_STAGES = ("queued", "created", "running", "rendering the MP4", "ready")
 
 @lru_cache(maxsize=1)
 def card_html() -> str:
-    """The card's HTML document (about 20 KB, no external code)."""
+    """The card's HTML document (about 12 KB, no external code)."""
     return files("mosaic_mcp.server").joinpath("views", "job-card.html").read_text(encoding="utf-8")
 
 
