@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.apps import Apps
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, InputRequiredResult, Resource, Tool
-from pydantic import SecretStr
+from pydantic import AnyUrl, SecretStr
 
 from ..tools import register_tools
 from . import __version__
@@ -44,6 +46,7 @@ from .prompts import register_prompts
 from .runtime import Connections, Runtime
 from .tasks import Tasks
 from .transfer.downloads import remove_stale_parts_on_start
+from .usecases import CARD_URI, card_csp, card_html
 from .webhooks import register_http_routes
 
 log = logging.getLogger("mosaic_mcp")
@@ -101,6 +104,24 @@ class MosaicServer(MCPServer[Runtime]):
         if runtime is None:
             return static
         return static + [_job_resource(r) for r in await runtime.jobs.recent(limit=self.list_limit)]
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Runtime, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """Resources as registered; the job card with its CSP as of now (the media origins seen so far)."""
+        contents = await super().read_resource(uri, context)
+        runtime = context.request_context.lifespan_context if context is not None else self.connections.any()
+        if str(uri) != CARD_URI or isinstance(contents, InputRequiredResult) or runtime is None:
+            return contents
+        csp = (await card_csp(runtime)).model_dump(by_alias=True, exclude_none=True)
+        return [ReadResourceContents(c.content, c.mime_type, _with_csp(c.meta, csp)) for c in contents]
+
+
+def _with_csp(meta: dict[str, Any] | None, csp: dict[str, Any]) -> dict[str, Any]:
+    """`meta` with `ui.csp` set to `csp`."""
+    meta = dict(meta or {})
+    meta["ui"] = {**meta.get("ui", {}), "csp": csp}
+    return meta
 
 
 async def _serves(app: MosaicServer, uri: str) -> bool:
@@ -171,7 +192,7 @@ def create_server(
         lifespan=lifespan,
         subscriptions=notifier.bus,
         log_level="WARNING",
-        extensions=[Tasks()],  # opt-in per request: MCP tasks for job-starting tools (tasks.py)
+        extensions=[Tasks(), _apps()],  # MCP tasks for job-starting tools (tasks.py); the job card (MCP Apps)
     )
     notifier.install(app, serves=lambda uri: _serves(app, uri))
     log_bridge.install(app)
@@ -228,6 +249,20 @@ async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tupl
         }
     )
     return effective, running.mosaic_base_url
+
+
+def _apps() -> Apps:
+    """MCP Apps: the job card view (its CSP is filled in when it is read, `MosaicServer.read_resource`)."""
+    apps = Apps()
+    apps.add_html_resource(
+        CARD_URI,
+        card_html(),
+        name="job-card",
+        title="Job card",
+        description="A live card for a Mosaic run or Motion video: progress, preview, player, save and cancel.",
+        prefers_border=True,
+    )
+    return apps
 
 
 def _register_resources(app: MosaicServer) -> None:

@@ -210,6 +210,7 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-private-callbacks", action="store_true", default=None, help="callback_url may be a private address"
     )
+    parser.add_argument("--media-origins", help="comma list of origins the job card may load media from")
     # Keys and tokens are deliberately not flags: a command line is visible in process lists.
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
 
@@ -231,6 +232,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "workspace_id": args.workspace_id,
         "public_url": args.public_url,
         "allow_private_callbacks": args.allow_private_callbacks,
+        "media_origins": args.media_origins,
     }
     return load_settings(**overrides)
 

@@ -227,6 +227,12 @@ class Settings(BaseSettings):
         validation_alias="MOSAIC_MCP_HTTP_TOKEN",
         description="Bearer token required by `serve --http` off loopback.",
     )
+    media_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="MOSAIC_MCP_MEDIA_ORIGINS",
+        description="Comma list of origins (https://cdn.example.com, or https://*.example.com) the job card may "
+        "load videos and thumbnails from, besides those seen in job outputs; never a wildcard for everything.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -252,6 +258,14 @@ class Settings(BaseSettings):
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("media_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        value = _split_list(value)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return value
+        return [_media_origin(v) for v in value]
 
     @field_validator("toolsets", mode="before")
     @classmethod
@@ -353,6 +367,21 @@ def _looks_like_a_placeholder(key: str) -> bool:
     """The README's `mk_…`, or an example's REPLACE_WITH_YOUR_… text."""
     upper = key.upper()
     return key.endswith(("…", "...")) or "REPLACE_WITH" in upper or ("YOUR_" in upper and "KEY" in upper)
+
+
+_ORIGIN = re.compile(r"(https?)://(\*\.)?([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?", re.IGNORECASE)
+
+
+def _media_origin(value: str) -> str:
+    """One MOSAIC_MCP_MEDIA_ORIGINS entry as a CSP source: scheme and host, no path; `*.` only before a domain."""
+    origin = value.strip().rstrip("/")
+    match = _ORIGIN.fullmatch(origin)
+    if match is None or (match.group(2) and "." not in match.group(3)):
+        raise ValueError(
+            f"{origin[:80]!r} is not an origin; give scheme and host like "
+            "https://cdn.example.com or https://*.example.com (no path, no bare * or *.com)"
+        )
+    return origin.lower()
 
 
 def _key_characters_ok(value: str) -> bool:

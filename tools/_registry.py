@@ -128,8 +128,9 @@ class Registrar:
         annotations: ToolAnnotations,
         title: str,
         spends_credits: bool = False,
+        meta: dict[str, Any] | None = None,
     ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-        """Declare a tool; its docstring is the description the model reads.
+        """Declare a tool; its docstring is the description the model reads; `meta` is its `_meta`.
 
         A `toolset` that is not one of `Toolset` raises here, at registration: a typo would otherwise
         register the tool under no setting, not even `all`.
@@ -146,7 +147,9 @@ class Registrar:
             self.catalogue.append(ToolInfo(fn.__name__, toolset, spends_credits, read_only, enabled))
             wrapped = translate_errors(in_tool_terms(fn), time_limit=self.settings.max_wait_seconds + MARGIN)
             if enabled:
-                self.server.add_tool(wrapped, title=title, description=description(fn), annotations=annotations)
+                self.server.add_tool(
+                    wrapped, title=title, description=description(fn), annotations=annotations, meta=meta
+                )
             return wrapped
 
         return decorate

@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context, Resolve
 from mcp.types import ListRootsResult
 from pydantic import BaseModel, Field
@@ -12,7 +13,7 @@ from ..server.api.models import NodeType
 from ..server.api.requests import MimirAsset, RunRequest, VideoInput
 from ..server.local_files import NO_ROOTS, RootsAnswer, client_roots
 from ..server.runtime import Runtime
-from ..server.usecases import start_agent_run
+from ..server.usecases import CARD_TOOL_META, start_agent_run
 from ._common import ClosedInput
 from ._registry import READ, SPEND, Registrar, runtime
 from .handles import JobHandle
@@ -110,7 +111,7 @@ def register(tools: Registrar) -> None:
         """List the tile types (node types) Mosaic agents are built from, with docs links; free."""
         return NodeTypeList(node_types=await runtime(ctx).mosaic.list_node_types())
 
-    @tools.tool(toolset="core", annotations=SPEND, title="Run a Mosaic agent", spends_credits=True)
+    @tools.tool(toolset="core", annotations=SPEND, title="Run a Mosaic agent", spends_credits=True, meta=CARD_TOOL_META)
     async def run_agent(
         agent_id: AgentId,
         ctx: Context[Runtime, Any],
@@ -167,4 +168,4 @@ def register(tools: Registrar) -> None:
             progress=ctx.report_progress,
             session=ctx.session,
         )
-        return JobHandle.of(started.record, started.warnings)
+        return JobHandle.of(started.record, started.warnings, card=client_supports_apps(ctx))

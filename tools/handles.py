@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..server.jobs.journal import JobRecord
+from ..server.usecases import CARD_NOTE
 
 
 class JobHandle(BaseModel):
@@ -18,14 +19,15 @@ class JobHandle(BaseModel):
     warnings: list[str] = Field(default_factory=list, description="Things the user should know (e.g. low balance).")
 
     @classmethod
-    def of(cls, record: JobRecord, warnings: list[str] | None = None) -> "JobHandle":
-        """The handle of a journaled job."""
+    def of(cls, record: JobRecord, warnings: list[str] | None = None, *, card: bool = False) -> "JobHandle":
+        """The handle of a journaled job; `card` when the client shows the job card (MCP Apps)."""
         what = "the run" if record.kind == "mosaic_run" else "the video"
+        next_step = f"Call poll_job('{record.job_id}', wait_seconds=30) to follow {what} until it is settled."
         return cls(
             job_id=record.job_id,
             kind=record.kind,
             status=record.snapshot.status,
             resource_uri=record.snapshot.resource_uri,
-            next_step=f"Call poll_job('{record.job_id}', wait_seconds=30) to follow {what} until it is settled.",
+            next_step=f"{CARD_NOTE} {next_step}" if card else next_step,
             warnings=warnings or [],
         )

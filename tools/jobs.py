@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ContentBlock, TextContent
 from pydantic import BaseModel, Field
@@ -9,7 +10,7 @@ from pydantic import BaseModel, Field
 from ..server.jobs.intents import UnresolvedStart
 from ..server.jobs.snapshot import JobSnapshot
 from ..server.runtime import Runtime
-from ..server.usecases import read_job, tracked_jobs
+from ..server.usecases import CARD_NOTE, CARD_TOOL_META, read_job, tracked_jobs
 from ._registry import DESTROY, LOCAL_READ, READ, Registrar, runtime
 
 JobId = Annotated[str, Field(min_length=1, max_length=200, description="job_id from a job-starting tool.")]
@@ -30,7 +31,7 @@ class JobList(BaseModel):
 def register(tools: Registrar) -> None:
     """Register the job tools."""
 
-    @tools.tool(toolset="core", annotations=READ, title="Check or wait for a job")
+    @tools.tool(toolset="core", annotations=READ, title="Check or wait for a job", meta=CARD_TOOL_META)
     async def poll_job(
         job_id: JobId,
         ctx: Context[Runtime, Any],
@@ -62,6 +63,8 @@ def register(tools: Registrar) -> None:
         content: list[ContentBlock] = [TextContent(type="text", text=snapshot.model_dump_json(indent=2))]
         if thumb is not None:
             content.append(thumb.image or TextContent(type="text", text=f"Thumbnail: {thumb.note}"))
+        if client_supports_apps(ctx):
+            content.append(TextContent(type="text", text=CARD_NOTE))
         return CallToolResult(content=content, structured_content=snapshot.model_dump(mode="json"))
 
     @tools.tool(toolset="core", annotations=LOCAL_READ, title="List tracked jobs")

@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context, Resolve
 from mcp.types import ListRootsResult
 from pydantic import Field, model_validator
@@ -10,7 +11,7 @@ from ..server.api import rules
 from ..server.api.requests import DesignMd, FollowupRequest, MotionSessionRequest
 from ..server.local_files import NO_ROOTS, RootsAnswer, client_roots
 from ..server.runtime import Runtime
-from ..server.usecases import revise_video_session, start_video_session
+from ..server.usecases import CARD_TOOL_META, revise_video_session, start_video_session
 from ._common import ClosedInput
 from ._registry import SPEND, Registrar, runtime
 from .handles import JobHandle
@@ -79,7 +80,13 @@ FollowupMode = Annotated[
 def register(tools: Registrar) -> None:
     """Register the Motion tools."""
 
-    @tools.tool(toolset="core", annotations=SPEND, title="Create a video from a prompt", spends_credits=True)
+    @tools.tool(
+        toolset="core",
+        annotations=SPEND,
+        title="Create a video from a prompt",
+        spends_credits=True,
+        meta=CARD_TOOL_META,
+    )
     async def create_video_session(
         prompt: Prompt,
         ctx: Context[Runtime, Any],
@@ -115,9 +122,11 @@ def register(tools: Registrar) -> None:
         started = await start_video_session(
             runtime(ctx), draft, attachments or [], roots=roots, progress=ctx.report_progress, session=ctx.session
         )
-        return JobHandle.of(started.record, started.warnings)
+        return JobHandle.of(started.record, started.warnings, card=client_supports_apps(ctx))
 
-    @tools.tool(toolset="core", annotations=SPEND, title="Revise a finished video", spends_credits=True)
+    @tools.tool(
+        toolset="core", annotations=SPEND, title="Revise a finished video", spends_credits=True, meta=CARD_TOOL_META
+    )
     async def followup_video_session(
         job_id: Annotated[str, Field(min_length=1, description="job_id of a completed Motion session.")],
         prompt: Annotated[rules.PromptText, Field(description="What to change.")],
@@ -140,7 +149,7 @@ def register(tools: Registrar) -> None:
             progress=ctx.report_progress,
             session=ctx.session,
         )
-        return JobHandle.of(started.record, started.warnings)
+        return JobHandle.of(started.record, started.warnings, card=client_supports_apps(ctx))
 
 
 def _design_md(given: str | DesignMdInput | None) -> DesignMd | None:

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from ..api.errors import MosaicMCPError
 from .clock import SYSTEM_CLOCK, Clock
 from .intents import Intent, IntentAction, IntentState
+from .origins import all_origins, snapshot_origins
 from .snapshot import JobKind, JobSnapshot, quarantined_snapshot
 
 log = logging.getLogger("mosaic_mcp.journal")
@@ -129,6 +130,7 @@ class Journal:
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            _ensure_origins(self._db)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
@@ -162,12 +164,15 @@ class Journal:
         """Store a job's newest snapshot (and whether it is settled)."""
         data = snapshot.model_dump_json()
         now = self.clock.wall()
-        await self._run(
-            lambda db: db.execute(
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
                 "UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?",
                 (data, int(snapshot.settled), now, job_id),
             )
-        )
+            _note_origins(db, snapshot_origins(snapshot), now)
+
+        await self._run(write)
 
     async def save_snapshots(self, items: Sequence[tuple[str, JobSnapshot]]) -> None:
         """Store many jobs' newest snapshots in one transaction (one poll cycle's changes)."""
@@ -179,6 +184,7 @@ class Journal:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany("UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?", rows)
+                _note_origins(db, all_origins(snap for _, snap in items), now)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -209,6 +215,11 @@ class Journal:
     async def live(self) -> list[JobRecord]:
         """Jobs that are not settled yet, oldest first (a row that cannot be read is settled as quarantined)."""
         return [r for r in await self._select("WHERE terminal=0 ORDER BY created_at", ()) if not r.snapshot.settled]
+
+    async def media_origins(self) -> list[str]:
+        """Every media origin seen in a journaled snapshot's outputs and thumbnails, sorted (the card's CSP)."""
+        rows = await self._run(lambda db: db.execute("SELECT origin FROM media_origins ORDER BY origin").fetchall())
+        return [row[0] for row in rows]
 
     # ------------------------------------------------------------------ write-ahead intents
 
@@ -298,6 +309,26 @@ class Journal:
         query = f"{SELECT} {where}"  # `where` is always ours; values are bound parameters
         rows = await self._run(lambda db: db.execute(query, tuple(args)).fetchall())
         return [_record(row, self.clock) for row in rows]
+
+
+def _note_origins(db: sqlite3.Connection, origins: set[str], now: float) -> None:
+    """Remember media origins (inside the caller's statement or transaction)."""
+    if origins:
+        db.executemany("INSERT OR IGNORE INTO media_origins VALUES (?, ?)", [(o, now) for o in sorted(origins)])
+
+
+def _ensure_origins(db: sqlite3.Connection) -> None:
+    """Create the media-origins table; a journal from before it learns the origins its snapshots show."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='media_origins'").fetchone():
+        return
+    db.execute("CREATE TABLE IF NOT EXISTS media_origins (origin TEXT PRIMARY KEY, first_seen REAL NOT NULL)")
+    seen: set[str] = set()
+    for (text,) in db.execute("SELECT snapshot FROM jobs"):
+        try:
+            seen |= snapshot_origins(JobSnapshot.model_validate_json(text))
+        except ValidationError:
+            continue  # an unreadable row is quarantined when it is read; it shows no media
+    _note_origins(db, seen, time.time())
 
 
 def _job_row(record: JobRecord) -> tuple[object, ...]:

@@ -87,12 +87,14 @@ class BlobStore:
             return None
         # Eight colour variants: distinct thumbnails per blob without rendering a PNG per blob.
         hue = int(hashlib.sha256(blob.blob_id.encode()).hexdigest()[:2], 16) % 8 * 32
+        if filename == "thumbnail.png" and blob.kind == "video":
+            return media.asset_bytes("thumbnail.png"), content_type  # a frame of the clip below
         if filename == "thumbnail.png":
             return media.png_bytes(320, 180, hue), content_type
         if filename == MAIN_FILE[blob.kind] and blob.data is not None:
             return blob.data, blob.content_type or content_type
         if filename == "video.mp4":
-            return media.mp4_bytes(24_000, blob.blob_id[:8]), content_type
+            return media.asset_bytes("clip.mp4"), content_type  # a real H.264 clip a browser plays
         if filename == "image.png":
             return media.png_bytes(320, 180, (hue + 16) % 256), content_type
         if filename == "audio.wav":

@@ -1,7 +1,15 @@
-"""Real, small media bytes generated in code: a PNG, an MP4-shaped file, a WAV and a Premiere zip.
+"""Real, small media bytes: a playable clip and its thumbnail (package data), and, generated in code,
+PNGs, a WAV and a Premiere zip.
 
-Clients download and sniff these, so they carry proper magic numbers and lengths; they are not
-meant to play as real footage.
+Clients download and sniff these, so they carry proper magic numbers and lengths. The clip
+(`assets/clip.mp4`: 3 s, 320x180, H.264 Constrained Baseline, no audio, ~25 KB) and its thumbnail
+(`assets/thumbnail.png`, the frame at 1.5 s) play in a browser, so the job card shows real media.
+They were made once with Debian's ffmpeg 5.1:
+
+    ffmpeg -f lavfi -i "testsrc2=size=320x180:rate=12:duration=3" -c:v libx264 -profile:v baseline \
+        -pix_fmt yuv420p -crf 32 -preset veryslow -movflags +faststart -an -map_metadata -1 \
+        -fflags +bitexact -flags:v +bitexact clip.mp4
+    ffmpeg -ss 1.5 -i clip.mp4 -frames:v 1 -map_metadata -1 -fflags +bitexact thumbnail.png
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import struct
 import zipfile
 import zlib
 from functools import lru_cache
+from importlib.resources import files
 
 _ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 
@@ -43,32 +52,10 @@ def png_bytes(width: int = 320, height: int = 180, hue: int = 0) -> bytes:
     )
 
 
-def _box(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", 8 + len(payload)) + kind + payload
-
-
-@lru_cache(maxsize=16)
-def mp4_bytes(size: int = 24_000, tag: str = "") -> bytes:
-    """An ISO-BMFF file (``ftyp`` + ``moov``/``mvhd`` + ``mdat``) of about ``size`` bytes."""
-    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41")
-    # mvhd v0: times, timescale 1000, duration 10 s, rate 1.0, volume 1.0, identity matrix.
-    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
-    mvhd = _box(
-        b"mvhd",
-        b"\x00\x00\x00\x00"
-        + struct.pack(">IIII", 0, 0, 1000, 10_000)
-        + struct.pack(">IH", 0x10000, 0x100)
-        + b"\x00" * 10
-        + matrix
-        + b"\x00" * 24
-        + struct.pack(">I", 2),
-    )
-    udta = _box(b"udta", _box(b"\xa9cmt", f"mosaic-sandbox {tag}".encode()))
-    moov = _box(b"moov", mvhd + udta)
-    filler_len = max(size - len(ftyp) - len(moov) - 8, 0)
-    pattern = (tag.encode() or b"mosaic") + b"\x00"
-    filler = (pattern * (filler_len // len(pattern) + 1))[:filler_len]
-    return ftyp + moov + _box(b"mdat", filler)
+@lru_cache(maxsize=2)
+def asset_bytes(name: str) -> bytes:
+    """A file of the package's `assets/` folder: `clip.mp4` or `thumbnail.png`."""
+    return files(__package__).joinpath("assets", name).read_bytes()
 
 
 @lru_cache(maxsize=4)

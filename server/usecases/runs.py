@@ -53,7 +53,8 @@ async def start_agent_run(
     agent = await prepare_run(rt.mosaic, agent_id, request)
     if local:  # uploaded only now, once the run's pre-flight passed
         request = await local.upload(rt.mosaic, request, progress)
-    summary = {"agent_id": agent_id, "agent_name": agent.agent.name}
+    tiles = [n.node_type.node_type_name or n.node_type.node_type_id for n in agent.agent_nodes]
+    summary = {"agent_id": agent_id, "agent_name": agent.agent.name, "tiles": tiles}
     started = await rt.starts.run_agent(agent, with_callback(request, rt.settings), summary=summary, session=session)
     return Started(started.record, started.warnings + await low_balance_warnings(rt.mosaic))
 

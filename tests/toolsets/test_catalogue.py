@@ -22,6 +22,7 @@ pytestmark = pytest.mark.anyio
 CORE = {
     "create_video_session", "followup_video_session", "run_agent", "poll_job", "list_jobs", "cancel_job",
     "list_agents", "get_agent", "list_node_types", "check_credits", "upload_file", "download_output",
+    "refresh_job_card",  # app-only: the job card calls it (issue 11)
 }  # fmt: skip
 README = Path(__file__).resolve().parents[2] / "README.md"
 
