@@ -146,7 +146,9 @@ class Registrar:
             self.catalogue.append(ToolInfo(fn.__name__, toolset, spends_credits, read_only, enabled))
             wrapped = translate_errors(in_tool_terms(fn), time_limit=self.settings.max_wait_seconds + MARGIN)
             if enabled:
-                self.server.add_tool(wrapped, title=title, annotations=annotations)
+                # cleandoc: the same clean text on every Python (3.13 strips docstring indentation itself).
+                description = inspect.cleandoc(fn.__doc__ or "")
+                self.server.add_tool(wrapped, title=title, description=description, annotations=annotations)
             return wrapped
 
         return decorate
