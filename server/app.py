@@ -39,6 +39,7 @@ from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
 from .runtime import Connections, Runtime
+from .schemas import published
 from .transfer.downloads import remove_stale_parts_on_start
 from .webhooks import register_http_routes
 
@@ -69,9 +70,17 @@ class MosaicServer(MCPServer[Runtime]):
         """The runtimes of the lifespans running now (one per in-memory `Client`)."""
 
     async def list_tools(self) -> list[Tool]:
-        """Every tool, its input schema closed to arguments it does not name."""
+        """Every tool, its input schema closed to arguments it does not name, both schemas lean (`schemas.py`)."""
         tools = await super().list_tools()
-        return [t.model_copy(update={"input_schema": closed_schema(t.input_schema)}) for t in tools]
+        return [
+            t.model_copy(
+                update={
+                    "input_schema": published(closed_schema(t.input_schema)),
+                    "output_schema": None if t.output_schema is None else published(t.output_schema, output=True),
+                }
+            )
+            for t in tools
+        ]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
