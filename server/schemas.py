@@ -6,6 +6,8 @@ Pydantic's schemas are written for validators, and say some things at length:
 - an optional argument is `anyOf: [X, {"type": "null"}]` with `"default": null`, where leaving it out
   says the same: published as `X` alone (sending null still works: arguments are checked by their
   pydantic model, not by this schema);
+- `"additionalProperties": true` (a free-form object, or a response model that keeps unknown fields)
+  is what JSON Schema assumes anyway: dropped (`false`, which closes an input, stays);
 - a result's field carries the `default` a caller could omit, but a result has no caller: dropped.
   (Its nullable fields keep their `anyOf`: `"type": [T, "null"]` would be shorter, but the Inspector's
   strict lint flags it as less portable, e.g. to Gemini's single-`type` dialect.)
@@ -30,6 +32,8 @@ def published(schema: Mapping[str, Any], *, output: bool = False) -> dict[str, A
     lean: dict[str, Any] = {}
     for key, value in schema.items():
         if (key == "title" and isinstance(value, str)) or (key == "default" and output):
+            continue
+        if key == "additionalProperties" and value is True:
             continue
         if key in _SCHEMA_MAPS and isinstance(value, Mapping):
             lean[key] = {name: _walk(sub, output) for name, sub in value.items()}

@@ -60,6 +60,25 @@ def test_an_output_schema_keeps_nullability_and_drops_defaults() -> None:
     assert lean["$defs"]["Inner"]["required"] == ["title"]
 
 
+def test_open_objects_lose_only_the_default_additional_properties() -> None:
+    """`additionalProperties: true` is JSON Schema's default and goes; `false` and a schema stay."""
+    schema = {
+        "type": "object",
+        "additionalProperties": True,
+        "properties": {
+            "closed": {"type": "object", "additionalProperties": False},
+            "map": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": True}},
+        },
+    }
+    assert published(schema) == {
+        "type": "object",
+        "properties": {
+            "closed": {"type": "object", "additionalProperties": False},
+            "map": {"type": "object", "additionalProperties": {"type": "object"}},
+        },
+    }
+
+
 def test_values_inside_enums_and_constants_are_left_alone() -> None:
     """Only schema keywords are walked: an enum of objects keeps their `title` and `default` keys."""
     schema = {"enum": [{"title": "x", "default": 1}], "title": "T", "default": {"title": "kept"}}
