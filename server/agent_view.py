@@ -23,8 +23,8 @@ class NodeView(BaseModel):
 
     agent_node_id: str = Field(description="Use as key in update_params / ignore_nodes / video_inputs.")
     tile: str | None = Field(description="The tile's name, e.g. 'Captions'.")
-    node_type_id: str
-    is_video_input: bool
+    node_type_id: str = Field(description="The tile type (see list_node_types).")
+    is_video_input: bool = Field(description="True for a Video Input tile.")
     params: dict[str, Any] = Field(description="The tile's current parameters.")
     docs_url: str | None = Field(default=None, description="Where the tile's parameters are documented.")
     documented_params: list[ParamDoc] | None = Field(
@@ -38,14 +38,16 @@ class NodeView(BaseModel):
 class AgentView(BaseModel):
     """An agent's graph, compact, with what run_agent needs."""
 
-    agent_id: str
-    name: str | None
-    description: str | None = None
-    input_mode: InputMode
-    video_input_node_ids: list[str]
-    nodes: list[NodeView]
+    agent_id: str = Field(description="The agent's id (pass to run_agent).")
+    name: str | None = Field(description="The agent's name.")
+    description: str | None = Field(default=None, description="The agent's description, if any.")
+    input_mode: InputMode = Field(
+        description="single_input, multi_input (pass video_inputs) or generation_only (no video inputs)."
+    )
+    video_input_node_ids: list[str] = Field(description="The Video Input tiles, in graph order.")
+    nodes: list[NodeView] = Field(description="The agent's tiles.")
     connections: list[tuple[str, str]] = Field(description="(from agent_node_id, to agent_node_id) edges.")
-    how_to_run: str
+    how_to_run: str = Field(description="How to call run_agent for this agent.")
 
 
 def video_input_ids(agent: AgentDetail) -> list[str]:

@@ -44,6 +44,7 @@ from .jobs.starts import Starts
 from .logbridge import LogBridge
 from .prompts import register_prompts
 from .runtime import Connections, Runtime
+from .schemas import published
 from .tasks import Tasks
 from .transfer.downloads import remove_stale_parts_on_start
 from .usecases import CARD_URI, card_csp, card_html
@@ -76,9 +77,17 @@ class MosaicServer(MCPServer[Runtime]):
         """The runtimes of the lifespans running now (one per in-memory `Client`)."""
 
     async def list_tools(self) -> list[Tool]:
-        """Every tool, its input schema closed to arguments it does not name."""
+        """Every tool, its input schema closed to arguments it does not name, both schemas lean (`schemas.py`)."""
         tools = await super().list_tools()
-        return [t.model_copy(update={"input_schema": closed_schema(t.input_schema)}) for t in tools]
+        return [
+            t.model_copy(
+                update={
+                    "input_schema": published(closed_schema(t.input_schema)),
+                    "output_schema": None if t.output_schema is None else published(t.output_schema, output=True),
+                }
+            )
+            for t in tools
+        ]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None

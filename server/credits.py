@@ -33,29 +33,31 @@ ATTRIBUTION_NOTE = (
 class AutoTopUpState(BaseModel):
     """Whether credits are bought automatically when the balance runs low."""
 
-    enabled: bool
-    threshold: float | None = None
-    quantity: float | None = None
-    eligible: bool | None = None
+    enabled: bool = Field(description="Whether auto top-up is on.")
+    threshold: float | None = Field(default=None, description="Balance below which credits are bought.")
+    quantity: float | None = Field(default=None, description="Credits bought each time.")
+    eligible: bool | None = Field(default=None, description="Whether the plan allows auto top-up.")
 
 
 class TileSpend(BaseModel):
     """Credits one tile used in the period."""
 
-    tile: str
-    credits: float
+    tile: str = Field(description="The tile.")
+    credits: float = Field(description="Credits it used.")
 
 
 class CreditsReport(BaseModel):
     """The Mosaic balance and recent spending."""
 
-    balance: float
+    balance: float = Field(description="Mosaic credits left.")
     low_balance: bool = Field(description=f"True below {LOW_BALANCE} credits: long runs may stop for credits.")
-    plan: str | None
-    plan_id: str | None
-    auto_topup: AutoTopUpState | None
+    plan: str | None = Field(description="The plan family; null without a paid plan.")
+    plan_id: str | None = Field(description="The plan's id.")
+    auto_topup: AutoTopUpState | None = Field(description="Auto top-up, when the service reports it.")
     used_last_30_days: float | None = Field(description="Credits the organization used (usage endpoint).")
-    top_tiles_last_30_days: list[TileSpend] = Field(default_factory=list)
+    top_tiles_last_30_days: list[TileSpend] = Field(
+        default_factory=list, description="The tiles that used most credits."
+    )
     used_last_7_days: float | None = Field(default=None, description="Credits the organization used in 7 days.")
     jobs_started_here_last_7_days: int = Field(description="Runs and sessions this server started.")
     jobs_here_by_status: dict[str, int] = Field(
@@ -64,8 +66,8 @@ class CreditsReport(BaseModel):
     jobs_blocked_for_credits: list[str] = Field(
         default_factory=list, description="Job ids stopped for credits: top up, then resume_run."
     )
-    attribution: str = ATTRIBUTION_NOTE
-    motion: str = MOTION_NOTE
+    attribution: str = Field(default=ATTRIBUTION_NOTE, description="What the usage figures cover.")
+    motion: str = Field(default=MOTION_NOTE, description="Motion's credits.")
 
 
 async def credits_report(mosaic: MosaicClient, jobs: JobService) -> CreditsReport:

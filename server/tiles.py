@@ -27,14 +27,14 @@ AI_AVATAR_ID = "b3b4c9e2-2a47-4fa9-8ce8-0c1fa1d7b6ef"
 class ParamDoc(BaseModel):
     """One documented tile parameter."""
 
-    name: str
-    type: ParamKind
-    required: bool = False
+    name: str = Field(description="The parameter.")
+    type: ParamKind = Field(description="Its JSON type.")
+    required: bool = Field(default=False, description="True when the tile needs it.")
     choices: list[str] | None = Field(default=None, description="The allowed values, when the docs list them.")
-    minimum: int | None = None
-    maximum: int | None = None
-    multiple_of: int | None = None
-    note: str | None = None
+    minimum: int | None = Field(default=None, description="Smallest value.")
+    maximum: int | None = Field(default=None, description="Largest value.")
+    multiple_of: int | None = Field(default=None, description="The value must be a multiple of this.")
+    note: str | None = Field(default=None, description="What else the docs say.")
 
 
 CrossCheck = Callable[[Mapping[str, Any]], tuple[str, str] | None]

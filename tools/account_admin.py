@@ -29,7 +29,7 @@ RedirectUrl = Annotated[str | None, Field(description="Where the checkout page r
 class PlanList(BaseModel):
     """Plans one can switch to."""
 
-    plans: list[PlanOption]
+    plans: list[PlanOption] = Field(description="The plans.")
 
 
 def register(tools: Registrar) -> None:
@@ -55,7 +55,7 @@ def register(tools: Registrar) -> None:
 
     @tools.tool(toolset="account", annotations=CHANGE, title="Set auto top-up", spends_credits=True)
     async def update_credit_settings(
-        enabled: bool,
+        enabled: Annotated[bool, Field(description="Turn auto top-up on (true) or off.")],
         threshold: Annotated[rules.TopupAmount, Field(description="Top up when the balance drops below.")],
         quantity: Annotated[rules.TopupAmount, Field(description="Credits bought per top-up.")],
         ctx: Context[Runtime, Any],
@@ -109,7 +109,7 @@ def register(tools: Registrar) -> None:
 
     @tools.tool(toolset="account", annotations=SPEND, title="Upgrade the plan", spends_credits=True)
     async def upgrade_plan(
-        plan_id: rules.PlanId,
+        plan_id: Annotated[rules.PlanId, Field(description="The plan to switch to (an id from list_plans).")],
         ctx: Context[Runtime, Any],
         approval: Annotated[consent.Answer, Resolve(ask_upgrade)],
         success_url: RedirectUrl = None,

@@ -23,7 +23,7 @@ Name = Annotated[rules.AgentName | None, Field(description="Agent name.")]
 Description = Annotated[rules.AgentDescription | None, Field(description="What the agent does.")]
 Visibility = Annotated[rules.Visibility | None, Field(description="Who can see it.")]
 Operations = Annotated[
-    list[GraphOperation],
+    list[GraphOperation] | None,
     Field(
         description="Applied in order. create_node (node_type_id from list_node_types; temp_ref_id names it for "
         "later operations), update_node (params merged), delete_node, create_connection / delete_connection "
@@ -35,10 +35,10 @@ Operations = Annotated[
 class NodeTypeInfo(BaseModel):
     """A tile type with what the docs say about its parameters."""
 
-    node_type: NodeType
-    docs_url: str | None
+    node_type: NodeType = Field(description="The tile type.")
+    docs_url: str | None = Field(description="Where its parameters are documented.")
     documented_params: list[ParamDoc] | None = Field(description="null: undocumented here; read docs_url.")
-    all_params_documented: bool
+    all_params_documented: bool = Field(description="True when documented_params is the full list.")
 
 
 def register(tools: Registrar) -> None:
@@ -61,7 +61,7 @@ def register(tools: Registrar) -> None:
     async def update_agent(
         agent_id: AgentId,
         ctx: Context[Runtime, Any],
-        operations: Operations | None = None,
+        operations: Operations = None,
         name: Name = None,
         description: Description = None,
         visibility: Visibility = None,

@@ -24,23 +24,23 @@ AgentId = Annotated[rules.ApiId, Field(description="agent id from list_agents.")
 class AgentItem(BaseModel):
     """One agent in a list."""
 
-    agent_id: str
-    name: str | None
-    description: str | None = None
-    updated_at: str | None = None
+    agent_id: str = Field(description="Pass to get_agent or run_agent.")
+    name: str | None = Field(description="The agent's name.")
+    description: str | None = Field(default=None, description="The agent's description, if any.")
+    updated_at: str | None = Field(default=None, description="When it last changed.")
 
 
 class AgentList(BaseModel):
     """A page of agents."""
 
-    agents: list[AgentItem]
+    agents: list[AgentItem] = Field(description="The agents.")
     next_cursor: str | None = Field(description="Pass as cursor for the next page; null at the end.")
 
 
 class NodeTypeList(BaseModel):
     """The tiles agents can be built from."""
 
-    node_types: list[NodeType]
+    node_types: list[NodeType] = Field(description="The tile types.")
 
 
 class MimirAssetArg(ClosedInput):

@@ -16,7 +16,7 @@ def register(tools: Registrar) -> None:
 
     @tools.tool(toolset="assets", annotations=READ, title="Get a view URL for an asset")
     async def get_asset_view_url(
-        asset_type: Literal["video", "audio", "image"],
+        asset_type: Annotated[Literal["video", "audio", "image"], Field(description="The asset's kind.")],
         asset_id: Annotated[Id, Field(description="An uploaded asset id (video_id, audio_id or image_id).")],
         ctx: Context[Runtime, Any],
     ) -> ViewUrl:

@@ -14,12 +14,12 @@ from ._registry import CREATE, READ, Registrar, runtime
 class AvatarView(BaseModel):
     """An avatar profile and whether an AI Avatar tile can use it."""
 
-    avatar_profile_id: str
-    name: str | None
+    avatar_profile_id: str = Field(description="Pass to an AI Avatar tile.")
+    name: str | None = Field(description="The profile's name.")
     status: str | None = Field(description="pending | processing | ready | failed.")
     usable: bool = Field(description="True unless failed: pending/processing avatars can be used (the run waits).")
-    status_message: str | None = None
-    video_preview_url: str | None = None
+    status_message: str | None = Field(default=None, description="What the service says about it.")
+    video_preview_url: str | None = Field(default=None, description="A preview video.")
 
     @classmethod
     def of(cls, profile: AvatarProfile) -> "AvatarView":
@@ -37,7 +37,7 @@ class AvatarView(BaseModel):
 class AvatarList(BaseModel):
     """The organization's avatar profiles."""
 
-    avatar_profiles: list[AvatarView]
+    avatar_profiles: list[AvatarView] = Field(description="The avatar profiles.")
 
 
 def register(tools: Registrar) -> None:

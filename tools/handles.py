@@ -11,11 +11,11 @@ from ..server.usecases import CARD_NOTE
 class JobHandle(BaseModel):
     """A started job: follow it with poll_job or by reading its resource."""
 
-    job_id: str
-    kind: Literal["mosaic_run", "motion_session"]
-    status: str
-    resource_uri: str
-    next_step: str
+    job_id: str = Field(description="Pass to poll_job.")
+    kind: Literal["mosaic_run", "motion_session"] = Field(description="A Mosaic agent run or a Motion session.")
+    status: str = Field(description="The service's status word.")
+    resource_uri: str = Field(description="Read or subscribe to follow the job.")
+    next_step: str = Field(description="What to do next.")
     warnings: list[str] = Field(default_factory=list, description="Things the user should know (e.g. low balance).")
 
     @classmethod

@@ -19,8 +19,8 @@ JobId = Annotated[str, Field(min_length=1, max_length=200, description="job_id f
 class JobList(BaseModel):
     """Tracked jobs, newest first, and starts whose outcome is not a tracked job."""
 
-    jobs: list[JobSnapshot]
-    count: int
+    jobs: list[JobSnapshot] = Field(description="Tracked jobs, newest first.")
+    count: int = Field(description="How many jobs are listed.")
     unresolved: list[UnresolvedStart] = Field(
         default_factory=list,
         description="Job starts and payments of the last 7 days that may exist upstream but are not tracked "

@@ -31,7 +31,9 @@ class AttachmentInput(ClosedInput):
         ),
     )
     name: rules.AttachmentName | None = Field(default=None, description="Display name.")
-    type: rules.AttachmentType | None = None
+    type: rules.AttachmentType | None = Field(
+        default=None, description="The file's kind (for a local path, the uploaded kind when omitted)."
+    )
     content_type: str | None = Field(default=None, description="MIME type hint, e.g. image/png.")
 
     @model_validator(mode="after")
@@ -62,6 +64,8 @@ Attachments = Annotated[
     list[AttachmentInput] | None,
     Field(max_length=rules.MAX_ATTACHMENTS, description="Up to 10 images, clips, audio or files."),
 ]
+AspectRatio = Annotated[rules.AspectRatio | None, Field(description="The video's shape, width:height.")]
+Duration = Annotated[rules.Duration | None, Field(description="About how long the video should be.")]
 Mode = Annotated[
     rules.MotionMode | None,
     Field(description="light = fastest and cheapest, medium (default), high = slowest and best."),
@@ -93,8 +97,8 @@ def register(tools: Registrar) -> None:
         roots: RootsArg,
         style_reference_url: StyleUrl = None,
         attachments: Attachments = None,
-        aspect_ratio: rules.AspectRatio | None = None,
-        duration: rules.Duration | None = None,
+        aspect_ratio: AspectRatio = None,
+        duration: Duration = None,
         mode: Mode = None,
         design_system_id: Annotated[
             str | None, Field(description="Pro/Max: a named design system, e.g. 'linear' or 'stripe'.")

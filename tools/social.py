@@ -35,15 +35,15 @@ Schedule = Annotated[str | None, Field(description="ISO date-time to publish at;
 class ConnectionList(BaseModel):
     """Connected social accounts."""
 
-    connected_accounts: list[SocialConnection]
+    connected_accounts: list[SocialConnection] = Field(description="The connected accounts.")
 
 
 class PostDetail(BaseModel):
     """A post, optionally with its analytics and comments."""
 
-    post: SocialPost
-    analytics: SocialPostAnalytics | None = None
-    comments: SocialPostComments | None = None
+    post: SocialPost = Field(description="The post.")
+    analytics: SocialPostAnalytics | None = Field(default=None, description="Its analytics, when asked for.")
+    comments: SocialPostComments | None = Field(default=None, description="Its comments, when asked for.")
 
 
 def publishing_changes(schedule_date: str | None, scheduled_pause: bool | None, approve: bool | None) -> list[str]:
@@ -63,7 +63,7 @@ def register(tools: Registrar) -> None:
 
     @tools.tool(toolset="social", annotations=CREATE, title="Connect a social account")
     async def connect_social_account(
-        platform: Platform,
+        platform: Annotated[Platform, Field(description="The platform to connect.")],
         ctx: Context[Runtime, Any],
         connection_name: Annotated[str | None, Field(max_length=120, description="A label for it.")] = None,
         redirect_url: Annotated[str | None, Field(description="Where to land after connecting.")] = None,
@@ -155,7 +155,7 @@ def register(tools: Registrar) -> None:
             rules.SocialPostStatus | None,
             Field(description="Only posts in this state."),
         ] = None,
-        platform: Platform | None = None,
+        platform: Annotated[Platform | None, Field(description="Only posts to this platform.")] = None,
         social_connection_id: Annotated[str | None, Field(description="Only this account's.")] = None,
         limit: Limit = 20,
         cursor: Cursor = None,

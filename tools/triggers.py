@@ -28,7 +28,7 @@ TriggerId = Annotated[Id, Field(description="Storage trigger id from list_storag
 class TriggerList(BaseModel):
     """An agent's YouTube triggers."""
 
-    triggers: list[Trigger]
+    triggers: list[Trigger] = Field(description="The triggers.")
 
 
 def register(tools: Registrar) -> None:

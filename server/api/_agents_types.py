@@ -14,12 +14,12 @@ VIDEO_INPUT_NODE_TYPE_ID = "9451e6ff-ac7f-4317-9055-a2f35f641b29"
 class WhoAmI(APIModel):
     """GET /whoami: the organization the key belongs to (and its scopes; null = full access)."""
 
-    organization_id: str | None = None
-    organization_name: str | None = None
-    organization_slug: str | None = None
-    created_at: str | None = None
-    last_used_at: str | None = None
-    scopes: list[str] | None = None
+    organization_id: str | None = Field(default=None, description="The organization's id.")
+    organization_name: str | None = Field(default=None, description="Its name.")
+    organization_slug: str | None = Field(default=None, description="Its short name.")
+    created_at: str | None = Field(default=None, description="When the key was created.")
+    last_used_at: str | None = Field(default=None, description="When the key was last used.")
+    scopes: list[str] | None = Field(default=None, description="The key's scopes; null means full access.")
 
     @model_validator(mode="before")
     @classmethod
@@ -36,10 +36,10 @@ class WhoAmI(APIModel):
 class NodeType(APIModel):
     """One tile type of the catalogue; the API gives names and docs links, never param schemas."""
 
-    node_type_id: str
-    node_type_name: str | None = None
-    docs_url: str | None = None
-    params_docs_url: str | None = None
+    node_type_id: str = Field(description="The tile type's id.")
+    node_type_name: str | None = Field(default=None, description="Its name, e.g. Captions.")
+    docs_url: str | None = Field(default=None, description="Its documentation.")
+    params_docs_url: str | None = Field(default=None, description="Where its parameters are documented.")
 
 
 class AgentSummary(APIModel):
@@ -96,25 +96,25 @@ class AgentDetail(APIModel):
 class CreatedNode(APIModel):
     """A node created by a `create_node` operation, mapped from its `temp_ref_id`."""
 
-    temp_ref_id: str | None = None
-    agent_node_id: str
+    temp_ref_id: str | None = Field(default=None, description="The temp_ref_id given in create_node.")
+    agent_node_id: str = Field(description="The new tile's id.")
 
 
 class AgentMutation(APIModel):
     """Response of POST /agent/create and /agent/{id}/update."""
 
-    success: bool = True
-    agent_id: str
-    operations_applied: int = 0
-    created_nodes: list[CreatedNode] = Field(default_factory=list)
+    success: bool = Field(default=True, description="True when applied.")
+    agent_id: str = Field(description="The agent.")
+    operations_applied: int = Field(default=0, description="How many operations were applied.")
+    created_nodes: list[CreatedNode] = Field(default_factory=list, description="The tiles created, by temp_ref_id.")
 
 
 class AgentDeleted(APIModel):
     """Response of POST /agent/{id}/delete."""
 
-    success: bool = True
-    agent_id: str | None = None
-    message: str | None = None
+    success: bool = Field(default=True, description="True when deleted.")
+    agent_id: str | None = Field(default=None, description="The deleted agent.")
+    message: str | None = Field(default=None, description="The service's message.")
 
 
 class NodeTypeList(APIModel):
@@ -138,44 +138,46 @@ class AgentNodeEnvelope(APIModel):
 class CreateNodeOp(RequestModel):
     """Add a tile; `temp_ref_id` lets later operations of the same request refer to it."""
 
-    op: Literal["create_node"] = "create_node"
-    node_type_id: str
-    temp_ref_id: str | None = None
-    params_used: dict[str, Any] | None = None
+    op: Literal["create_node"] = Field(default="create_node", description="The operation.")
+    node_type_id: str = Field(description="The tile type (see list_node_types).")
+    temp_ref_id: str | None = Field(
+        default=None, description="A name later operations of this request may use for the tile."
+    )
+    params_used: dict[str, Any] | None = Field(default=None, description="The tile's parameters.")
 
 
 class UpdateNodeOp(RequestModel):
     """Merge `params_used` into a tile's current params."""
 
-    op: Literal["update_node"] = "update_node"
-    agent_node_id: str
-    params_used: dict[str, Any]
+    op: Literal["update_node"] = Field(default="update_node", description="The operation.")
+    agent_node_id: str = Field(description="The tile to change.")
+    params_used: dict[str, Any] = Field(description="Parameters merged into the tile's current ones.")
 
 
 class DeleteNodeOp(RequestModel):
     """Remove a tile and every edge touching it."""
 
-    op: Literal["delete_node"] = "delete_node"
-    agent_node_id: str
+    op: Literal["delete_node"] = Field(default="delete_node", description="The operation.")
+    agent_node_id: str = Field(description="The tile to remove.")
 
 
 class _ConnectionOp(RequestModel):
-    source_agent_node_id: str | None = None
-    source_temp_ref_id: str | None = None
-    target_agent_node_id: str | None = None
-    target_temp_ref_id: str | None = None
+    source_agent_node_id: str | None = Field(default=None, description="The edge's start: an existing tile.")
+    source_temp_ref_id: str | None = Field(default=None, description="Or a tile created earlier in this request.")
+    target_agent_node_id: str | None = Field(default=None, description="The edge's end: an existing tile.")
+    target_temp_ref_id: str | None = Field(default=None, description="Or a tile created earlier in this request.")
 
 
 class CreateConnectionOp(_ConnectionOp):
     """Add an edge; exactly one source field and one target field."""
 
-    op: Literal["create_connection"] = "create_connection"
+    op: Literal["create_connection"] = Field(default="create_connection", description="The operation.")
 
 
 class DeleteConnectionOp(_ConnectionOp):
     """Remove an edge; exactly one source field and one target field."""
 
-    op: Literal["delete_connection"] = "delete_connection"
+    op: Literal["delete_connection"] = Field(default="delete_connection", description="The operation.")
 
 
 GraphOperation = Annotated[

@@ -56,7 +56,7 @@ class FinalizedUpload(APIModel):
 class ViewUrl(APIModel):
     """POST /uploads/get_view_url: a short-lived signed URL to look at an asset."""
 
-    asset_type: str | None = None
-    asset_id: str | None = None
-    signed_url: str
-    thumbnail_url: str | None = None
+    asset_type: str | None = Field(default=None, description="The asset's kind.")
+    asset_id: str | None = Field(default=None, description="The asset.")
+    signed_url: str = Field(description="Short-lived URL to view it.")
+    thumbnail_url: str | None = Field(default=None, description="Short-lived URL of a still.")

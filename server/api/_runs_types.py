@@ -49,28 +49,30 @@ def _error_texts(value: Any) -> Any:
 class NodeStatusCounts(APIModel):
     """How many of a run's nodes are in each state."""
 
-    completed: int = 0
-    in_progress: int = 0
-    failed: int = 0
+    completed: int = Field(default=0, description="Tiles finished.")
+    in_progress: int = Field(default=0, description="Tiles running.")
+    failed: int = Field(default=0, description="Tiles failed.")
 
 
 class RunOutput(APIModel):
     """One rendered output of a run; `id` is the render id to chain into `node_render_ids`."""
 
-    id: str | None = None
-    video_url: str | None = None
-    thumbnail_url: str | None = None
-    premiere_prproj_url: str | None = None
-    completed_at: str | None = None
-    original_node_id: str | None = None
-    sources: list[dict[str, Any]] = Field(default_factory=list)
+    id: str | None = Field(default=None, description="Render id: pass in run_agent's node_render_ids to chain it.")
+    video_url: str | None = Field(default=None, description="Signed URL of the video (expires).")
+    thumbnail_url: str | None = Field(default=None, description="Signed URL of a still (expires).")
+    premiere_prproj_url: str | None = Field(default=None, description="Premiere Pro timeline zip, when offered.")
+    completed_at: str | None = Field(default=None, description="When it was rendered.")
+    original_node_id: str | None = Field(default=None, description="The agent's tile that produced it.")
+    sources: list[dict[str, Any]] = Field(
+        default_factory=list, description="Media the video uses, and their rights, as the service gives them."
+    )
 
 
 class RunInput(APIModel):
     """One input video of a run."""
 
-    video_url: str | None = None
-    thumbnail_url: str | None = None
+    video_url: str | None = Field(default=None, description="The input video.")
+    thumbnail_url: str | None = Field(default=None, description="A still of it.")
 
 
 class Run(APIModel):
@@ -99,35 +101,37 @@ class Run(APIModel):
 class RunSummary(APIModel):
     """One entry of the run list endpoints (no `needs_credits` there)."""
 
-    run_id: str
-    agent_id: str | None = None
-    status: str
-    status_message: str | None = None
-    started_at: str | None = None
-    updated_at: str | None = None
-    node_status_counts: NodeStatusCounts = Field(default_factory=NodeStatusCounts)
-    inputs: list[RunInput] = Field(default_factory=list)
-    outputs: list[RunOutput] = Field(default_factory=list)
-    triggered_by: dict[str, Any] | None = None
+    run_id: str = Field(description="The run (a job_id for poll_job).")
+    agent_id: str | None = Field(default=None, description="The agent it ran.")
+    status: str = Field(description="The run's status.")
+    status_message: str | None = Field(default=None, description="What the service says about it.")
+    started_at: str | None = Field(default=None, description="When it started.")
+    updated_at: str | None = Field(default=None, description="When it last changed.")
+    node_status_counts: NodeStatusCounts = Field(default_factory=NodeStatusCounts, description="Tiles by state.")
+    inputs: list[RunInput] = Field(default_factory=list, description="Its input videos.")
+    outputs: list[RunOutput] = Field(default_factory=list, description="Its outputs so far.")
+    triggered_by: dict[str, Any] | None = Field(
+        default=None, description="What started it (a trigger), when not a direct call."
+    )
 
 
 class RunPage(APIModel):
     """One page of GET /agent/{id}/runs, /agent_runs or /trigger/{id}/runs."""
 
-    runs: list[RunSummary] = Field(default_factory=list)
-    next_cursor: str | None = None
+    runs: list[RunSummary] = Field(default_factory=list, description="The runs, newest first.")
+    next_cursor: str | None = Field(default=None, description="Pass as cursor for the next page; null on the last.")
 
 
 class RunNode(APIModel):
     """A runtime node of a run; `original_node_id` is the template node it was cloned from."""
 
-    agent_node_id: str
-    original_node_id: str | None = None
-    status: str | None = None
-    status_message: str | None = None
+    agent_node_id: str = Field(description="The run's copy of the tile.")
+    original_node_id: str | None = Field(default=None, description="The agent's tile it was copied from.")
+    status: str | None = Field(default=None, description="The tile's status.")
+    status_message: str | None = Field(default=None, description="What the service says about it.")
     errors: list[str] = Field(default_factory=list, description="Error messages (strings or objects upstream).")
-    node_type: NodeType | None = None
-    needs_credits: bool = False
+    node_type: NodeType | None = Field(default=None, description="The tile type.")
+    needs_credits: bool = Field(default=False, description="True when the tile stopped for lack of credits.")
 
     _credit_flag = model_validator(mode="before")(_either_credit_flag)
     _errors = field_validator("errors", mode="before")(_error_texts)
@@ -136,8 +140,8 @@ class RunNode(APIModel):
 class RunNodes(APIModel):
     """GET /agent_run/{id}/nodes."""
 
-    run_id: str | None = None
-    nodes: list[RunNode] = Field(default_factory=list)
+    run_id: str | None = Field(default=None, description="The run.")
+    nodes: list[RunNode] = Field(default_factory=list, description="The run's tiles.")
 
 
 class RunCreated(APIModel):
@@ -170,11 +174,11 @@ class ResumeResult(APIModel):
 class RunProgress(APIModel):
     """GET /agent_run/{id}/progress; the full body was never captured, so most of it is extra."""
 
-    run_id: str | None = None
-    status: str | None = None
-    completed_node_percent: float | None = None
-    node_status_counts: NodeStatusCounts | None = None
-    next_cursor: str | None = None
+    run_id: str | None = Field(default=None, description="The run.")
+    status: str | None = Field(default=None, description="The run's status.")
+    completed_node_percent: float | None = Field(default=None, description="Share of tiles finished, percent.")
+    node_status_counts: NodeStatusCounts | None = Field(default=None, description="Tiles by state.")
+    next_cursor: str | None = Field(default=None, description="Pass as cursor for the next page; null on the last.")
 
 
 class AutomationRunPage(ObservabilityPage):

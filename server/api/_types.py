@@ -54,8 +54,8 @@ class RequestModel(BaseModel):
 class ObservabilityPage(APIModel):
     """A cursor page whose list key is undocumented: the first list in the body becomes `items`."""
 
-    items: list[dict[str, Any]] = Field(default_factory=list)
-    next_cursor: str | None = None
+    items: list[dict[str, Any]] = Field(default_factory=list, description="The entries, as the service gives them.")
+    next_cursor: str | None = Field(default=None, description="Pass as cursor for the next page; null on the last.")
 
     @model_validator(mode="before")
     @classmethod

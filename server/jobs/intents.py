@@ -55,8 +55,8 @@ class Intent:
 class UnresolvedStart(BaseModel):
     """A start whose result is not a tracked job: it may exist upstream, and may be charged."""
 
-    intent_id: str
-    action: IntentAction
+    intent_id: str = Field(description="This server's id for the request.")
+    action: IntentAction = Field(description="What was being started or paid.")
     target: str | None = Field(description="Agent id, parent session id or plan id the request was for.")
     started_at: str = Field(description="When the request was sent (UTC).")
     state: Literal["checking", "may_exist", "quarantined"] = Field(

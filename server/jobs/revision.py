@@ -28,8 +28,8 @@ class PreviousRender(BaseModel):
     """What a session showed before a follow-up that kept its id (the service's clock, except `requested_at`)."""
 
     requested_at: str = Field(description="When the follow-up was sent (this server's clock, UTC).")
-    completed_at: str | None = None
-    updated_at: str | None = None
+    completed_at: str | None = Field(default=None, description="When the previous render completed.")
+    updated_at: str | None = Field(default=None, description="When the session last changed before the follow-up.")
     video: str | None = Field(default=None, description="A digest of the previous video's URL path (not the URL).")
 
 

@@ -36,9 +36,9 @@ def resource_uri(kind: JobKind, job_id: str) -> str:
 class Progress(BaseModel):
     """Tile counts of a Mosaic run (Motion sessions report none)."""
 
-    completed: int = 0
-    in_progress: int = 0
-    failed: int = 0
+    completed: int = Field(default=0, description="Tiles finished.")
+    in_progress: int = Field(default=0, description="Tiles running.")
+    failed: int = Field(default=0, description="Tiles failed.")
 
 
 class JobOutput(BaseModel):
@@ -46,14 +46,14 @@ class JobOutput(BaseModel):
 
     output_id: str = Field(description="Render id of a Mosaic output, or 'video' for a Motion session.")
     video_url: str | None = Field(default=None, description="Signed URL of the video (expires).")
-    thumbnail_url: str | None = None
+    thumbnail_url: str | None = Field(default=None, description="Signed URL of a still (expires).")
     premiere_url: str | None = Field(default=None, description="Premiere Pro timeline zip, when offered.")
     render_id: str | None = Field(
         default=None,
         description="Pass in run_agent's node_render_ids to chain this output into another agent.",
     )
     node_id: str | None = Field(default=None, description="Template node that produced the output.")
-    completed_at: str | None = None
+    completed_at: str | None = Field(default=None, description="When it was rendered.")
     sources: list[MediaSource] = Field(
         default_factory=list, description="Provenance: licensed or external media the video uses, and their rights."
     )
@@ -62,20 +62,20 @@ class JobOutput(BaseModel):
 class JobSnapshot(BaseModel):
     """The state of one tracked job, for both kinds."""
 
-    job_id: str
-    kind: JobKind
+    job_id: str = Field(description="The run or session id.")
+    kind: JobKind = Field(description="A Mosaic agent run or a Motion session.")
     status: str = Field(description="The service's own status word.")
     settled: bool = Field(description="True when nothing more will change (finished, failed or cancelled).")
-    status_message: str | None = None
-    progress: Progress | None = None
-    outputs: list[JobOutput] = Field(default_factory=list)
-    errors: list[str] = Field(default_factory=list)
-    needs_credits: bool = False
+    status_message: str | None = Field(default=None, description="What the service says about it.")
+    progress: Progress | None = Field(default=None, description="Mosaic only: tiles by state.")
+    outputs: list[JobOutput] = Field(default_factory=list, description="Finished outputs.")
+    errors: list[str] = Field(default_factory=list, description="What went wrong.")
+    needs_credits: bool = Field(default=False, description="True when the run stopped for lack of credits.")
     download_ready: bool | None = Field(default=None, description="Motion only: whether the MP4 can be downloaded yet.")
     pending_user_input: bool = Field(
         default=False,
-        description="Motion only: the session waits for an answer that only the Motion web app can give "
-        "(the API has no way to answer); polling slows down and poll_job does not wait.",
+        description="Motion only: waiting for an answer only the Motion web app can give (the API cannot "
+        "answer); poll_job does not wait.",
     )
     web_url: str | None = Field(default=None, description="Motion only: the session in its web app, when given.")
     updated_at: str | None = Field(default=None, description="Motion only: when the service last changed the job.")
@@ -84,7 +84,7 @@ class JobSnapshot(BaseModel):
         description="Motion only: a follow-up kept the session's id; readings that still show this previous "
         "render are not the revision.",
     )
-    resource_uri: str
+    resource_uri: str = Field(description="Read or subscribe to follow the job.")
     checked_at: str = Field(description="When this snapshot was read from the service (UTC).")
     next_poll_after_seconds: float | None = Field(
         default=None, description="When polling again is useful; null once settled."

@@ -61,20 +61,20 @@ STALE_AFTER_SECONDS = 60.0
 class SavedFile(BaseModel):
     """One file written (or already present) on disk."""
 
-    output_id: str
-    part: Literal["video", "thumbnail", "premiere"]
-    path: str
-    size_bytes: int
+    output_id: str = Field(description="The output it belongs to.")
+    part: Literal["video", "thumbnail", "premiere"] = Field(description="Which file of the output.")
+    path: str = Field(description="Where it is.")
+    size_bytes: int = Field(description="Its size.")
     skipped: bool = Field(description="True when an identical-size file was already there (not downloaded again).")
 
 
 class DownloadResult(BaseModel):
     """What download_output saved."""
 
-    job_id: str
-    directory: str
-    files: list[SavedFile]
-    bytes_downloaded: int
+    job_id: str = Field(description="The job.")
+    directory: str = Field(description="The folder the files are in.")
+    files: list[SavedFile] = Field(description="The files on disk.")
+    bytes_downloaded: int = Field(description="Bytes fetched by this call.")
 
 
 @dataclass(frozen=True)

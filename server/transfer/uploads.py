@@ -30,10 +30,10 @@ class UploadedAsset(BaseModel):
     """A local file now stored in Mosaic."""
 
     asset_id: str = Field(description="Use in run_agent's video_ids (videos) or in update_params.")
-    kind: AssetKind
-    filename: str
-    size_bytes: int
-    content_type: str
+    kind: AssetKind = Field(description="video, image or audio.")
+    filename: str = Field(description="The file's name.")
+    size_bytes: int = Field(description="Its size.")
+    content_type: str = Field(description="Its MIME type.")
     path: str = Field(description="The local file that was uploaded.")
 
 

@@ -57,7 +57,7 @@ async def card_csp(rt: Runtime) -> ResourceCsp:
 class JobCard(BaseModel):
     """What the job card shows of one job: its snapshot, what it is, and its stage in plain words."""
 
-    job: JobSnapshot
+    job: JobSnapshot = Field(description="The job as poll_job returns it.")
     title: str = Field(description="What the job is: the agent's name, or the Motion prompt.")
     tiles: list[str] = Field(default_factory=list, description="Mosaic: the agent's tiles, in graph order.")
     step: int = Field(description="Steps done: tiles done of a run, Motion stages reached.")
