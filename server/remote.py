@@ -70,9 +70,9 @@ class SignInAgainError(MosaicMCPError):
 class TooManyStartsError(MosaicMCPError):
     """One person started more jobs than the per-person rate limit allows."""
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, per_minute: int, retry_after: float) -> None:
         super().__init__(
-            f"too many jobs started: this server allows {STARTS_PER_MINUTE} job starts per minute per "
+            f"too many jobs started: this server allows {per_minute} job starts per minute per "
             f"person; try again in {max(1, round(retry_after))} s. Nothing was started or charged"
         )
 
@@ -112,7 +112,7 @@ class StartLimiter:
         while bucket.starts and now - bucket.starts[0] >= 60.0:
             bucket.starts.popleft()
         if len(bucket.starts) >= self.per_minute:
-            raise TooManyStartsError(60.0 - (now - bucket.starts[0]))
+            raise TooManyStartsError(self.per_minute, 60.0 - (now - bucket.starts[0]))
         bucket.starts.append(now)
 
 
