@@ -213,6 +213,8 @@ async def test_keys_mode_asks_for_keys(keys_env: dict[str, str]) -> None:
             assert "X-Mosaic-Api-Key" in wrong.json()["detail"] and "motion_swapped_1234" not in wrong.text
             ok = await http.post(url, json=initialize, headers={**accept, **ALICE})
             assert ok.status_code == 200, ok.text
+            huge = await http.post(url, content=b"x" * (5 * 1024 * 1024), headers={**accept, **ALICE})
+            assert huge.status_code == 413  # the SDK's 4 MiB cap on request bodies
             ready = await http.get(url.replace("/mcp", "/readyz"))
             assert ready.status_code == 200 and ready.json()["ready"] is True
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.types import LoggingMessageNotificationParams
 from pydantic import SecretStr
 
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
@@ -56,11 +57,13 @@ def acting_for(person: Person) -> Iterator[None]:
 
 
 @asynccontextmanager
-async def remote_client(settings: Settings, person: Person, mode: str) -> AsyncIterator[tuple[MosaicServer, Client]]:
+async def remote_client(
+    settings: Settings, person: Person, mode: str, **client_options: Any
+) -> AsyncIterator[tuple[MosaicServer, Client]]:
     """An in-memory client of a fresh remote server, acting for `person` (their keys sealed, as PersonGate does)."""
     server = create_server(settings, poll_timing=FAST_POLLING, retry=RetryPolicy(sleep=RecordingSleep()))
     with acting_for(person):
-        async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+        async with Client(server, mode=mode, **client_options) as client:  # type: ignore[arg-type]
             assert server.people is not None
             await server.people.remember(person)
             yield server, client
@@ -201,3 +204,21 @@ def test_owner_is_stable_and_not_the_key() -> None:
     renewed = Person(CAROL.id, SecretStr("mk_other_SECRET_8888"), None)
     assert owner_of(CAROL) == owner_of(renewed)
     assert owner_of(CAROL).startswith("p-") and "carol" not in owner_of(CAROL)
+
+
+async def test_no_server_log_reaches_a_remote_client(served: RunningSandbox, tmp_path: Path) -> None:
+    """A client that asks for debug logs hears none: the poller's records may be about another person's job."""
+    heard: list[LoggingMessageNotificationParams] = []
+
+    async def hear(params: LoggingMessageNotificationParams) -> None:
+        heard.append(params)
+
+    settings = remote_settings(served, tmp_path)
+    async with remote_client(settings, CAROL, "legacy", logging_callback=hear) as (_, client):
+        await client.set_logging_level("debug")
+        run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        assert CAROL.mosaic_api_key is not None
+        served.sandbox.revoke_key(CAROL.mosaic_api_key.get_secret_value())  # the poller warns about it
+        snap = await call_ok(client, "poll_job", {"job_id": run["job_id"]})
+        assert "Sign in again" in snap["next_step"]
+    assert heard == []
