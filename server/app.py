@@ -67,6 +67,14 @@ the resource mosaic://runs/{id} / motion://sessions/{id}. Starting jobs spends c
 shows the balance."""
 
 
+REMOTE_INSTRUCTIONS = """
+
+This server runs remotely for many people, each with their own keys and jobs. Its disk is not
+yours: there is no upload_file or download_output, and local paths (files=, video_inputs[].files,
+attachments[].path) are refused. Pass inputs by URL (video_urls, attachments[].url); a finished
+job's outputs are links to open or save. Each person may start a limited number of jobs a minute."""
+
+
 class MosaicServer(MCPServer[Runtime]):
     """MCPServer whose `resources/list` also lists the tracked jobs, newest first, and whose tools
     take only the arguments their schemas name (`arguments.py`)."""
@@ -216,7 +224,7 @@ def create_server(
         "mosaic-mcp",
         title="Mosaic video editing",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + (REMOTE_INSTRUCTIONS if settings.remote else ""),
         lifespan=lifespan,
         subscriptions=notifier.bus,
         log_level="WARNING",

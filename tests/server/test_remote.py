@@ -164,9 +164,11 @@ async def test_remote_servers_refuse_local_paths(served: RunningSandbox, tmp_pat
     """files= and attachment paths are refused (the server's disk is not the person's); the file tools are absent."""
     media = tmp_path / "clip.mp4"
     media.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
-    async with remote_client(remote_settings(served, tmp_path), CAROL, mode) as (_, client):
+    async with remote_client(remote_settings(served, tmp_path), CAROL, mode) as (server, client):
         tools = {t.name for t in (await client.list_tools()).tools}
         assert "run_agent" in tools and not {"upload_file", "download_output"} & tools
+        instructions = server.instructions or ""
+        assert "runs remotely" in instructions and "no upload_file or download_output" in instructions
         run = await call_error(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "files": [str(media)]})
         motion = await call_error(
             client, "create_video_session", {"prompt": "A teaser", "attachments": [{"path": str(media)}]}
