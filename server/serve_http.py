@@ -68,6 +68,12 @@ MOSAIC_KEY_HEADER = "x-mosaic-api-key"
 MOTION_KEY_HEADER = "x-motion-api-key"
 
 
+KEYS_WANTED = (
+    "this server serves each person with their own keys: send X-Mosaic-Api-Key and/or X-Motion-Api-Key "
+    "with every request (your keys from the Mosaic and Motion dashboards)"
+)
+
+
 class KeysRejected(Exception):
     """A request's key headers cannot be used; the message names the header and the rule, never the value."""
 
@@ -105,11 +111,22 @@ class PersonGate:
     carries into the handlers. Other paths (health, readiness, webhooks, sign-in pages) pass through.
     """
 
-    def __init__(self, app: ASGIApp, server: MosaicServer, resolver: PersonResolver, *, challenge: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        server: MosaicServer,
+        resolver: PersonResolver,
+        *,
+        challenge: str,
+        detail: str = KEYS_WANTED,
+    ) -> None:
         self.app = app
         self.server = server
         self.resolver = resolver
         self.challenge = challenge
+        """The `WWW-Authenticate` value of a 401 (oauth mode: the resource metadata's address)."""
+        self.detail = detail
+        """What a request acting for nobody is told."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path") or "")
@@ -122,7 +139,7 @@ class PersonGate:
             await _unauthorized(send, str(exc), self.challenge)
             return
         if person is None:
-            await _unauthorized(send, self.challenge_text(), self.challenge)
+            await _unauthorized(send, self.detail, self.challenge)
             return
         people = self.server.people
         if people is not None:
@@ -132,13 +149,6 @@ class PersonGate:
             await self.app(scope, receive, send)
         finally:
             current_person.reset(token)
-
-    def challenge_text(self) -> str:
-        """What a request without a person is told."""
-        return (
-            "this server serves each person with their own keys: send X-Mosaic-Api-Key and/or X-Motion-Api-Key "
-            "with every request (your keys from the Mosaic and Motion dashboards)"
-        )
 
 
 async def _unauthorized(send: Send, detail: str, challenge: str) -> None:

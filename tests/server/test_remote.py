@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pytest
 from mcp import Client
 from mcp.types import LoggingMessageNotificationParams
@@ -224,3 +226,31 @@ async def test_no_server_log_reaches_a_remote_client(served: RunningSandbox, tmp
         snap = await call_ok(client, "poll_job", {"job_id": run["job_id"]})
         assert "Sign in again" in snap["next_step"]
     assert heard == []
+
+
+async def test_the_poller_follows_a_persons_job_with_their_sealed_key_after_a_restart(
+    served: RunningSandbox, tmp_path: Path
+) -> None:
+    """A restarted server, asked nothing by anyone, follows a person's run to the end with the key it sealed."""
+    settings = remote_settings(served, tmp_path)
+    async with remote_client(settings, CAROL, "legacy") as (_, client):
+        run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    server = create_server(settings, poll_timing=FAST_POLLING, retry=RetryPolicy(sleep=RecordingSleep()))
+    async with Client(server, mode="legacy"):  # a connection acting for nobody: only the poller works
+        with anyio.fail_after(30):
+            for _ in range(300):
+                if await settled_in_journal(settings.journal_path, run["job_id"]):
+                    break
+                await anyio.sleep(0.1)
+        assert await settled_in_journal(settings.journal_path, run["job_id"])
+
+
+async def settled_in_journal(path: Path, job_id: str) -> bool:
+    """Whether the journal's row for `job_id` is settled (read on a worker thread)."""
+
+    def read() -> bool:
+        with closing(sqlite3.connect(path)) as db:
+            row = db.execute("SELECT terminal FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+        return bool(row and row[0])
+
+    return await anyio.to_thread.run_sync(read)
