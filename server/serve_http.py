@@ -250,7 +250,7 @@ def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> AS
             "spend your credits. Set MOSAIC_MCP_HTTP_TOKEN to a long random string, or bind 127.0.0.1."
         )
     register_readyz(server, settings)
-    security = _transport_security(settings, host)
+    security = transport_security(settings, host)
     # Legacy (2025-era) sessions that subscribe and then wait through a long render must not be
     # dropped by the SDK's 30-minute idle default.
     app: ASGIApp = server.streamable_http_app(
@@ -265,7 +265,7 @@ def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> AS
     return app
 
 
-def _transport_security(settings: Settings, host: str) -> TransportSecuritySettings | None:
+def transport_security(settings: Settings, host: str) -> TransportSecuritySettings | None:
     """Host/Origin checks: the SDK's own on loopback; off it, the public URL's host and origin when one is set.
 
     Off loopback without MOSAIC_MCP_PUBLIC_URL the Host a proxy forwards cannot be known, so the checks are off

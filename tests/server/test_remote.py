@@ -24,6 +24,7 @@ from mosaic_mcp.server.people import Person, current_person
 from mosaic_mcp.server.remote import STARTS_PER_MINUTE, StartLimiter, TooManyStartsError, owner_of
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
+from mosaic_mcp.server.serve_http import transport_security
 
 from ..support import FAST_POLLING, RUN, call_error, call_ok, sandbox_settings, sent
 from ..support.processes import mosaic_mcp_command
@@ -254,3 +255,18 @@ async def settled_in_journal(path: Path, job_id: str) -> bool:
         return bool(row and row[0])
 
     return await anyio.to_thread.run_sync(read)
+
+
+def test_off_loopback_the_public_url_is_the_only_host_served(tmp_path: Path) -> None:
+    """Host/Origin checks stay on off loopback: with MOSAIC_MCP_PUBLIC_URL, only its host and origin pass."""
+    settings = load_settings(
+        auth_mode="keys",
+        secret_key=SECRET.get_secret_value(),
+        home=tmp_path,
+        public_url="https://mosaic-mcp.example.com",
+    )
+    security = transport_security(settings, "0.0.0.0")
+    assert security is not None and security.enable_dns_rebinding_protection
+    assert security.allowed_hosts == ["mosaic-mcp.example.com"]
+    assert security.allowed_origins == ["https://mosaic-mcp.example.com"]
+    assert transport_security(settings, "127.0.0.1") is None  # the SDK's own loopback checks
