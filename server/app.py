@@ -32,9 +32,10 @@ from .api.motion import MotionClient
 from .api.transport import DEFAULT_TIMEOUT, RetryPolicy
 from .arguments import closed_schema, unknown_names, unknown_names_message
 from .completions import register_completions
-from .config import Settings, key_fingerprint
+from .config import REMOTE_NEEDS_SEAL, ConfigurationError, Settings, key_fingerprint
 from .jobs.clock import SYSTEM_CLOCK, Clock
 from .jobs.journal import JobRecord, Journal
+from .jobs.keystore import KeyStore
 from .jobs.notify import Notifier
 from .jobs.poller import Poller, PollTiming
 from .jobs.reconcile import Reconciler
@@ -43,7 +44,8 @@ from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
 from .logbridge import LogBridge
 from .prompts import register_prompts
-from .runtime import Connections, Runtime
+from .remote import Clients, People, PersonPoller
+from .runtime import Connections, NoPersonError, Runtime
 from .schemas import published
 from .tasks import Tasks
 from .transfer.downloads import remove_stale_parts_on_start
@@ -65,6 +67,14 @@ the resource mosaic://runs/{id} / motion://sessions/{id}. Starting jobs spends c
 shows the balance."""
 
 
+REMOTE_INSTRUCTIONS = """
+
+This server runs remotely for many people, each with their own keys and jobs. Its disk is not
+yours: there is no upload_file or download_output, and local paths (files=, video_inputs[].files,
+attachments[].path) are refused. Pass inputs by URL (video_urls, attachments[].url); a finished
+job's outputs are links to open or save. Each person may start a limited number of jobs a minute."""
+
+
 class MosaicServer(MCPServer[Runtime]):
     """MCPServer whose `resources/list` also lists the tracked jobs, newest first, and whose tools
     take only the arguments their schemas name (`arguments.py`)."""
@@ -75,6 +85,8 @@ class MosaicServer(MCPServer[Runtime]):
         super().__init__(*args, **kwargs)
         self.connections = Connections()
         """The runtimes of the lifespans running now (one per in-memory `Client`)."""
+        self.people: People | None = None
+        """Remote modes (MOSAIC_MCP_AUTH keys or oauth), while the lifespan runs: each person's keys and runtime."""
 
     async def list_tools(self) -> list[Tool]:
         """Every tool, its input schema closed to arguments it does not name, both schemas lean (`schemas.py`)."""
@@ -109,7 +121,7 @@ class MosaicServer(MCPServer[Runtime]):
     async def list_resources(self) -> list[Resource]:
         """Static resources plus one resource per tracked job."""
         static = await super().list_resources()
-        runtime = self.connections.any()  # no request context reaches this hook (SDK)
+        runtime = _scoped(self.connections.any())  # no request context reaches this hook (SDK)
         if runtime is None:
             return static
         return static + [_job_resource(r) for r in await runtime.jobs.recent(limit=self.list_limit)]
@@ -119,11 +131,19 @@ class MosaicServer(MCPServer[Runtime]):
     ) -> Iterable[ReadResourceContents] | InputRequiredResult:
         """Resources as registered; the job card with its CSP as of now (the media origins seen so far)."""
         contents = await super().read_resource(uri, context)
-        runtime = context.request_context.lifespan_context if context is not None else self.connections.any()
+        runtime = _scoped(context.request_context.lifespan_context if context is not None else self.connections.any())
         if str(uri) != CARD_URI or isinstance(contents, InputRequiredResult) or runtime is None:
             return contents
         csp = (await card_csp(runtime)).model_dump(by_alias=True, exclude_none=True)
         return [ReadResourceContents(c.content, c.mime_type, _with_csp(c.meta, csp)) for c in contents]
+
+
+def _scoped(runtime: Runtime | None) -> Runtime | None:
+    """The runtime of the current request's person (remote modes), else `runtime`; None for nobody."""
+    try:
+        return runtime.for_request() if runtime is not None else None
+    except NoPersonError:
+        return None
 
 
 def _with_csp(meta: dict[str, Any] | None, csp: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +157,7 @@ async def _serves(app: MosaicServer, uri: str) -> bool:
     """Whether `uri` is a resource of this server: a static one, or a tracked job's (subscriptions)."""
     if uri in {str(r.uri) for r in await MCPServer.list_resources(app)}:
         return True
-    runtime = app.connections.any()  # no request context reaches every caller (listen, subscribe)
+    runtime = _scoped(app.connections.any())  # no request context reaches every caller (listen, subscribe)
     return runtime is not None and await runtime.jobs.serves(uri)
 
 
@@ -181,23 +201,30 @@ def create_server(
             journal = Journal(effective.journal_path, clock=clock)
             stack.push_async_callback(journal.close)
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
-            jobs, starts, reconciler = _jobs_layer(effective, mosaic, motion, journal, notifier, timing, clock)
-            runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url)
-            await stack.enter_async_context(log_bridge.serving(runtime))  # before the tasks that log
+            people = _people(effective, journal, notifier, stack, clock, sandbox_url, retry, http_timeout)
+            jobs, starts, reconciler = _jobs_layer(effective, mosaic, motion, journal, notifier, timing, clock, people)
+            for_person = people.runtime_for if people is not None else None
+            runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url, for_person)
+            if people is None:  # remote modes: one person's records never reach another's client (stderr only)
+                await stack.enter_async_context(log_bridge.serving(runtime))  # before the tasks that log
             task_group = await stack.enter_async_context(anyio.create_task_group())
             await task_group.start(jobs.poller.run)
             await task_group.start(reconciler.run)
+            if people is not None:
+                await task_group.start(people.maintain)
+            app.people = people
             try:
                 with app.connections.open(runtime):
                     yield runtime
             finally:
+                app.people = None
                 task_group.cancel_scope.cancel()  # stop polling before the clients close
 
     app = MosaicServer(
         "mosaic-mcp",
         title="Mosaic video editing",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + (REMOTE_INSTRUCTIONS if settings.remote else ""),
         lifespan=lifespan,
         subscriptions=notifier.bus,
         log_level="WARNING",
@@ -221,14 +248,23 @@ def _jobs_layer(
     notifier: Notifier,
     timing: PollTiming,
     clock: Clock,
+    people: People | None = None,
 ) -> tuple[JobService, Starts, Reconciler]:
-    """The job service (with its poller), the write-ahead starts and the reconciler, wired together."""
+    """The job service (with its poller), the write-ahead starts and the reconciler, wired together.
+
+    With `people` (remote modes) the poller reads each job with its owner's stored key.
+    """
 
     async def on_change(record: JobRecord) -> None:
         await notifier.updated(record.snapshot.resource_uri)
         await notifier.updated(JOBS_INDEX_URI)
 
-    poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing, clock=clock)
+    poller: Poller
+    if people is None:
+        poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing, clock=clock)
+    else:
+        poller = PersonPoller(journal, people.keystore, people.clients, on_change=on_change, timing=timing, clock=clock)
+        people.poller = poller
     fingerprints: dict[JobKind, str] = {
         "mosaic_run": key_fingerprint(settings.mosaic_api_key),
         "motion_session": key_fingerprint(settings.motion_api_key),
@@ -236,6 +272,27 @@ def _jobs_layer(
     jobs = JobService(journal, poller, notifier, fingerprints, clock=clock, mosaic=mosaic)
     starts = Starts(journal, jobs, mosaic, motion, fingerprints, clock=clock)
     return jobs, starts, Reconciler(journal, jobs, starts, every=timing.adopt_every, clock=clock)
+
+
+def _people(
+    settings: Settings,
+    journal: Journal,
+    notifier: Notifier,
+    stack: AsyncExitStack,
+    clock: Clock,
+    sandbox_url: str | None,
+    retry: RetryPolicy | None,
+    timeout: httpx2.Timeout,
+) -> People | None:
+    """Remote modes only: people's sealed keys (in the journal's file), their clients and runtimes."""
+    if not settings.remote:
+        return None
+    if settings.secret_key is None:  # serve_http refuses this before anything starts; here for in-memory use
+        raise ConfigurationError(REMOTE_NEEDS_SEAL.format(mode=settings.auth_mode))
+    keystore = KeyStore(settings.journal_path, settings.secret_key, clock=clock)
+    stack.push_async_callback(keystore.close)
+    clients = Clients(settings, retry=retry, timeout=timeout, clock=clock)
+    return People(settings, journal, keystore, clients, notifier, clock=clock, sandbox_url=sandbox_url)
 
 
 async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tuple[Settings, str | None]:
@@ -276,8 +333,9 @@ def _apps() -> Apps:
 
 def _register_resources(app: MosaicServer) -> None:
     async def read_job(job_id: str, ctx: Context[Runtime, Any]) -> str:
-        record = await ctx.request_context.lifespan_context.jobs.journal.get(job_id)
-        if record is None:
+        jobs = ctx.request_context.lifespan_context.for_request().jobs
+        record = await jobs.journal.get(job_id)
+        if record is None or not jobs.owns(record):
             raise ResourceNotFoundError(f"no tracked job {job_id}")
         return record.snapshot.model_dump_json(indent=2)
 
@@ -309,6 +367,6 @@ def _register_resources(app: MosaicServer) -> None:
         mime_type="application/json",
     )
     async def jobs_index() -> str:
-        runtime = app.connections.any()  # a static resource takes no request context (SDK)
+        runtime = _scoped(app.connections.any())  # a static resource takes no request context (SDK)
         records = await runtime.jobs.recent(limit=app.list_limit) if runtime else []
         return json.dumps([r.snapshot.model_dump(mode="json") for r in records], indent=2)

@@ -239,6 +239,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if settings.remote and not args.http:
+        raise ConfigurationError(
+            f"MOSAIC_MCP_AUTH: '{settings.auth_mode}' serves people over HTTP; use it with `serve --http`, "
+            "or unset it for the local stdio server (which uses MOSAIC_API_KEY / MOTION_API_KEY)"
+        )
     from .app import create_server  # lazy dispatch: only `serve` builds the MCP server
 
     server = create_server(settings)

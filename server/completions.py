@@ -57,7 +57,7 @@ def register_completions(app: MCPServer[Runtime]) -> None:
 
 
 async def _on_complete(ctx: ServerRequestContext[Runtime], params: CompleteRequestParams) -> CompleteResult:
-    values = await suggestions(ctx.lifespan_context, params)
+    values = await suggestions(ctx.lifespan_context.for_request(), params)
     return CompleteResult(completion=capped(values))
 
 

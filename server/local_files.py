@@ -133,12 +133,22 @@ class LocalFile:
         )
 
 
+REMOTE_NO_PATHS = (
+    "this server runs remotely for many people, and its disk is not yours: local paths cannot be read or "
+    "written here. Give the file's URL instead (video_urls, video_inputs[].video_urls, attachments[].url), "
+    "and open a finished job's output links to save them"
+)
+"""Why a remote server refuses every local path (MOSAIC_MCP_AUTH keys or oauth)."""
+
+
 @dataclass(frozen=True)
 class FileRoots:
     """The folders files may be read from and written to, already resolved."""
 
     roots: tuple[Path, ...]
     download_dir: Path
+    remote: bool = False
+    """Served to people over the network (MOSAIC_MCP_AUTH keys/oauth): this disk is not theirs, no path is usable."""
 
     @classmethod
     def of(cls, settings: Settings, client_roots: Sequence[Path] = ()) -> FileRoots:
@@ -149,7 +159,7 @@ class FileRoots:
             real = _real(folder)
             if real is not None and real not in ordered:
                 ordered.append(real)
-        return cls(tuple(ordered), _real(download) or download.absolute())
+        return cls(tuple(ordered), _real(download) or download.absolute(), remote=settings.remote)
 
     def describe(self) -> str:
         """The allowed folders, for messages."""
@@ -157,6 +167,8 @@ class FileRoots:
 
     def resolve(self, raw: str, field: str) -> Path:
         """An absolute, fully resolved path inside an allowed folder, or InvalidInputError."""
+        if self.remote:
+            raise InvalidInputError(field, REMOTE_NO_PATHS)
         path = _expand(raw, field)
         if not path.is_absolute():
             path = self.roots[0] / path
@@ -198,6 +210,8 @@ class FileRoots:
 
     def writable_dir(self, raw: str | None, field: str) -> Path:
         """A folder inside the allowed folders to save into (the download folder by default), created."""
+        if self.remote:
+            raise InvalidInputError(field, REMOTE_NO_PATHS)
         folder = self.download_dir if raw is None or not raw.strip() else self.resolve(raw, field)
         if folder.exists() and not folder.is_dir():
             raise InvalidInputError(field, f"'{folder}' is a file, not a folder")

@@ -7,16 +7,28 @@ depend on it without depending on how the server is assembled (docs/ARCHITECTURE
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .api.errors import MosaicMCPError
 from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
 from .config import Settings
 from .jobs.notify import Notifier
 from .jobs.service import JobService
 from .jobs.starts import Starts
+from .people import Person, person_of_request
+
+
+class NoPersonError(MosaicMCPError):
+    """A remote server was asked something outside any person's request (no keys, no sign-in)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this server serves each person with their own keys, and this request acts for nobody: "
+            "send X-Mosaic-Api-Key / X-Motion-Api-Key (MOSAIC_MCP_AUTH=keys) or sign in (oauth)"
+        )
 
 
 @dataclass
@@ -30,6 +42,17 @@ class Runtime:
     starts: Starts
     notifier: Notifier
     sandbox_url: str | None = None
+    for_person: Callable[[Person], Runtime] | None = None
+    """Remote modes (MOSAIC_MCP_AUTH keys or oauth): the runtime of one person (their keys, their jobs)."""
+
+    def for_request(self) -> Runtime:
+        """The runtime the current request acts in: this one, or in remote modes its person's."""
+        if self.for_person is None:
+            return self
+        person = person_of_request()
+        if person is None:
+            raise NoPersonError()
+        return self.for_person(person)
 
 
 class Connections:

@@ -165,4 +165,4 @@ async def _task(ctx: ServerRequestContext[Any, Any], task_id: str) -> JobRecord:
 
 
 def _runtime(ctx: ServerRequestContext[Any, Any]) -> Runtime:
-    return cast("Runtime", ctx.lifespan_context)
+    return cast("Runtime", ctx.lifespan_context).for_request()

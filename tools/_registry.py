@@ -129,11 +129,13 @@ class Registrar:
         title: str,
         spends_credits: bool = False,
         meta: dict[str, Any] | None = None,
+        local_only: bool = False,
     ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
         """Declare a tool; its docstring is the description the model reads; `meta` is its `_meta`.
 
         A `toolset` that is not one of `Toolset` raises here, at registration: a typo would otherwise
-        register the tool under no setting, not even `all`.
+        register the tool under no setting, not even `all`. A `local_only` tool reads or writes this
+        computer's disk: a remote server (MOSAIC_MCP_AUTH keys or oauth) does not register it.
         """
 
         def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -144,6 +146,7 @@ class Registrar:
                 )
             read_only = bool(annotations.read_only_hint)
             enabled = toolset in self.settings.enabled_toolsets and (read_only or not self.settings.read_only)
+            enabled = enabled and not (local_only and self.settings.remote)
             self.catalogue.append(ToolInfo(fn.__name__, toolset, spends_credits, read_only, enabled))
             wrapped = translate_errors(in_tool_terms(fn), time_limit=self.settings.max_wait_seconds + MARGIN)
             if enabled:
@@ -187,5 +190,5 @@ def translate_errors(fn: Callable[P, Awaitable[R]], time_limit: float | None = N
 
 
 def runtime(ctx: Context[Runtime, Any]) -> Runtime:
-    """The lifespan's runtime for this request."""
-    return ctx.request_context.lifespan_context
+    """The runtime for this request: the lifespan's, or in remote modes that of the person it acts for."""
+    return ctx.request_context.lifespan_context.for_request()

@@ -19,7 +19,7 @@ ClientRoots = Annotated[ListRootsResult, Resolve(client_roots)]
 def register(tools: Registrar) -> None:
     """Register the file tools."""
 
-    @tools.tool(toolset="core", annotations=CREATE, title="Upload a local file to Mosaic")
+    @tools.tool(toolset="core", annotations=CREATE, title="Upload a local file to Mosaic", local_only=True)
     async def upload_file(
         path: Annotated[
             str,
@@ -39,7 +39,7 @@ def register(tools: Registrar) -> None:
         limits: video 5 GB (MP4, MOV, AVI, WebM, MKV, M4V), audio 500 MB, image 50 MB."""
         return await upload_from_disk(runtime(ctx), path, roots=roots, progress=ctx.report_progress)
 
-    @tools.tool(toolset="core", annotations=WRITE_LOCAL, title="Save a finished job's videos to disk")
+    @tools.tool(toolset="core", annotations=WRITE_LOCAL, title="Save a finished job's videos to disk", local_only=True)
     async def download_output(
         job_id: Annotated[str, Field(min_length=1, max_length=200, description="job_id of a finished job.")],
         ctx: Context[Runtime, Any],

@@ -75,7 +75,10 @@ class JobService:
         *,
         clock: Clock = SYSTEM_CLOCK,
         mosaic: MosaicClient | None = None,
+        scoped: bool = False,
     ) -> None:
+        self.scoped = scoped
+        """Remote modes: only jobs of `fingerprints` exist for this service; another owner's id is "not found"."""
         self.journal = journal
         self.clock = clock
         self.poller = poller
@@ -104,6 +107,7 @@ class JobService:
         through it. If the journal cannot be written now, the job is still followed in memory and
         the error propagates after that; its intent stays open, so a restart reconciles it.
         """
+        await self.refuse_foreign(job_id)  # never let one person's start overwrite another's job
         if session is not None:
             self.notifier.remember(session)
         now = self.clock.wall()
@@ -148,6 +152,8 @@ class JobService:
         """A tracked job; a run or session the keys can see but we never tracked is adopted."""
         record = self.poller.followed(job_id) or await self.journal.get(job_id)
         if record is not None:
+            if not self.owns(record):
+                raise UnknownJobError(job_id)  # the same answer as for a job that does not exist
             return record
         for kind in ("mosaic_run", "motion_session"):
             now = self.clock.wall()
@@ -256,6 +262,8 @@ class JobService:
     async def tracked(self, job_id: str) -> JobRecord | None:
         """A job this server tracks (never adopted from upstream), noted as looked at; None if not tracked."""
         record = self.poller.followed(job_id) or await self.journal.get(job_id)
+        if record is not None and not self.owns(record):
+            return None
         if record is not None:
             await self._touch(record)
         return record
@@ -266,8 +274,20 @@ class JobService:
             prefix = resource_uri(kind, "")
             if uri.startswith(prefix) and len(uri) > len(prefix):
                 record = self.poller.followed(uri[len(prefix) :]) or await self.journal.get(uri[len(prefix) :])
-                return record is not None and record.snapshot.resource_uri == uri
+                return record is not None and self.owns(record) and record.snapshot.resource_uri == uri
         return False
+
+    async def refuse_foreign(self, job_id: str) -> None:
+        """Raise UnknownJobError when `job_id` is another owner's job (`scoped` only): before acting on it upstream."""
+        if not self.scoped:
+            return
+        record = self.poller.followed(job_id) or await self.journal.get(job_id)
+        if record is not None and not self.owns(record):
+            raise UnknownJobError(job_id)
+
+    def owns(self, record: JobRecord) -> bool:
+        """Whether `record` is one of this service's jobs (always, unless `scoped`)."""
+        return not self.scoped or record.key_fingerprint in self.fingerprints.values()
 
     async def recent(self, limit: int = 50) -> list[JobRecord]:
         """Tracked jobs of the configured keys, newest first."""

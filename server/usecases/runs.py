@@ -80,6 +80,7 @@ class Resumed:
 
 async def resume_agent_run(rt: Runtime, run_id: str, *, session: ServerSession | None) -> Resumed:
     """Resume a failed or cancelled run and follow it again; a refusal for its state says what to do instead."""
+    await rt.jobs.refuse_foreign(run_id)  # remote modes: another person's run is "not found"
     try:
         result = await rt.mosaic.resume_run(run_id)
     except APIStatusError as exc:
