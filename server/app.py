@@ -42,6 +42,7 @@ from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
 from .logbridge import LogBridge
+from .oauth import OAuthMode
 from .prompts import register_prompts
 from .runtime import Connections, Runtime
 from .schemas import published
@@ -75,6 +76,8 @@ class MosaicServer(MCPServer[Runtime]):
         super().__init__(*args, **kwargs)
         self.connections = Connections()
         """The runtimes of the lifespans running now (one per in-memory `Client`)."""
+        self.oauth: OAuthMode | None = None
+        """MOSAIC_MCP_AUTH=oauth: the sign-in server, whose `person` resolves each HTTP request's person."""
 
     async def list_tools(self) -> list[Tool]:
         """Every tool, its input schema closed to arguments it does not name, both schemas lean (`schemas.py`)."""
@@ -193,6 +196,11 @@ def create_server(
             finally:
                 task_group.cancel_scope.cancel()  # stop polling before the clients close
 
+    oauth = (
+        OAuthMode.from_settings(settings, lambda: _current_settings(app, settings))
+        if settings.auth_mode == "oauth"
+        else None
+    )
     app = MosaicServer(
         "mosaic-mcp",
         title="Mosaic video editing",
@@ -202,7 +210,12 @@ def create_server(
         subscriptions=notifier.bus,
         log_level="WARNING",
         extensions=[Tasks(), _apps()],  # MCP tasks for job-starting tools (tasks.py); the job card (MCP Apps)
+        **(oauth.server_options() if oauth else {}),
     )
+    if oauth is not None:
+        app.oauth = oauth
+        for route in oauth.routes():
+            app.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
     notifier.install(app, serves=lambda uri: _serves(app, uri))
     log_bridge.install(app)
     register_prompts(app, settings)
@@ -211,6 +224,12 @@ def create_server(
     register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
     return app
+
+
+def _current_settings(app: MosaicServer, configured: Settings) -> Settings:
+    """The settings the API clients use now: in sandbox mode, with the emulator's URLs."""
+    runtime = app.connections.any()
+    return runtime.settings if runtime is not None else configured
 
 
 def _jobs_layer(

@@ -30,6 +30,11 @@ TOOLSETS: tuple[Toolset, ...] = get_args(Toolset)
 """The toolsets in the README table's order; derived from `Toolset`, the one definition."""
 ToolsetOrAll = Toolset | Literal["all"]
 """What MOSAIC_MCP_TOOLSETS may list."""
+AuthMode = Literal["token", "keys", "oauth"]
+"""MOSAIC_MCP_AUTH: who `serve --http` serves (token: today's one shared token; keys, oauth: each person)."""
+AUTH_MODES: tuple[AuthMode, ...] = get_args(AuthMode)
+MIN_SECRET_KEY_CHARS = 32
+"""The shortest MOSAIC_MCP_SECRET_KEY accepted."""
 UNPROMPTED_KINDS = ("payments", "publishing", "deleting")
 """What MOSAIC_MCP_ALLOW_WITHOUT_PROMPT can allow when the client cannot show a confirmation prompt."""
 
@@ -227,6 +232,19 @@ class Settings(BaseSettings):
         validation_alias="MOSAIC_MCP_HTTP_TOKEN",
         description="Bearer token required by `serve --http` off loopback.",
     )
+    auth_mode: AuthMode = Field(
+        default="token",
+        validation_alias="MOSAIC_MCP_AUTH",
+        description="Who `serve --http` serves: token (one shared MOSAIC_MCP_HTTP_TOKEN, keys from the "
+        "environment), keys (each request carries its person's own X-Mosaic-Api-Key / X-Motion-Api-Key) or "
+        "oauth (people sign in and paste their keys once).",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="MOSAIC_MCP_SECRET_KEY",
+        description="Deployment secret (at least 32 characters) that encrypts people's keys at rest; "
+        "required with MOSAIC_MCP_AUTH=keys or oauth.",
+    )
     media_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         validation_alias="MOSAIC_MCP_MEDIA_ORIGINS",
@@ -244,7 +262,7 @@ class Settings(BaseSettings):
     def _expand_dirs(cls, value: Any) -> Any:
         return expand_host_dirs(value)
 
-    @field_validator("mosaic_api_key", "motion_api_key", "webhook_secret", "http_token", mode="before")
+    @field_validator("mosaic_api_key", "motion_api_key", "webhook_secret", "http_token", "secret_key", mode="before")
     @classmethod
     def _trim_secret(cls, value: Any) -> Any:
         # A pasted key often ends in a newline, and hosts template an empty string for an unset secret.
@@ -293,6 +311,25 @@ class Settings(BaseSettings):
             )
         return names
 
+    @field_validator("auth_mode", mode="before")
+    @classmethod
+    def _known_auth_mode(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower() or "token"
+            if value not in AUTH_MODES:
+                raise ValueError(f"unknown mode {value[:40]!r}; choose from {', '.join(AUTH_MODES)}")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_CHARS:
+            raise ValueError(
+                f"is shorter than {MIN_SECRET_KEY_CHARS} characters; use a long random string "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return value
+
     @field_validator("mosaic_api_key", "motion_api_key")
     @classmethod
     def _usable_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -318,7 +355,12 @@ class Settings(BaseSettings):
         return self
 
     def _secrets(self) -> tuple[SecretStr | None, ...]:
-        return (self.mosaic_api_key, self.motion_api_key, self.webhook_secret, self.http_token)
+        return (self.mosaic_api_key, self.motion_api_key, self.webhook_secret, self.http_token, self.secret_key)
+
+    @property
+    def remote(self) -> bool:
+        """Whether `serve --http` serves people with their own keys (MOSAIC_MCP_AUTH keys or oauth)."""
+        return self.auth_mode != "token"
 
     @property
     def enabled_toolsets(self) -> frozenset[Toolset]:

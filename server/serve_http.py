@@ -15,10 +15,12 @@ import sys
 
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import SecretStr
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .app import MosaicServer
 from .config import ConfigurationError, Settings
+from .people import PersonResolver, current_person
 from .webhooks import WEBHOOK_PATH, warn_if_unsigned
 
 log = logging.getLogger("mosaic_mcp.http")
@@ -106,8 +108,33 @@ def _answers_a_cancel(body: bytes) -> bool:
     return isinstance(error, dict) and error.get("code") == -32800 and "id" in message and "result" not in message
 
 
+class PersonContext:
+    """ASGI middleware: resolve each HTTP request's person and set `current_person` while it is served.
+
+    The SDK carries the contextvars of the request that sent a message into its handler, so a tool
+    call reads the person of the request that made it (`people.person_of_request`).
+    """
+
+    def __init__(self, app: ASGIApp, resolve: PersonResolver) -> None:
+        self.app = app
+        self.resolve = resolve
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        person = await self.resolve(Request(scope))
+        token = current_person.set(person)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_person.reset(token)
+
+
 def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> ASGIApp:
     """The Starlette app for `serve --http`, gated by the bearer token when one is set."""
+    if settings.auth_mode == "oauth":
+        return _oauth_app(server, host=host)
     if not is_loopback(host) and settings.http_token is None:
         raise ConfigurationError(
             f"refusing to serve HTTP on {host} without MOSAIC_MCP_HTTP_TOKEN: anyone who can reach it could "
@@ -123,6 +150,17 @@ def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> AS
     if settings.http_token is not None:
         app = BearerTokenGate(app, settings.http_token)
     return app
+
+
+def _oauth_app(server: MosaicServer, *, host: str) -> ASGIApp:
+    """MOSAIC_MCP_AUTH=oauth: the SDK's authorization server and bearer check, the sign-in pages, each person."""
+    if server.oauth is None:
+        raise ConfigurationError("MOSAIC_MCP_AUTH=oauth: the server was built without its sign-in server")
+    security = None if is_loopback(host) else TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    app: ASGIApp = server.streamable_http_app(
+        host=host, transport_security=security, session_idle_timeout=SESSION_IDLE_SECONDS
+    )
+    return PersonContext(SilentCancellation(app), server.oauth.person)
 
 
 def serve_http(server: MosaicServer, settings: Settings, *, host: str, port: int) -> int:
