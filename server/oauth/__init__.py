@@ -63,7 +63,9 @@ class OAuthMode:
         issuer = settings.public_url.rstrip("/")
         resource = issuer + MCP_PATH
         store = OAuthStore(settings.home.expanduser() / STORE_FILE)
-        provider = MosaicOAuthProvider(store, Vault(settings.secret_key), issuer=issuer, resource=resource)
+        provider = MosaicOAuthProvider(
+            store, Vault(settings.secret_key), issuer=issuer, resource=resource, default_scopes=[SCOPE]
+        )
         try:
             auth = AuthSettings(
                 issuer_url=issuer,

@@ -42,12 +42,21 @@ class MosaicOAuthProvider:
     """Clients, codes and tokens for this server's own MCP endpoint (`resource`)."""
 
     def __init__(
-        self, store: OAuthStore, vault: Vault, *, issuer: str, resource: str, clock: Callable[[], float] = time.time
+        self,
+        store: OAuthStore,
+        vault: Vault,
+        *,
+        issuer: str,
+        resource: str,
+        default_scopes: list[str],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.vault = vault
         self.issuer = issuer.rstrip("/")
         self.resource = resource
+        self.default_scopes = default_scopes
+        """Granted when the authorization request names no scope."""
         self.now = clock
 
     # -- clients ---------------------------------------------------------------------------------
@@ -83,7 +92,7 @@ class MosaicOAuthProvider:
         code = new_secret()
         fields = AuthorizationCode(
             code="-",  # stored without the code itself
-            scopes=params.scopes or [],
+            scopes=params.scopes or self.default_scopes,
             expires_at=self.now() + CODE_SECONDS,
             client_id=pending.client_id,
             code_challenge=params.code_challenge,

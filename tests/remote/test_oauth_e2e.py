@@ -164,12 +164,14 @@ async def test_a_host_signs_in_with_a_browser_and_runs_a_job(served: RunningSand
         )
         try:
             with anyio.fail_after(120):
-                async with httpx2.AsyncClient(auth=oauth, timeout=30) as http:
-                    async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
-                        tools = {t.name for t in (await client.list_tools()).tools}
-                        assert {"run_agent", "poll_job", "list_jobs"} <= tools
-                        if PERSON_AWARE:
-                            await _run_to_completion(client)
+                async with (
+                    httpx2.AsyncClient(auth=oauth, timeout=30) as http,
+                    Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
+                ):
+                    tools = {t.name for t in (await client.list_tools()).tools}
+                    assert {"run_agent", "poll_job", "list_jobs"} <= tools
+                    if PERSON_AWARE:
+                        await _run_to_completion(client)
                 report = browser.report
                 # The page: the sign-in form behind /authorize, a wrong key refused on the page, no code sent.
                 assert (report["signinPage"]["status"], report["signinPage"]["path"]) == (200, "/signin")
