@@ -71,13 +71,13 @@ class MosaicServer(MCPServer[Runtime]):
     take only the arguments their schemas name (`arguments.py`)."""
 
     list_limit = 100
+    oauth: OAuthMode | None = None
+    """MOSAIC_MCP_AUTH=oauth: the sign-in server, whose `person` resolves each HTTP request's person."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connections = Connections()
         """The runtimes of the lifespans running now (one per in-memory `Client`)."""
-        self.oauth: OAuthMode | None = None
-        """MOSAIC_MCP_AUTH=oauth: the sign-in server, whose `person` resolves each HTTP request's person."""
 
     async def list_tools(self) -> list[Tool]:
         """Every tool, its input schema closed to arguments it does not name, both schemas lean (`schemas.py`)."""

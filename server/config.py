@@ -33,6 +33,11 @@ ToolsetOrAll = Toolset | Literal["all"]
 AuthMode = Literal["token", "keys", "oauth"]
 """MOSAIC_MCP_AUTH: who `serve --http` serves (token: today's one shared token; keys, oauth: each person)."""
 AUTH_MODES: tuple[AuthMode, ...] = get_args(AuthMode)
+REMOTE_NEEDS_SEAL = (
+    "MOSAIC_MCP_SECRET_KEY: required with MOSAIC_MCP_AUTH={mode}: people's keys are stored only encrypted "
+    "under it. Set it to a long random string (at least 32 characters, e.g. the output of "
+    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`) and keep it: a new one forgets every stored key"
+)
 MIN_SECRET_KEY_CHARS = 32
 """The shortest MOSAIC_MCP_SECRET_KEY accepted."""
 UNPROMPTED_KINDS = ("payments", "publishing", "deleting")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from pydantic import SecretStr
 from starlette.requests import Request
@@ -84,6 +85,14 @@ class OAuthMode:
     def server_options(self) -> dict[str, Any]:
         """What `MCPServer(...)` takes to serve the SDK's authorization server and check bearer tokens."""
         return {"auth": self.auth, "auth_server_provider": self.provider}
+
+    @property
+    def challenge(self) -> str:
+        """The `WWW-Authenticate` of a request without a person: the SDK's, naming the RFC 9728 metadata."""
+        metadata = build_resource_metadata_url(self.auth.resource_server_url or self.auth.issuer_url)
+        return (
+            f'Bearer error="invalid_token", error_description="Authentication required", resource_metadata="{metadata}"'
+        )
 
     def routes(self) -> list[Route]:
         """The sign-in and account pages."""
