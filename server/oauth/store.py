@@ -71,6 +71,9 @@ CREATE TABLE IF NOT EXISTS oauth_sessions (
 """
 
 
+TABLES = ("oauth_clients", "oauth_pending", "oauth_codes", "oauth_tokens", "oauth_people", "oauth_sessions")
+
+
 @dataclass(frozen=True)
 class Pending:
     """A sign-in the person has not finished: the client's authorization request, and who they proved to be."""
@@ -137,9 +140,25 @@ class OAuthStore:
 
     # -- pending sign-ins ------------------------------------------------------------------------
     async def add_pending(self, request_hash: str, client_id: str, params: dict[str, Any], ttl: float) -> None:
-        """Remember an authorization request until the person signs in (at most `ttl` seconds)."""
+        """Remember an authorization request until the person signs in (at most `ttl` seconds).
+
+        Every expired row of every table goes first: each sign-in sweeps what is past its time.
+        """
         row = (request_hash, client_id, json.dumps(params), self.now() + ttl, None, None, None)
-        await self._run(lambda db: db.execute("INSERT INTO oauth_pending VALUES (?, ?, ?, ?, ?, ?, ?)", row))
+
+        def add(db: sqlite3.Connection) -> None:
+            for table in ("oauth_pending", "oauth_codes", "oauth_tokens", "oauth_sessions"):
+                db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (self.now(),))  # noqa: S608 - fixed names
+            db.execute("INSERT INTO oauth_pending VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
+        await self._run(add)
+
+    async def count(self, table: str) -> int:
+        """How many rows a table holds (expired ones included)."""
+        if table not in TABLES:
+            raise ValueError(f"no table {table!r} in the OAuth store; choose from {', '.join(TABLES)}")
+        row = await self._run(lambda db: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone())  # noqa: S608
+        return int(row[0])
 
     async def pending(self, request_hash: str) -> Pending | None:
         """A pending sign-in that has not expired."""
