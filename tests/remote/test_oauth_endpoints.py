@@ -402,3 +402,23 @@ def test_oauth_mode_refuses_to_start_without_its_secret_and_public_url(tmp_path:
         create_server(settings)
     message = str(caught.value)
     assert "MOSAIC_MCP_SECRET_KEY" in message and "MOSAIC_MCP_PUBLIC_URL" in message
+
+
+async def test_the_sign_in_page_needs_no_script_and_loads_nothing_from_elsewhere(app: Served) -> None:
+    """A plain form: labelled fields, no <script>, a CSP allowing only its own inline style, no framing."""
+    async with httpx2.AsyncClient() as http:
+        client = await register(http, app.base)
+        answer = await authorize(http, app.base, client, code_challenge=pkce()[1])
+        page = await http.get(answer.headers["location"])
+        unknown = await http.get(f"{app.base}/signin?request=made-up")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert '<label for="mosaic_api_key">' in html and '<label for="motion_api_key">' in html
+    assert '<html lang="en">' in html and 'method="post" action="/signin"' in html
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    cookie = page.headers["set-cookie"]
+    assert CSRF_COOKIE in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert unknown.status_code == 400 and "expired or was already used" in unknown.text
