@@ -2,8 +2,10 @@
 
 import base64
 import hashlib
+import os
 import re
 import secrets
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from pydantic import SecretStr
 from starlette.requests import Request
 
 from mosaic_mcp.server.app import MosaicServer, create_server
-from mosaic_mcp.server.config import ConfigurationError
+from mosaic_mcp.server.config import ConfigurationError, load_settings
 from mosaic_mcp.server.oauth import STORE_FILE, OAuthMode
 from mosaic_mcp.server.oauth.signin import ATTEMPTS, CSRF_COOKIE
 from mosaic_mcp.server.people import Person, current_person
@@ -26,7 +28,7 @@ from mosaic_mcp.server.sandbox.serve import serve_asgi
 from mosaic_mcp.server.serve_http import PersonContext, build_http_app
 
 from ..support import MOSAIC_KEY, MOTION_KEY, sandbox_settings
-from ..support.processes import free_port
+from ..support.processes import free_port, mosaic_mcp_command
 from .conftest import SECRET_KEY, WRONG_MOSAIC_KEY
 
 pytestmark = pytest.mark.anyio
@@ -395,7 +397,6 @@ async def test_signing_out_forgets_the_keys_and_revokes_every_token(app: Served)
 
 def test_oauth_mode_refuses_to_start_without_its_secret_and_public_url(tmp_path: Path) -> None:
     """Both missing settings are named, each with what to set."""
-    from mosaic_mcp.server.config import load_settings
 
     settings = load_settings(auth_mode="oauth", home=tmp_path)
     with pytest.raises(ConfigurationError) as caught:
@@ -422,3 +423,22 @@ async def test_the_sign_in_page_needs_no_script_and_loads_nothing_from_elsewhere
     cookie = page.headers["set-cookie"]
     assert CSRF_COOKIE in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert unknown.status_code == 400 and "expired or was already used" in unknown.text
+
+
+def test_serve_http_in_oauth_mode_without_its_secret_exits_with_the_reason(tmp_path: Path) -> None:
+    """The real command refuses before listening (exit 2) and names MOSAIC_MCP_SECRET_KEY."""
+    env = {
+        **os.environ,
+        "MOSAIC_MCP_AUTH": "oauth",
+        "MOSAIC_MCP_HOME": str(tmp_path),
+        "MOSAIC_MCP_PUBLIC_URL": "https://m.example",
+    }
+    done = subprocess.run(
+        [*mosaic_mcp_command(), "serve", "--http", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert b"MOSAIC_MCP_SECRET_KEY" in done.stderr and b"Traceback" not in done.stderr
