@@ -86,6 +86,12 @@ class OAuthMode:
         """What `MCPServer(...)` takes to serve the SDK's authorization server and check bearer tokens."""
         return {"auth": self.auth, "auth_server_provider": self.provider}
 
+    detail = (
+        "this server signs each person in with OAuth: your MCP host starts the sign-in by itself on this 401 "
+        "(or connect again); the sign-in page asks for your Mosaic and/or Motion key once"
+    )
+    """What a request acting for nobody is told (the body of the 401 beside `challenge`)."""
+
     @property
     def challenge(self) -> str:
         """The `WWW-Authenticate` of a request without a person: the SDK's, naming the RFC 9728 metadata."""
