@@ -7,7 +7,6 @@ Debian's `chromium` and the pinned npm packages of tests/browser (`npm ci` there
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -250,7 +249,3 @@ async def _status_with(url: str, token: str) -> int:
     async with httpx2.AsyncClient() as http:
         answer = await http.post(url, json=INITIALIZE, headers={**ACCEPT, "Authorization": f"Bearer {token}"})
     return answer.status_code
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(pytest.main([__file__, "-q"]))
