@@ -102,7 +102,12 @@ class Browser:
     async def next(self) -> dict[str, Any]:
         """The script's next JSON line."""
         with anyio.fail_after(60):
-            line = await anext(self.lines)
+            try:
+                line = await anext(self.lines)
+            except StopAsyncIteration:
+                assert self.process is not None and self.process.stderr is not None
+                problem = (await self.process.stderr.receive(65536)).decode(errors="replace")
+                raise AssertionError(f"signin.mjs ended early: {problem[-2000:]}") from None
         return dict(json.loads(line))
 
 
