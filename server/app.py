@@ -43,6 +43,7 @@ from .jobs.service import JobService
 from .jobs.snapshot import JOBS_INDEX_URI, JobKind
 from .jobs.starts import Starts
 from .logbridge import LogBridge
+from .oauth import OAuthMode
 from .prompts import register_prompts
 from .remote import Clients, People, PersonPoller
 from .runtime import Connections, NoPersonError, Runtime
@@ -80,6 +81,8 @@ class MosaicServer(MCPServer[Runtime]):
     take only the arguments their schemas name (`arguments.py`)."""
 
     list_limit = 100
+    oauth: OAuthMode | None = None
+    """MOSAIC_MCP_AUTH=oauth: the sign-in server, whose `person` resolves each HTTP request's person."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -220,6 +223,11 @@ def create_server(
                 app.people = None
                 task_group.cancel_scope.cancel()  # stop polling before the clients close
 
+    oauth = (
+        OAuthMode.from_settings(settings, lambda: _current_settings(app, settings))
+        if settings.auth_mode == "oauth"
+        else None
+    )
     app = MosaicServer(
         "mosaic-mcp",
         title="Mosaic video editing",
@@ -229,7 +237,12 @@ def create_server(
         subscriptions=notifier.bus,
         log_level="WARNING",
         extensions=[Tasks(), _apps()],  # MCP tasks for job-starting tools (tasks.py); the job card (MCP Apps)
+        **(oauth.server_options() if oauth else {}),
     )
+    if oauth is not None:
+        app.oauth = oauth
+        for route in oauth.routes():
+            app.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
     notifier.install(app, serves=lambda uri: _serves(app, uri))
     log_bridge.install(app)
     register_prompts(app, settings)
@@ -238,6 +251,12 @@ def create_server(
     register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
     return app
+
+
+def _current_settings(app: MosaicServer, configured: Settings) -> Settings:
+    """The settings the API clients use now: in sandbox mode, with the emulator's URLs."""
+    runtime = app.connections.any()
+    return runtime.settings if runtime is not None else configured
 
 
 def _jobs_layer(

@@ -259,7 +259,10 @@ def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> AS
     app = SilentCancellation(app)
     if settings.auth_mode == "keys":
         app = PersonGate(app, server, person_from_key_headers, challenge='X-Mosaic-Api-Key realm="mosaic-mcp"')
-    # --- oauth mode: wired here by its own module (helper O) ---
+    if settings.auth_mode == "oauth":  # the SDK's authorization server and bearer check (server/oauth/)
+        if server.oauth is None:
+            raise ConfigurationError("MOSAIC_MCP_AUTH=oauth: the server was built without its sign-in server")
+        app = PersonGate(app, server, server.oauth.person, challenge=server.oauth.challenge, detail=server.oauth.detail)
     if settings.http_token is not None and settings.auth_mode != "oauth":
         app = BearerTokenGate(app, settings.http_token)
     return app
