@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -187,6 +188,7 @@ def create_server(
             task_group = await stack.enter_async_context(anyio.create_task_group())
             await task_group.start(jobs.poller.run)
             await task_group.start(reconciler.run)
+            task_group.start_soon(_prune_journal, journal, effective.retention_days)
             try:
                 with app.connections.open(runtime):
                     yield runtime
@@ -211,6 +213,14 @@ def create_server(
     register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
     return app
+
+
+async def _prune_journal(journal: Journal, retention_days: float) -> None:
+    """Remove settled jobs past the retention (MOSAIC_MCP_RETENTION_DAYS) once per start, in the background."""
+    try:
+        await journal.prune(retention_days)
+    except sqlite3.Error as exc:  # a busy or read-only journal: keep serving, try again on the next start
+        log.warning("could not prune the job journal %s: %s", journal.path, exc)
 
 
 def _jobs_layer(
