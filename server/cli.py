@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from . import __version__, redact
@@ -239,14 +240,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    from .app import create_server  # lazy dispatch: only `serve` builds the MCP server
+    with _start_up():
+        from .app import create_server  # lazy dispatch: only `serve` builds the MCP server
 
-    server = create_server(settings)
+        server = create_server(settings)
+        if not args.http:
+            import anyio
+
+            from .stdio import serve_stdio  # lazy dispatch: stdio or HTTP, only the transport in use
     if not args.http:
-        import anyio
-
-        from .stdio import serve_stdio  # lazy dispatch: stdio or HTTP, only the transport in use
-
         if _stdin_is_a_terminal():
             _greet_a_person()
         try:
@@ -257,6 +259,23 @@ def _serve(args: argparse.Namespace) -> int:
     from .serve_http import serve_http  # lazy dispatch: uvicorn and Starlette only for --http
 
     return serve_http(server, settings, host=args.host, port=args.port)
+
+
+@contextlib.contextmanager
+def _start_up() -> Iterator[None]:
+    """No cyclic garbage collection while the server is built, then its objects are frozen.
+
+    Importing the SDK and building the tools' schemas creates about a million objects that live as
+    long as the process, and almost no garbage; each full collection on the way scans them all
+    (100-200 ms of a start on a 2-core machine). `gc.freeze` then moves them out of every later
+    collection, so the poller's collections stay short too (the CPython docs' advice for servers).
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _stdin_is_a_terminal() -> bool:
