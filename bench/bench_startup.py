@@ -2,7 +2,8 @@
 
 Run by hand (not a test):
 
-    .venv/bin/python bench/bench_startup.py [--runs 11] [--time-server PATH] [--skip-importtime] [--skip-phases]
+    .venv/bin/python bench/bench_startup.py [--runs 11] [--time-server PATH] [--before PATH]
+        [--skip-importtime] [--skip-phases]
 
 What it does:
 
@@ -16,7 +17,8 @@ What it does:
    read, then `tools/list`. Timed from just before the spawn until each reply line arrives on stdout;
    no MCP client library is involved. Reports median and p90 of each, and the ratios to the bare
    server, as ratio of medians and as the median of the per-round ratios (more robust on a busy
-   machine). Targets: <= 1.10x with the default toolsets, <= 1.25x with `all`.
+   machine). Targets: <= 1.10x with the default toolsets, <= 1.25x with `all`. `--before PATH` adds
+   another install's `mosaic-mcp` (e.g. main's, `pip install`ed in its own venv) to every round.
 2. `-X importtime` (PYTHONPROFILEIMPORTTIME=1) of one spawn of each: our most expensive modules on the
    stdio path, whether the sandbox / starlette / uvicorn / sqlite3 / pydantic_settings get imported,
    and the extra import time `serve` pays over the bare server, by top-level package.
@@ -301,6 +303,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11, help="rounds, one spawn of each server per round (default 11)")
     parser.add_argument("--time-server", help="the mcp-server-time executable (the peer); default: on PATH")
+    parser.add_argument("--before", help="another install's mosaic-mcp executable to compare, in the same rounds")
     parser.add_argument("--skip-importtime", action="store_true")
     parser.add_argument("--skip-phases", action="store_true")
     args = parser.parse_args()
@@ -324,6 +327,9 @@ def main() -> None:
         peer = time_server(args.time_server)
         if peer:
             servers[PEER] = (peer, env)
+        if args.before:  # another install of mosaic-mcp (e.g. main's), measured in the same rounds
+            servers[f"before: {SERVE}"] = ([args.before, "serve"], env)
+            servers[f"before: {SERVE_ALL}"] = ([args.before, "serve"], {**env, "MOSAIC_MCP_TOOLSETS": "all"})
         times = time_spawns(max(1, min(args.runs, 50)), servers)  # bounded
         bare = times[BARE]
         print(f"\n## Spawn -> reply ({args.runs} rounds, all servers in each, alternated, after 1 warm-up each; ms)\n")
