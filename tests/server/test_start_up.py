@@ -85,13 +85,20 @@ async def test_tools_list_follows_a_changed_tool(tmp_path: Path) -> None:
 def test_start_up_turns_garbage_collection_back_on() -> None:
     """While `serve` builds the server no cyclic collection runs; afterwards it is on again, even after an error."""
     assert gc.isenabled()
-    try:
-        with pytest.raises(RuntimeError), _start_up():
-            assert not gc.isenabled()
+    seen: list[bool] = []
+
+    def failing_build() -> None:
+        with _start_up():
+            seen.append(gc.isenabled())
             raise RuntimeError("the build failed")
+
+    try:
+        with pytest.raises(RuntimeError):
+            failing_build()
         assert gc.isenabled()
         with _start_up():
-            assert not gc.isenabled()
+            seen.append(gc.isenabled())
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+    assert seen == [False, False]
