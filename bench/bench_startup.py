@@ -1,18 +1,24 @@
-"""Benchmark: time from process start to the `initialize` reply over stdio, `mosaic-mcp serve` vs a bare server.
+"""Benchmark: spawn → `initialize` reply (and → first `tools/list` reply) over stdio, mosaic-mcp vs a bare server.
 
 Run by hand (not a test):
 
-    .venv/bin/python bench/bench_startup.py [--runs 11] [--skip-importtime] [--skip-phases]
+    .venv/bin/python bench/bench_startup.py [--runs 11] [--time-server PATH] [--before PATH]
+        [--skip-importtime] [--skip-phases]
 
 What it does:
 
-1. Spawns the real console script (`.venv/bin/mosaic-mcp serve`, keys `mk_x` / `motion_x`, a private
-   `MOSAIC_MCP_HOME` and download dir in a temp folder) and `bench/bare_server.py` (a one-tool
-   `MCPServer`), alternating the two (and which goes first) for `--runs` pairs after one warm-up
-   each. For each spawn it writes one raw JSON-RPC line (a 2025-11-25 `initialize` request) into the
-   child's stdin and times from just before the spawn until the reply line arrives on its stdout: no
-   MCP client library is involved. Reports median and p90 of each, and the ratio (target <= 1.10x),
-   both as ratio of medians and as the median of the per-pair ratios (more robust on a busy machine).
+1. Spawns, interleaved in every round (the order reversed every other round), after one warm-up each:
+   the real console script (`.venv/bin/mosaic-mcp serve`, keys `mk_x` / `motion_x`, a private
+   `MOSAIC_MCP_HOME` and download dir in a temp folder) with the default toolsets (12 tools) and with
+   `MOSAIC_MCP_TOOLSETS=all` (51); `bench/bare_server.py` (a one-tool `MCPServer`, the floor); and,
+   when it is installed, the reference `mcp-server-time` (a peer: `--time-server`, else found on PATH
+   or beside this Python; install it in its own venv, it pins its own SDK). Into each child's stdin
+   go raw JSON-RPC lines: a 2025-11-25 `initialize`, `notifications/initialized` once the reply is
+   read, then `tools/list`. Timed from just before the spawn until each reply line arrives on stdout;
+   no MCP client library is involved. Reports median and p90 of each, and the ratios to the bare
+   server, as ratio of medians and as the median of the per-round ratios (more robust on a busy
+   machine). Targets: <= 1.10x with the default toolsets, <= 1.25x with `all`. `--before PATH` adds
+   another install's `mosaic-mcp` (e.g. main's, `pip install`ed in its own venv) to every round.
 2. `-X importtime` (PYTHONPROFILEIMPORTTIME=1) of one spawn of each: our most expensive modules on the
    stdio path, whether the sandbox / starlette / uvicorn / sqlite3 / pydantic_settings get imported,
    and the extra import time `serve` pays over the bare server, by top-level package.
@@ -20,7 +26,7 @@ What it does:
    lifespan enter, for both servers, so the gap can be pinned on imports or on lifespan work.
 
 Only 127.0.0.1 is ever used (nothing here opens a socket at all); every child ends when its stdin
-closes; the whole run takes about a minute on 2 cores (longer on a loaded machine).
+closes (a hung one is killed after 60 s); the whole run takes one to two minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,6 +44,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH_DIR, clean_env, machine_line, p50, p90, table
@@ -56,7 +64,10 @@ INITIALIZE = (
     )
     + "\n"
 ).encode()
+INITIALIZED = (json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n").encode()
+LIST_TOOLS = (json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) + "\n").encode()
 TARGET_RATIO = 1.10
+TARGET_RATIO_ALL = 1.25
 REPLY_TIMEOUT = 60.0
 WATCHED = (
     "mosaic_mcp.server.sandbox",
@@ -73,16 +84,29 @@ WATCHED = (
 )
 
 
+SERVE, SERVE_ALL, BARE, PEER = "mosaic-mcp serve", "mosaic-mcp serve, all toolsets", "bare MCPServer", "mcp-server-time"
+
+
 def commands() -> dict[str, list[str]]:
-    """The two servers: the real console script and the bare baseline."""
+    """The real console script and the bare baseline."""
     script = Path(sys.executable).with_name("mosaic-mcp")
     serve = [str(script), "serve"] if script.exists() else [sys.executable, "-m", "mosaic_mcp.server.cli", "serve"]
-    return {"mosaic-mcp serve": serve, "bare MCPServer": [sys.executable, str(BENCH_DIR / "bare_server.py")]}
+    return {SERVE: serve, BARE: [sys.executable, str(BENCH_DIR / "bare_server.py")]}
 
 
-def spawn_to_reply(cmd: list[str], env: dict[str, str], stderr_path: Path | None = None) -> float:
-    """Seconds from just before the spawn until the `initialize` reply line is read."""
+def time_server(given: str | None) -> list[str] | None:
+    """The `mcp-server-time` peer: the given path, else on PATH, else beside this Python; None if absent."""
+    found = given or shutil.which("mcp-server-time") or str(Path(sys.executable).with_name("mcp-server-time"))
+    return [found] if Path(found).exists() else None
+
+
+def spawn_to_replies(
+    cmd: list[str], env: dict[str, str], stderr_path: Path | None = None
+) -> tuple[float, float, float]:
+    """Seconds from just before the spawn until the `initialize` reply, and until the first `tools/list`
+    reply; and the CPU seconds the child used in its whole life (less sensitive to a busy machine)."""
     stderr = stderr_path.open("wb") if stderr_path else subprocess.DEVNULL
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env)
     assert proc.stdin is not None
@@ -93,7 +117,11 @@ def spawn_to_reply(cmd: list[str], env: dict[str, str], stderr_path: Path | None
         proc.stdin.write(INITIALIZE)  # buffered in the pipe until the server reads it
         proc.stdin.flush()
         line = proc.stdout.readline()
-        elapsed = time.perf_counter() - started
+        initialized = time.perf_counter() - started
+        proc.stdin.write(INITIALIZED + LIST_TOOLS)
+        proc.stdin.flush()
+        listed_line = _reply(proc.stdout, 2)
+        listed = time.perf_counter() - started
     finally:
         timer.cancel()
         try:
@@ -105,26 +133,44 @@ def spawn_to_reply(cmd: list[str], env: dict[str, str], stderr_path: Path | None
         proc.stdout.close()
         if stderr_path:
             stderr.close()  # type: ignore[union-attr]
-    reply = json.loads(line) if line else {}
-    if reply.get("id") != 1 or "result" not in reply:
-        detail = stderr_path.read_text()[-2000:] if stderr_path else ""
-        raise SystemExit(f"{cmd}: no initialize result (got {line[:200]!r}) {detail}")
-    return elapsed
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # children run one at a time: this one's
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    for raw, want in ((line, 1), (listed_line, 2)):
+        reply = json.loads(raw) if raw else {}
+        if reply.get("id") != want or "result" not in reply:
+            detail = stderr_path.read_text()[-2000:] if stderr_path else ""
+            raise SystemExit(f"{cmd}: no result for request {want} (got {raw[:200]!r}) {detail}")
+    return initialized, listed, cpu
+
+
+def _reply(stdout: IO[bytes], request_id: int) -> bytes:
+    """The next line answering `request_id` (a server may send notifications first)."""
+    while line := stdout.readline():
+        if json.loads(line).get("id") == request_id:
+            return line
+    return b""
+
+
+def spawn_to_reply(cmd: list[str], env: dict[str, str], stderr_path: Path | None = None) -> float:
+    """Seconds from just before the spawn until the `initialize` reply line is read."""
+    return spawn_to_replies(cmd, env, stderr_path)[0]
 
 
 # ---------------------------------------------------------------------------------------- timing
 
 
-def time_spawns(runs: int, env: dict[str, str]) -> dict[str, list[float]]:
-    cmds = commands()
-    names = list(cmds)
+def time_spawns(
+    runs: int, servers: dict[str, tuple[list[str], dict[str, str]]]
+) -> dict[str, list[tuple[float, float, float]]]:
+    """(initialize, tools/list, CPU) times of each server, all interleaved in every round."""
+    names = list(servers)
     for name in names:  # warm-up: page cache, .pyc files, the journal's first creation
-        spawn_to_reply(cmds[name], env)
-    times: dict[str, list[float]] = {name: [] for name in names}
+        spawn_to_replies(*servers[name])
+    times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
     for i in range(runs):
         order = names if i % 2 == 0 else names[::-1]  # alternate who goes first as well
         for name in order:
-            times[name].append(spawn_to_reply(cmds[name], env))
+            times[name].append(spawn_to_replies(*servers[name]))
     return times
 
 
@@ -255,7 +301,9 @@ def report_phases(env: dict[str, str], repeats: int = 5) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=11, help="spawns of each server (default 11)")
+    parser.add_argument("--runs", type=int, default=11, help="rounds, one spawn of each server per round (default 11)")
+    parser.add_argument("--time-server", help="the mcp-server-time executable (the peer); default: on PATH")
+    parser.add_argument("--before", help="another install's mosaic-mcp executable to compare, in the same rounds")
     parser.add_argument("--skip-importtime", action="store_true")
     parser.add_argument("--skip-phases", action="store_true")
     args = parser.parse_args()
@@ -267,21 +315,63 @@ def main() -> None:
             MOSAIC_MCP_HOME=str(folder / "home"),
             MOSAIC_MCP_DOWNLOAD_DIR=str(folder / "downloads"),
         )
-        print("# bench_startup: spawn -> `initialize` reply over stdio\n")
+        print("# bench_startup: spawn -> `initialize` reply (and first `tools/list`) over stdio\n")
         print(machine_line())
         began = time.perf_counter()
-        times = time_spawns(args.runs, env)
-        serve, bare = times["mosaic-mcp serve"], times["bare MCPServer"]
-        print(f"\n## Spawn -> initialize reply ({args.runs} runs each, alternated, after 1 warm-up each; ms)\n")
-        rows = [(name, len(v), p50(v) * 1000, p90(v) * 1000, min(v) * 1000, max(v) * 1000) for name, v in times.items()]
-        print(table(["server", "runs", "median", "p90", "min", "max"], rows))
-        ratio = p50(serve) / p50(bare)
-        paired = p50([s / b for s, b in zip(serve, bare, strict=True)])
-        verdict = "MET" if max(ratio, paired) <= TARGET_RATIO else "MISSED"
-        print(
-            f"\nratio of medians: {ratio:.3f}x | median of paired ratios: {paired:.3f}x | "
-            f"gap: {(p50(serve) - p50(bare)) * 1000:.0f} ms | target <= {TARGET_RATIO:.2f}x: {verdict}"
-        )
+        cmds = commands()
+        servers = {
+            SERVE: (cmds[SERVE], env),
+            SERVE_ALL: (cmds[SERVE], {**env, "MOSAIC_MCP_TOOLSETS": "all"}),
+            BARE: (cmds[BARE], env),
+        }
+        peer = time_server(args.time_server)
+        if peer:
+            servers[PEER] = (peer, env)
+        if args.before:  # another install of mosaic-mcp (e.g. main's), measured in the same rounds
+            servers[f"before: {SERVE}"] = ([args.before, "serve"], env)
+            servers[f"before: {SERVE_ALL}"] = ([args.before, "serve"], {**env, "MOSAIC_MCP_TOOLSETS": "all"})
+        times = time_spawns(max(1, min(args.runs, 50)), servers)  # bounded
+        bare = times[BARE]
+        print(f"\n## Spawn -> reply ({args.runs} rounds, all servers in each, alternated, after 1 warm-up each; ms)\n")
+        rows = []
+        for name, pairs in times.items():
+            init, listed, cpu = ([p[k] for p in pairs] for k in range(3))
+            rows.append(
+                (
+                    name,
+                    len(pairs),
+                    p50(init) * 1000,
+                    p90(init) * 1000,
+                    f"{p50(init) / p50([b[0] for b in bare]):.3f}x",
+                    f"{p50([s[0] / b[0] for s, b in zip(pairs, bare, strict=True)]):.3f}x",
+                    p50(listed) * 1000,
+                    f"{p50([s[1] / b[1] for s, b in zip(pairs, bare, strict=True)]):.3f}x",
+                    p50(cpu) * 1000,
+                    f"{p50(cpu) / p50([b[2] for b in bare]):.3f}x",
+                )
+            )
+        headers = [
+            "server",
+            "runs",
+            "initialize p50",
+            "p90",
+            "ratio of medians",
+            "paired ratio",
+            "tools/list p50",
+            "paired ratio (tools/list)",
+            "CPU p50 (whole life)",
+            "CPU ratio",
+        ]
+        print(table(headers, rows))
+        if not peer:
+            print("\n(mcp-server-time not found: pass --time-server PATH to add the peer)")
+        for name, target in ((SERVE, TARGET_RATIO), (SERVE_ALL, TARGET_RATIO_ALL)):
+            pairs = times[name]
+            ratio = p50([p[0] for p in pairs]) / p50([b[0] for b in bare])
+            paired = p50([s[0] / b[0] for s, b in zip(pairs, bare, strict=True)])
+            verdict = "MET" if max(ratio, paired) <= target else "MISSED"
+            gap = (p50([p[0] for p in pairs]) - p50([b[0] for b in bare])) * 1000
+            print(f"\n{name}: {max(ratio, paired):.3f}x (gap {gap:.0f} ms) | target <= {target:.2f}x: {verdict}")
         print(f"(timing took {time.perf_counter() - began:.0f} s)")
         if not args.skip_importtime:
             report_importtime(env, folder)

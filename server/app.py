@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -90,19 +91,26 @@ class MosaicServer(MCPServer[Runtime]):
         """The runtimes of the lifespans running now (one per in-memory `Client`)."""
         self.people: People | None = None
         """Remote modes (MOSAIC_MCP_AUTH keys or oauth), while the lifespan runs: each person's keys and runtime."""
+        self._published: dict[
+            str, tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any], dict[str, Any] | None]
+        ] = {}
+        """Per tool: its registered input and output schemas, and what tools/list publishes of them."""
 
     async def list_tools(self) -> list[Tool]:
-        """Every tool, its input schema closed to arguments it does not name, both schemas lean (`schemas.py`)."""
-        tools = await super().list_tools()
-        return [
-            t.model_copy(
-                update={
-                    "input_schema": published(closed_schema(t.input_schema)),
-                    "output_schema": None if t.output_schema is None else published(t.output_schema, output=True),
-                }
-            )
-            for t in tools
-        ]
+        """Every tool, its input schema closed to arguments it does not name, both schemas lean (`schemas.py`).
+
+        The lean schemas are built once per tool and kept while the tool's registered schemas stay equal."""
+        return [self._lean(t) for t in await super().list_tools()]
+
+    def _lean(self, tool: Tool) -> Tool:
+        """`tool` with its published schemas, from the cache when its registered schemas have not changed."""
+        cached = self._published.get(tool.name)
+        if cached is None or cached[0] != tool.input_schema or cached[1] != tool.output_schema:  # C-speed compares
+            lean_in = published(closed_schema(tool.input_schema))
+            lean_out = None if tool.output_schema is None else published(tool.output_schema, output=True)
+            cached = (tool.input_schema, tool.output_schema, lean_in, lean_out)
+            self._published[tool.name] = cached
+        return tool.model_copy(update={"input_schema": cached[2], "output_schema": cached[3]})
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
@@ -216,6 +224,7 @@ def create_server(
             if people is not None:
                 await task_group.start(people.maintain)
             app.people = people
+            task_group.start_soon(_prune_journal, journal, effective.retention_days)
             try:
                 with app.connections.open(runtime):
                     yield runtime
@@ -257,6 +266,14 @@ def _current_settings(app: MosaicServer, configured: Settings) -> Settings:
     """The settings the API clients use now: in sandbox mode, with the emulator's URLs."""
     runtime = app.connections.any()
     return runtime.settings if runtime is not None else configured
+
+
+async def _prune_journal(journal: Journal, retention_days: float) -> None:
+    """Remove settled jobs past the retention (MOSAIC_MCP_RETENTION_DAYS) once per start, in the background."""
+    try:
+        await journal.prune(retention_days)
+    except sqlite3.Error as exc:  # a busy or read-only journal: keep serving, try again on the next start
+        log.warning("could not prune the job journal %s: %s", journal.path, exc)
 
 
 def _jobs_layer(

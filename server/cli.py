@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from . import __version__, redact
@@ -244,14 +245,15 @@ def _serve(args: argparse.Namespace) -> int:
             f"MOSAIC_MCP_AUTH: '{settings.auth_mode}' serves people over HTTP; use it with `serve --http`, "
             "or unset it for the local stdio server (which uses MOSAIC_API_KEY / MOTION_API_KEY)"
         )
-    from .app import create_server  # lazy dispatch: only `serve` builds the MCP server
+    with _start_up():
+        from .app import create_server  # lazy dispatch: only `serve` builds the MCP server
 
-    server = create_server(settings)
+        server = create_server(settings)
+        if not args.http:
+            import anyio
+
+            from .stdio import serve_stdio  # lazy dispatch: stdio or HTTP, only the transport in use
     if not args.http:
-        import anyio
-
-        from .stdio import serve_stdio  # lazy dispatch: stdio or HTTP, only the transport in use
-
         if _stdin_is_a_terminal():
             _greet_a_person()
         try:
@@ -262,6 +264,25 @@ def _serve(args: argparse.Namespace) -> int:
     from .serve_http import serve_http  # lazy dispatch: uvicorn and Starlette only for --http
 
     return serve_http(server, settings, host=args.host, port=args.port)
+
+
+@contextlib.contextmanager
+def _start_up() -> Iterator[None]:
+    """No cyclic garbage collection while the server is built, then its objects are frozen.
+
+    Importing the SDK and building the tools' schemas creates about 150,000 tracked objects that live
+    as long as the process, and little garbage; the collections on the way cost 100-200 ms of a start
+    on a 2-core machine. `gc.freeze` then moves what was built out of every later collection, so the
+    poller's collections stay short too. The price: the start's garbage (about 6,400 objects, 1.3 MiB)
+    is frozen with it, since collecting it first would cost a full collection (100+ ms) before the
+    first answer.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _stdin_is_a_terminal() -> bool:

@@ -215,6 +215,13 @@ class Settings(BaseSettings):
         validation_alias="MOSAIC_MCP_POLL_INTERVAL",
         description="First interval between status polls of a job (grows while nothing changes, up to 30 s).",
     )
+    retention_days: float = Field(
+        default=90.0,
+        ge=0,
+        validation_alias="MOSAIC_MCP_RETENTION_DAYS",
+        description="Days a settled job stays in the journal after its last reading (0 keeps every job); "
+        "unsettled jobs are never removed.",
+    )
     webhook_secret: SecretStr | None = Field(
         default=None,
         validation_alias="MOSAIC_WEBHOOK_SECRET",

@@ -50,6 +50,10 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("mosaic_mcp.server.cli", "mosaic_mcp.server.stdio"): "lazy dispatch to the stdio transport",
     ("mosaic_mcp.server.cli", "mosaic_mcp.server.serve_http"): "lazy dispatch to the HTTP transport",
     ("mosaic_mcp.server.app", "mosaic_mcp.server.sandbox"): "the sandbox is heavy and only for --sandbox",
+    **{
+        ("mosaic_mcp.tools", f"mosaic_mcp.tools.{module}"): "a toolset's module loads only when it is enabled"
+        for module in ("agent_admin", "runs", "assets", "avatars", "triggers", "social", "account_admin")
+    },
 }
 """The only function-level imports of the project's own modules, each with its reason."""
 

@@ -1,33 +1,60 @@
-"""MCP tools of mosaic-mcp, one module per domain. Tools are thin: validate, call, shape."""
+"""MCP tools of mosaic-mcp, one module per domain. Tools are thin: validate, call, shape.
+
+Only the enabled toolsets' modules are imported (`_modules`): a toolset left off costs no import,
+no schema and no registration at start-up.
+"""
+
+from types import ModuleType
 
 from mcp.server import MCPServer
 
-from ..server.config import Settings
+from ..server.config import TOOLSETS, Settings, Toolset
 from ..server.runtime import Runtime
-from . import (
-    account,
-    account_admin,
-    agent_admin,
-    agents,
-    assets,
-    avatars,
-    card,
-    files,
-    jobs,
-    motion,
-    runs,
-    social,
-    triggers,
-)
+from . import account, agents, card, files, jobs, motion
 from ._registry import Registrar, ToolInfo
 
 __all__ = ["ToolInfo", "register_tools"]
 
 
 def register_tools(server: MCPServer[Runtime], settings: Settings) -> list[ToolInfo]:
-    """Register every enabled tool on `server`; returns the whole catalogue (enabled or not)."""
+    """Register every enabled tool on `server`; returns the catalogue of the enabled toolsets (with `all`,
+    every tool; a tool read-only mode leaves out is listed as not registered)."""
     registrar = Registrar(server, settings)
-    core = (motion, agents, jobs, card, files, account)
-    for module in (*core, agent_admin, runs, assets, avatars, triggers, social, account_admin):
-        module.register(registrar)
+    for toolset in TOOLSETS:  # the README table's order, which is also tools/list's
+        if toolset in settings.enabled_toolsets:
+            for module in _modules(toolset):
+                module.register(registrar)
     return registrar.catalogue
+
+
+def _modules(toolset: Toolset) -> tuple[ModuleType, ...]:
+    """The tool modules of one toolset; those of the optional toolsets are imported here, when enabled."""
+    if toolset == "core":
+        return (motion, agents, jobs, card, files, account)
+    if toolset == "agents":
+        from . import agent_admin  # lazy: a toolset's module loads only when the toolset is enabled
+
+        return (agent_admin,)
+    if toolset == "runs":
+        from . import runs  # lazy: a toolset's module loads only when the toolset is enabled
+
+        return (runs,)
+    if toolset == "assets":
+        from . import assets  # lazy: a toolset's module loads only when the toolset is enabled
+
+        return (assets,)
+    if toolset == "avatars":
+        from . import avatars  # lazy: a toolset's module loads only when the toolset is enabled
+
+        return (avatars,)
+    if toolset == "triggers":
+        from . import triggers  # lazy: a toolset's module loads only when the toolset is enabled
+
+        return (triggers,)
+    if toolset == "social":
+        from . import social  # lazy: a toolset's module loads only when the toolset is enabled
+
+        return (social,)
+    from . import account_admin  # lazy: a toolset's module loads only when the toolset is enabled
+
+    return (account_admin,)

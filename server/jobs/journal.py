@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_at DESC);
 CREATE INDEX IF NOT EXISTS jobs_live ON jobs (terminal, kind);
+CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (key_fingerprint, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_by_key_state ON jobs (key_fingerprint, terminal, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (terminal, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_settled_by_update ON jobs (terminal, updated_at);
 CREATE TABLE IF NOT EXISTS intents (
     intent_id       TEXT PRIMARY KEY,
     action          TEXT NOT NULL,
@@ -202,19 +206,60 @@ class Journal:
         rows = await self._select("WHERE job_id=?", (job_id,))
         return rows[0] if rows else None
 
-    async def recent(self, *, limit: int = 50, fingerprints: Sequence[str] | None = None) -> list[JobRecord]:
-        """Jobs newest first, optionally only those started with the given key fingerprints."""
+    async def recent(
+        self, *, limit: int = 50, fingerprints: Sequence[str] | None = None, active_only: bool = False
+    ) -> list[JobRecord]:
+        """Jobs newest first, optionally only those started with the given key fingerprints, and
+        with `active_only` only unsettled ones (filtered before the limit, so no live job is hidden).
+
+        Each fingerprint is read through its own index range and the ranges merged in SQL: the cost
+        follows `limit`, not how many jobs older keys left in the journal.
+        """
+        state = "terminal=0" if active_only else ""
         if fingerprints is None:
-            return await self._select("ORDER BY created_at DESC LIMIT ?", (limit,))
-        marks = ",".join("?" * len(fingerprints))
-        return await self._select(
-            f"WHERE key_fingerprint IN ({marks}) ORDER BY created_at DESC LIMIT ?",
-            (*fingerprints, limit),
-        )
+            where = f"WHERE {state} " if state else ""
+            records = await self._select(f"{where}ORDER BY created_at DESC LIMIT ?", (limit,))
+        elif not fingerprints:
+            return []
+        else:
+            one = f"SELECT * FROM ({SELECT} WHERE key_fingerprint=?{' AND ' + state if state else ''} "  # noqa: S608 - ours
+            ranges = " UNION ALL ".join([one + "ORDER BY created_at DESC LIMIT ?)"] * len(fingerprints))
+            args = [value for fp in fingerprints for value in (fp, limit)]
+            records = await self._query(f"{ranges} ORDER BY created_at DESC LIMIT ?", (*args, limit))
+        # A row that cannot be read is quarantined (settled) even when its column says live.
+        return [r for r in records if not r.snapshot.settled] if active_only else records
 
     async def live(self) -> list[JobRecord]:
         """Jobs that are not settled yet, oldest first (a row that cannot be read is settled as quarantined)."""
         return [r for r in await self._select("WHERE terminal=0 ORDER BY created_at", ()) if not r.snapshot.settled]
+
+    async def prune(self, retention_days: float, *, batch: int = 1000) -> int:
+        """Delete settled jobs whose last reading is older than `retention_days`; returns how many.
+
+        Only rows stored as settled are candidates (`terminal=1`): an unsettled job, or a row that
+        cannot be read, is never removed. Deletes run in batches, each its own short transaction,
+        so other calls (and other processes) interleave. `retention_days` 0 keeps everything.
+        """
+        if retention_days <= 0:
+            return 0
+        cutoff = self.clock.wall() - retention_days * 86400.0
+        removed = 0
+        while True:
+            count = await self._run(
+                lambda db: (
+                    db.execute(
+                        "DELETE FROM jobs WHERE rowid IN "
+                        "(SELECT rowid FROM jobs WHERE terminal=1 AND updated_at < ? LIMIT ?)",
+                        (cutoff, batch),
+                    ).rowcount
+                )
+            )
+            removed += count
+            if count < batch:
+                break
+        if removed:
+            log.info("journal: removed %d settled job(s) older than %g days", removed, retention_days)
+        return removed
 
     async def media_origins(self) -> list[str]:
         """Every media origin seen in a journaled snapshot's outputs and thumbnails, sorted (the card's CSP)."""
@@ -306,7 +351,10 @@ class Journal:
         return {row[0] for row in rows}
 
     async def _select(self, where: str, args: Sequence[object]) -> list[JobRecord]:
-        query = f"{SELECT} {where}"  # `where` is always ours; values are bound parameters
+        return await self._query(f"{SELECT} {where}", args)  # `where` is always ours; values are bound
+
+    async def _query(self, query: str, args: Sequence[object]) -> list[JobRecord]:
+        """Records from a query of ours that returns `SELECT`'s columns; values are bound parameters."""
         rows = await self._run(lambda db: db.execute(query, tuple(args)).fetchall())
         return [_record(row, self.clock) for row in rows]
 

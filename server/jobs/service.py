@@ -289,9 +289,10 @@ class JobService:
         """Whether `record` is one of this service's jobs (always, unless `scoped`)."""
         return not self.scoped or record.key_fingerprint in self.fingerprints.values()
 
-    async def recent(self, limit: int = 50) -> list[JobRecord]:
-        """Tracked jobs of the configured keys, newest first."""
-        return await self.journal.recent(limit=limit, fingerprints=sorted(set(self.fingerprints.values())))
+    async def recent(self, limit: int = 50, *, active_only: bool = False) -> list[JobRecord]:
+        """Tracked jobs of the configured keys, newest first (only unsettled ones with `active_only`)."""
+        fingerprints = sorted(set(self.fingerprints.values()))
+        return await self.journal.recent(limit=limit, fingerprints=fingerprints, active_only=active_only)
 
 
 def _age_seconds(iso_time: str, now: float) -> float:

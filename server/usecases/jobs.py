@@ -56,9 +56,8 @@ async def read_job(
 
 async def tracked_jobs(rt: Runtime, *, active_only: bool, limit: int) -> TrackedJobs:
     """Up to `limit` tracked jobs (only unsettled ones with `active_only`) and the unresolved starts."""
-    records = await rt.jobs.recent(limit=100 if active_only else limit)
-    snapshots = [r.snapshot for r in records if not (active_only and r.snapshot.settled)][:limit]
-    return TrackedJobs(snapshots, await rt.jobs.unresolved(limit))
+    records = await rt.jobs.recent(limit=limit, active_only=active_only)  # filtered in the query, before the limit
+    return TrackedJobs([r.snapshot for r in records], await rt.jobs.unresolved(limit))
 
 
 def progress_message(snapshot: JobSnapshot) -> str:

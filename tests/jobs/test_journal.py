@@ -8,6 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from mosaic_mcp.server.jobs.clock import ManualClock
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal
 from mosaic_mcp.server.jobs.snapshot import QUARANTINED, pending_snapshot
 
@@ -168,4 +169,74 @@ async def test_an_undecodable_row_is_quarantined_not_raised(
     assert stored[3] == expected["created_at"]
     if "snapshot" in columns:
         assert stored[1] == columns["snapshot"]
+    await journal.close()
+
+
+def settled(job_id: str, *, created: float = 0.0, fingerprint: str = "fp1") -> JobRecord:
+    """A settled (completed) job record."""
+    done = pending_snapshot("mosaic_run", job_id, "completed").model_copy(update={"settled": True})
+    return JobRecord(job_id=job_id, kind="mosaic_run", key_fingerprint=fingerprint, snapshot=done, created_at=created)
+
+
+async def test_active_only_filters_before_the_limit(tmp_path: Path) -> None:
+    """recent(active_only=True) returns every live job even when many newer settled ones exist."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    for i in range(5):
+        await journal.add(record(f"live{i}", created=float(i)))
+    for i in range(100):
+        await journal.add(settled(f"done{i}", created=100.0 + i))
+    active = await journal.recent(limit=20, fingerprints=["fp1"], active_only=True)
+    assert [r.job_id for r in active] == [f"live{i}" for i in reversed(range(5))]
+    assert [r.job_id for r in await journal.recent(limit=3, active_only=True)] == ["live4", "live3", "live2"]
+    assert len(await journal.recent(limit=20, fingerprints=["fp1"])) == 20
+    await journal.close()
+
+
+async def test_recent_merges_several_keys_newest_first(tmp_path: Path) -> None:
+    """With several fingerprints, recent() merges their jobs by creation time and honours the limit."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    for i, fp in enumerate(["a", "b", "old", "a", "b", "old", "a"]):
+        await journal.add(record(f"r{i}", created=float(i), fingerprint=fp))
+    assert [r.job_id for r in await journal.recent(fingerprints=["a", "b"])] == ["r6", "r4", "r3", "r1", "r0"]
+    assert [r.job_id for r in await journal.recent(limit=2, fingerprints=["b", "a"])] == ["r6", "r4"]
+    assert await journal.recent(fingerprints=[]) == []
+    await journal.close()
+
+
+async def test_listing_by_key_uses_an_index(tmp_path: Path) -> None:
+    """The queries recent() and prune() make are served by an index, never a full scan of the jobs."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    db = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    for query, args in (
+        ("SELECT * FROM jobs WHERE key_fingerprint=? ORDER BY created_at DESC LIMIT 5", ("fp",)),
+        ("SELECT * FROM jobs WHERE key_fingerprint=? AND terminal=0 ORDER BY created_at DESC LIMIT 5", ("fp",)),
+        ("SELECT rowid FROM jobs WHERE terminal=1 AND updated_at < ? LIMIT 5", (1.0,)),
+    ):
+        plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", args))
+        assert plan.startswith("SEARCH jobs USING") and "INDEX jobs_" in plan, (query, plan)
+        assert "TEMP B-TREE" not in plan, (query, plan)
+    db.close()
+    await journal.close()
+
+
+async def test_prune_never_removes_unsettled_jobs(tmp_path: Path) -> None:
+    """prune() removes settled jobs past the retention only: live, recent and unreadable rows stay."""
+    clock = ManualClock(wall=1_000 * 86400.0)
+    path = tmp_path / "jobs.sqlite3"
+    journal = Journal(path, clock=clock)
+    old = clock.wall() - 91 * 86400.0
+    for job in (record("old-live", created=old), settled("old-done", created=old), settled("new-done", created=old)):
+        await journal.add(job)
+    await journal.add(record("spoiled", created=old))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE jobs SET updated_at=? WHERE job_id != 'new-done'", (old,))
+    db.execute("UPDATE jobs SET updated_at=? WHERE job_id = 'new-done'", (clock.wall() - 89 * 86400.0,))
+    db.execute("UPDATE jobs SET snapshot='not json' WHERE job_id = 'spoiled'")
+    db.commit()
+    db.close()
+    assert await journal.prune(0) == 0
+    assert await journal.prune(90, batch=1) == 1
+    left = {r.job_id for r in await journal.recent(limit=10)}
+    assert left == {"old-live", "new-done", "spoiled"}
+    assert [r.job_id for r in await journal.live()] == ["old-live"]
     await journal.close()
