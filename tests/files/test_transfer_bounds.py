@@ -43,6 +43,24 @@ def md5_of(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
+def take(path: str) -> bytes:
+    """The bytes of a saved file, which is then removed (the module's download folder is shared)."""
+    file = Path(path)
+    try:
+        return file.read_bytes()
+    finally:
+        file.unlink()
+
+
+def take_size(path: str) -> int:
+    """The size of a saved file, which is then removed."""
+    file = Path(path)
+    try:
+        return file.stat().st_size
+    finally:
+        file.unlink()
+
+
 def leftovers(folder: Path, job_id: str) -> list[str]:
     """Files of this job, and part files, in a folder."""
     return sorted(n for n in os.listdir(folder) if n.startswith(job_id[:8]) or n.endswith(".part"))
@@ -90,14 +108,10 @@ async def test_a_download_of_unknown_size_sends_at_most_100_notifications(
     serve_video(served, gzip.compress(b"\x00" * 120 * MIB, compresslevel=1), **{"Content-Encoding": "gzip"})
     seen, record = progress_recorder()
     result = await call_ok(client, "download_output", {"job_id": run["job_id"]}, progress_callback=record)
-    video = Path(result["files"][0]["path"])
-    try:
-        assert video.stat().st_size == result["files"][0]["size_bytes"] == 120 * MIB
-        assert len(seen) <= MAX_NOTIFICATIONS
-        assert len(seen) >= 10
-        assert seen[-1][0] == result["bytes_downloaded"]
-    finally:
-        video.unlink()
+    assert take_size(result["files"][0]["path"]) == result["files"][0]["size_bytes"] == 120 * MIB
+    assert len(seen) <= MAX_NOTIFICATIONS
+    assert len(seen) >= 10
+    assert seen[-1][0] == result["bytes_downloaded"]
 
 
 async def test_a_body_of_many_batches_is_saved_byte_for_byte(
@@ -108,11 +122,7 @@ async def test_a_body_of_many_batches_is_saved_byte_for_byte(
     body = hashlib.sha256(b"seed").digest() * (5 * MIB // 32 + 7)  # not a multiple of any read or batch
     serve_video(served, body, **{"x-goog-hash": f"crc32c=AAAAAA==,md5={md5_of(body)}"})
     result = await call_ok(client, "download_output", {"job_id": run["job_id"]})
-    video = Path(result["files"][0]["path"])
-    try:
-        assert video.read_bytes() == body
-    finally:
-        video.unlink()
+    assert take(result["files"][0]["path"]) == body
 
 
 @pytest.mark.parametrize("header", ["x-goog-hash", "Content-MD5"])
@@ -139,11 +149,7 @@ async def test_a_matching_checksum_is_kept(
     body = b"\x00\x00\x00\x18ftypisom" + os.urandom(300_000)
     serve_video(served, body, **{header: f"md5={md5_of(body)}" if header == "x-goog-hash" else md5_of(body)})
     result = await call_ok(client, "download_output", {"job_id": run["job_id"]})
-    video = Path(result["files"][0]["path"])
-    try:
-        assert video.read_bytes() == body
-    finally:
-        video.unlink()
+    assert take(result["files"][0]["path"]) == body
 
 
 @pytest.fixture(autouse=True)
