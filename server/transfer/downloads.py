@@ -325,24 +325,31 @@ class _Body:
     ) -> None:
         batch: list[bytes] = []
         gathered = 0
+        # Undecoded bodies skip httpx2's decoder layers (the cap and the hash are of the bytes saved).
+        chunks = response.aiter_bytes() if "Content-Encoding" in response.headers else response.aiter_raw()
         try:
-            async for chunk in response.aiter_bytes():
-                self.received += len(chunk)
-                if self.received > self.max_bytes:
-                    raise self.too_large()
+            async for chunk in chunks:
                 batch.append(chunk)
                 gathered += len(chunk)
                 if gathered >= BATCH:
-                    await send.send(batch)
+                    await self._hand_over(batch, gathered, send, meter)
                     batch, gathered = [], 0
-                await meter.add(len(chunk))
         except httpx2.TransportError as exc:
             raise APIConnectionError(
                 f"The download of {self.name} broke off ({type(exc).__name__}); try download_output again",
                 service="Mosaic",
             ) from None
         if batch:
-            await send.send(batch)
+            await self._hand_over(batch, gathered, send, meter)
+
+    async def _hand_over(
+        self, batch: list[bytes], size: int, send: MemoryObjectSendStream[list[bytes]], meter: ByteMeter
+    ) -> None:
+        self.received += size
+        if self.received > self.max_bytes:
+            raise self.too_large()
+        await send.send(batch)
+        await meter.add(size)
 
     async def _write_batches(self, receive: MemoryObjectReceiveStream[list[bytes]], fd: int) -> None:
         async with receive:
