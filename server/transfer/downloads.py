@@ -68,7 +68,8 @@ STALE_AFTER_SECONDS = 60.0
 """A part file untouched this long, and not locked by a running download, is left over from a kill."""
 BATCH = 1 << 20
 """Bytes gathered from the network before one write on a worker thread (one hop, one `writev`).
-Larger batches measured slower: their buffers are fresh memory each time, small ones stay in cache."""
+On the 2-core machine of bench_download.py, 16 MiB batches took about 1.7× the CPU of 1 MiB ones
+(4 MiB: about the same as 1 MiB), so more hops are cheaper here than bigger buffers."""
 QUEUED = 4
 """Batches that may wait for the writer: with the one being written and the one being read, memory
 stays under 6 × `BATCH` per download."""
