@@ -14,8 +14,9 @@ error of the local disk names the folder and the reason (full, read-only, permis
 The body goes straight from the response to the file: the network's reads are gathered on the
 event loop into 1 MiB batches, each written (and hashed) by one hop to a worker thread while the
 next batch arrives. Progress is bounded by `ByteMeter` (at most 100 notifications per call, also
-without a Content-Length). At the end the file must have every announced byte, on disk, and the
-MD5 the storage sent (`x-goog-hash: md5=…` or `Content-MD5`) when it sent one; else it is dropped.
+without a Content-Length). At the end the file must have every announced byte, on disk; with
+`MOSAIC_MCP_VERIFY_DOWNLOAD_MD5` also the MD5 the storage sent (`x-goog-hash: md5=…` or
+`Content-MD5`), when it sent one. A file that fails the check is dropped.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ async def download_outputs(
     include_premiere: bool = False,
     progress: Progress | None = None,
     max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+    verify_md5: bool = False,
 ) -> DownloadResult:
     """Save a settled job's outputs (all, or one) into `folder`; see the module docstring."""
     record = await jobs.refresh(job_id)
@@ -130,7 +132,8 @@ async def download_outputs(
     saved: list[SavedFile] = []
     for n, item in enumerate(items):
         meter.label = f"{item.filename} ({n + 1}/{len(items)})"
-        saved.append(await _download_item(client, links, item, folder, meter, max_bytes, last=n == len(items) - 1))
+        last = n == len(items) - 1
+        saved.append(await _download_item(client, links, item, folder, meter, max_bytes, last=last, md5=verify_md5))
     await meter.finish()
     await anyio.to_thread.run_sync(remove_stale_parts, [folder])
     return DownloadResult(job_id=job_id, directory=str(folder), files=saved, bytes_downloaded=meter.done)
@@ -207,6 +210,7 @@ async def _download_item(
     max_bytes: int,
     *,
     last: bool,
+    md5: bool,
 ) -> SavedFile:
     target = folder / item.filename
     while True:
@@ -226,7 +230,8 @@ async def _download_item(
                 meter.total = meter.done + size
             meter.expect(size)
             too_large = partial(_too_large, item, target, max_bytes)
-            written = await _write_atomically(response, target, meter, size, max_bytes, too_large)
+            digest = expected_md5(response) if md5 else None
+            written = await _write_atomically(response, target, meter, size, max_bytes, too_large, digest)
             return SavedFile(
                 output_id=item.output_id, part=item.part, path=str(target), size_bytes=written, skipped=False
             )
@@ -269,6 +274,7 @@ async def _write_atomically(
     expected: int | None,
     max_bytes: int,
     too_large: Callable[[], LocalFileError],
+    md5: bytes | None = None,
 ) -> int:
     """Stream the body into a locked temporary file beside `target`, check it, then rename it into place."""
     folder = target.parent
@@ -281,7 +287,7 @@ async def _write_atomically(
     _lock(fd)
     try:
         try:
-            body = _Body(target.name, max_bytes, too_large, expected_md5(response))
+            body = _Body(target.name, max_bytes, too_large, md5)
             await body.stream(response, fd, meter)
             await anyio.to_thread.run_sync(body.check, fd, expected)
         finally:

@@ -4,18 +4,19 @@ import base64
 import gzip
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 
+from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from mosaic_mcp.server.transfer.progress import MAX_NOTIFICATIONS, ByteMeter
 
-from ..support import call_error, call_ok
+from ..support import FAST_POLLING, call_error, call_ok, sandbox_settings
 from ..support.files import progress_recorder, settle
 
 pytestmark = pytest.mark.anyio
@@ -59,6 +60,14 @@ def take_size(path: str) -> int:
         return file.stat().st_size
     finally:
         file.unlink()
+
+
+@pytest.fixture(scope="module")
+async def verifying(served: RunningSandbox, workdir: Path, mode: str) -> AsyncIterator[Client]:
+    """A client of a server with MOSAIC_MCP_VERIFY_DOWNLOAD_MD5 on."""
+    settings = sandbox_settings(served, workdir, media=True, max_wait_seconds=5, verify_download_md5=True)
+    async with Client(create_server(settings, poll_timing=FAST_POLLING), mode=mode) as connected:  # type: ignore[arg-type]
+        yield connected
 
 
 def leftovers(folder: Path, job_id: str) -> list[str]:
@@ -120,21 +129,25 @@ async def test_a_body_of_many_batches_is_saved_byte_for_byte(
     """A body larger than several write batches, in odd-sized pieces, lands in the file in order and whole."""
     run = await finished_run(client, served)
     body = hashlib.sha256(b"seed").digest() * (5 * MIB // 32 + 7)  # not a multiple of any read or batch
-    serve_video(served, body, **{"x-goog-hash": f"crc32c=AAAAAA==,md5={md5_of(body)}"})
+    serve_video(served, body)
     result = await call_ok(client, "download_output", {"job_id": run["job_id"]})
     assert take(result["files"][0]["path"]) == body
 
 
+def md5_header(header: str, digest: str) -> dict[str, str]:
+    """How the storage sends an MD5: `x-goog-hash: crc32c=…,md5=…` or `Content-MD5: …`."""
+    return {header: f"crc32c=AAAAAA==,md5={digest}" if header == "x-goog-hash" else digest}
+
+
 @pytest.mark.parametrize("header", ["x-goog-hash", "Content-MD5"])
 async def test_a_damaged_download_is_not_kept(
-    client: Client, served: RunningSandbox, downloads: Path, header: str
+    verifying: Client, served: RunningSandbox, downloads: Path, header: str
 ) -> None:
-    """When the bytes do not match the MD5 the storage sent, the call fails and nothing is left on disk."""
-    run = await finished_run(client, served)
+    """With MD5 checks on, bytes that differ from the storage's MD5 fail the call, and nothing is left on disk."""
+    run = await finished_run(verifying, served)
     body = b"\x00\x00\x00\x18ftypisom" + b"\x01" * 100_000
-    wrong = md5_of(body[:-1] + b"\x02")
-    serve_video(served, body, **{header: f"md5={wrong}" if header == "x-goog-hash" else wrong})
-    message = await call_error(client, "download_output", {"job_id": run["job_id"]})
+    serve_video(served, body, **md5_header(header, md5_of(body[:-1] + b"\x02")))
+    message = await call_error(verifying, "download_output", {"job_id": run["job_id"]})
     assert "arrived damaged" in message
     assert "MD5" in message
     assert leftovers(downloads, str(run["job_id"])) == []
@@ -142,12 +155,21 @@ async def test_a_damaged_download_is_not_kept(
 
 @pytest.mark.parametrize("header", ["x-goog-hash", "Content-MD5"])
 async def test_a_matching_checksum_is_kept(
-    client: Client, served: RunningSandbox, downloads: Path, header: str
+    verifying: Client, served: RunningSandbox, downloads: Path, header: str
 ) -> None:
-    """Bytes that match the storage's MD5 are saved as they came."""
-    run = await finished_run(client, served)
+    """With MD5 checks on, bytes that match the storage's MD5 are saved as they came."""
+    run = await finished_run(verifying, served)
     body = b"\x00\x00\x00\x18ftypisom" + os.urandom(300_000)
-    serve_video(served, body, **{header: f"md5={md5_of(body)}" if header == "x-goog-hash" else md5_of(body)})
+    serve_video(served, body, **md5_header(header, md5_of(body)))
+    result = await call_ok(verifying, "download_output", {"job_id": run["job_id"]})
+    assert take(result["files"][0]["path"]) == body
+
+
+async def test_md5_is_not_checked_by_default(client: Client, served: RunningSandbox, downloads: Path) -> None:
+    """By default (checks off: they halve the speed) the storage's MD5 is not computed; the size check still is."""
+    run = await finished_run(client, served)
+    body = b"\x00\x00\x00\x18ftypisom" + b"\x01" * 100_000
+    serve_video(served, body, **md5_header("x-goog-hash", md5_of(b"something else")))
     result = await call_ok(client, "download_output", {"job_id": run["job_id"]})
     assert take(result["files"][0]["path"]) == body
 
