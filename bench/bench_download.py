@@ -8,7 +8,8 @@ Run by hand (not a test):
   127.0.0.1 that answers every GET with one sparse file by `sendfile`) stands in for cloud storage,
   so the server of the bytes is never the bottleneck. `--no-length` sends no Content-Length (the body
   ends when the connection closes): the path where the size is unknown. `--md5` adds the
-  `x-goog-hash: md5=…` header cloud storage sends, which the download then checks.
+  `x-goog-hash: md5=…` header cloud storage sends and turns `MOSAIC_MCP_VERIFY_DOWNLOAD_MD5` on, so
+  the download checks it.
 - The sandbox (frozen clock) runs in its own thread for the API calls. One captions run is made and
   settled; its `video.mp4` link is pointed at the file server (the bench swaps the sandbox's URL
   signer; its thumbnail stays on the sandbox).
@@ -193,6 +194,7 @@ async def measure(args: argparse.Namespace, url: str, portal: BlockingPortal, sa
         home=work / "home",
         download_dir=work / "downloads",
         allowed_dirs=str(work),
+        verify_download_md5=args.md5,
     )
     sign = sandbox.runs.sign
     sandbox.runs.sign = lambda blob_id, name: url if name == "video.mp4" else sign(blob_id, name)
@@ -242,7 +244,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-length", action="store_true", help="send no Content-Length")
-    parser.add_argument("--md5", action="store_true", help="send x-goog-hash md5 (the download checks it)")
+    parser.add_argument("--md5", action="store_true", help="send x-goog-hash md5 and check it")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--md5-value", help=argparse.SUPPRESS)
