@@ -2,8 +2,8 @@
 
 The bound holds whatever the size, also when it is unknown: a piece of known size is reported in
 steps of about 1/98 of it (at least `MIN_STEP`); one of unknown size in steps that grow with what
-has arrived (`UNKNOWN_GROWTH` of it), so a 1 GiB stream without a length sends some 40 updates and
-a 1 TiB one some 90. Whatever the steps, the meter never sends more than the budget: the first and
+has arrived (`UNKNOWN_GROWTH` of it), so a 1 GiB stream without a length sends 37 updates and
+a 1 TiB one 79. Whatever the steps, the meter never sends more than the budget: the first and
 the last notification are always sent, the ones between only while the budget lasts.
 """
 
