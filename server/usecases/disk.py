@@ -42,4 +42,5 @@ async def save_outputs(
         include_premiere=include_premiere,
         progress=progress,
         max_bytes=rt.settings.max_download_bytes,
+        verify_md5=rt.settings.verify_download_md5,
     )
