@@ -250,6 +250,12 @@ def create_server(
     )
     if oauth is not None:
         app.oauth = oauth
+
+        async def forget_sealed_keys(person_id: str) -> None:  # sign-out also drops what the poller sealed
+            if app.people is not None:
+                await app.people.forget(person_id)
+
+        oauth.pages.on_signout = forget_sealed_keys
         for route in oauth.routes():
             app.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
     notifier.install(app, serves=lambda uri: _serves(app, uri))

@@ -60,7 +60,12 @@ _SERVICE_OF: dict[JobKind, Service] = {"mosaic_run": "mosaic", "motion_session":
 
 def owner_of(person: Person) -> str:
     """The journal's owner of a person's jobs: stable for the person, not secret, never a key."""
-    return OWNER_PREFIX + hashlib.sha256(person.id.encode()).hexdigest()[:24]
+    return owner_of_id(person.id)
+
+
+def owner_of_id(person_id: str) -> str:
+    """`owner_of` from the person's id alone (a person who signs out is known by their id only)."""
+    return OWNER_PREFIX + hashlib.sha256(person_id.encode()).hexdigest()[:24]
 
 
 class SignInAgainError(MosaicMCPError):
@@ -280,6 +285,13 @@ class People:
             self._sealed[slot] = now
             while len(self._sealed) > 4 * MAX_CLIENTS:
                 self._sealed.popitem(last=False)
+
+    async def forget(self, person_id: str) -> None:
+        """The person signed out: drop the keys sealed for their jobs (their unsettled jobs wait for a new sign-in)."""
+        owner = owner_of_id(person_id)
+        await self.keystore.forget(owner)
+        for slot in [slot for slot in self._sealed if slot[0] == owner]:
+            del self._sealed[slot]
 
     def runtime_for(self, person: Person) -> Runtime:
         """The runtime of one person: their clients, their jobs only, their rate limit."""

@@ -130,6 +130,10 @@ class KeyStore:
         )
         return row is not None and row[0] is not None
 
+    async def forget(self, owner: str) -> int:
+        """Delete every key sealed for `owner` (the person signed out); how many."""
+        return await self._run(lambda db: db.execute("DELETE FROM person_keys WHERE owner=?", (owner,)).rowcount)
+
     async def prune(self, grace_seconds: float) -> int:
         """Delete the keys of owners not seen for `grace_seconds` whose jobs have all settled; how many."""
         cutoff = self.clock.wall() - grace_seconds

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from ..config import ConfigurationError, Settings
 from ..people import Person
 from .provider import MosaicOAuthProvider
-from .signin import SignInPages
+from .signin import SignInPages, person_id
 from .store import OAuthStore
 from .vault import Vault, VaultError
 
@@ -121,7 +121,7 @@ class OAuthMode:
         except VaultError:
             return None
         return Person(
-            id=f"oauth:{access.subject[:32]}",
+            id=person_id(access.subject),
             mosaic_api_key=SecretStr(keys["mosaic"]) if keys.get("mosaic") else None,
             motion_api_key=SecretStr(keys["motion"]) if keys.get("motion") else None,
         )

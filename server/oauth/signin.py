@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -28,6 +28,12 @@ from .keycheck import check_keys
 from .provider import MosaicOAuthProvider
 from .store import OAuthStore
 from .vault import Vault, new_secret
+
+
+def person_id(subject: str) -> str:
+    """The id of the person an OAuth subject is (`people.Person.id`)."""
+    return f"oauth:{subject[:32]}"
+
 
 __all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "SignInPages"]
 
@@ -74,6 +80,8 @@ class SignInPages:
         """The settings the API clients use now (in sandbox mode, the emulator's URLs)."""
         self.attempts = attempts or Attempts()
         self.secure = provider.issuer.startswith("https://")
+        self.on_signout: Callable[[str], Awaitable[None]] | None = None
+        """Called with the person's id after a sign-out (the server drops the keys its poller sealed)."""
 
     def routes(self) -> list[Route]:
         """`/signin` (GET, POST), `/account` (GET) and `/account/signout` (POST)."""
@@ -167,6 +175,8 @@ class SignInPages:
             return _signed_out_here()
         clients = len(await self.store.clients_of(subject))
         await self.store.forget(subject)
+        if self.on_signout is not None:
+            await self.on_signout(person_id(subject))
         response = pages.message(
             "Signed out",
             f"Your keys are forgotten and {clients} connected client(s) are disconnected. "

@@ -5,9 +5,11 @@ import hashlib
 import os
 import re
 import secrets
+import sqlite3
 import subprocess
 import time
 from collections.abc import AsyncIterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -377,6 +379,23 @@ async def test_signing_out_forgets_the_keys_and_revokes_every_token(app: Served)
         assert done.status_code == 200 and "1 connected client(s) are disconnected" in done.text
         assert (await mcp_status(http, app.base, issued["access_token"])).status_code == 401
         assert (await http.get(f"{app.base}/account")).status_code == 401
+
+
+async def test_signing_out_drops_the_keys_sealed_for_the_poller(app: Served) -> None:
+    """The keys sealed at rest for the person's jobs go with the sign-out, not hours later with pruning."""
+
+    def sealed() -> int:
+        with closing(sqlite3.connect(app.home / "jobs.sqlite3")) as db:
+            return int(db.execute("SELECT COUNT(*) FROM person_keys").fetchone()[0])
+
+    async with httpx2.AsyncClient() as http:
+        _, issued = await tokens(http, app)
+        assert (await mcp_status(http, app.base, issued["access_token"])).status_code == 200
+        assert sealed() == 2  # the Mosaic key and the Motion key the person signed in with
+        page = await http.get(f"{app.base}/account")
+        done = await http.post(f"{app.base}/account/signout", data={"csrf": csrf_of(page.text)})
+        assert done.status_code == 200
+    assert sealed() == 0
 
 
 def test_oauth_mode_refuses_to_start_without_its_secret_and_public_url(tmp_path: Path) -> None:
