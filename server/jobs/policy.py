@@ -10,6 +10,10 @@ watched or not: nothing the poller does can move it on. A failed read backs
 off: by the service's Retry-After when rate-limited, by `idle_cap` when the key is rejected or
 missing (nothing changes until it is fixed), else twice the growth up to `cap`. Whatever the
 reason, a failed read waits between `initial` and `idle_cap`.
+
+Two more pure rules serve the sweep: how many list pages a live set fills (`sweep_pages`), and how
+long the single fetches a cycle could not send wait (`spread_delay`: `singles_per_cycle` of them
+every `initial` seconds, in due order, so a burst is spread instead of sent at once).
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ class PollTiming:
     idle_after: float = 600.0
     sweep_threshold: int = 3
     sweep_max_pages: int = 10
+    """List pages a sweep may read beyond those our own live runs fill (other runs of the key share the list)."""
+    singles_per_cycle: int = 200
+    """Single-run fetches a cycle sends at most; the rest are spread over the next cycles (`spread_delay`)."""
     concurrency: int = 8
     adopt_every: float = 30.0
     sweep_failures_to_pause: int = 3
@@ -84,6 +91,16 @@ def next_interval(event: PollEvent, timing: PollTiming) -> float:
     else:
         delay = min(event.interval * t.growth * 2, t.cap)
     return min(max(delay, t.initial), t.idle_cap)
+
+
+def sweep_pages(live_runs: int, page_size: int) -> int:
+    """How many list pages `live_runs` fill (what a sweep of them costs at least)."""
+    return -(-live_runs // page_size) if live_runs > 0 else 0
+
+
+def spread_delay(index: int, timing: PollTiming) -> float:
+    """Seconds the `index`-th (from 0) single fetch a cycle could not send waits before it is due again."""
+    return timing.initial * (1 + index // max(timing.singles_per_cycle, 1))
 
 
 def failure_outcome(exc: BaseException) -> Outcome:

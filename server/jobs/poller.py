@@ -3,10 +3,16 @@
 Each job has its own due time. The interval starts short, grows while nothing changes, and is
 reset on a change; jobs nobody asked about for a while are polled more slowly still (every number
 is decided in one pure function, `policy.next_interval`; time is read from one `Clock`). When more
-than a few Mosaic runs are live, one sweep of the list endpoint (`GET /agent_runs?status=running`,
-100 per page) replaces per-run requests: runs still in the list are updated from their summary,
-and only runs that left it (they finished) are fetched one by one. Motion has no list endpoint,
-so its sessions are polled one by one. A change is written to the journal first, then announced.
+than a few Mosaic runs are live and sweeping costs no more than fetching the due ones singly, one
+sweep of the list endpoint (`GET /agent_runs?status=running`, 100 per page, newest first, as many
+pages as the live set needs) replaces per-run requests: it covers every live run, due or not. A
+run whose summary is the one seen last time costs nothing more (no snapshot is rebuilt); a run
+whose summary moved is updated from it; only runs that left the list (they finished) are fetched
+one by one. Single fetches beyond `singles_per_cycle` (a failing list, a key with more running
+runs than the page budget) are spread over the next cycles instead of sent in one burst. Motion
+has no list endpoint, so its sessions are polled one by one. A change is written to the journal
+first, then announced: every change of a cycle in one call of `on_changes` (the notifier sends
+them in the background), and to `on_change` one by one.
 
 Nothing one job, one row or one answer does can stop the loop: a job whose id or data cannot be
 used is quarantined (settled with a note), any other failure is logged and backed off. A failed
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -38,13 +44,20 @@ from ..api.mosaic import MosaicClient
 from ..api.motion import MotionClient
 from .clock import SYSTEM_CLOCK, Clock, iso_utc
 from .journal import JobRecord, Journal
-from .policy import PollEvent, failure_outcome, next_interval
+from .policy import PollEvent, failure_outcome, next_interval, spread_delay, sweep_pages
 from .policy import PollTiming as PollTiming  # re-exported: the server and tests build it from here
 from .snapshot import JobSnapshot, from_run, from_session, not_found_snapshot, quarantined_snapshot
 
 log = logging.getLogger("mosaic_mcp.poller")
 
 OnChange = Callable[[JobRecord], Awaitable[None]]
+OnChanges = Callable[[Sequence[JobRecord]], Awaitable[None]]
+"""Told once per cycle (or per applied reading) with every job change the journal took."""
+
+PAGE_SIZE = 100
+"""Runs per page of the running list (the API's maximum)."""
+
+SummaryKey = tuple[object, ...]
 
 SWEEP_CLOCK_SLACK_SECONDS = 3600.0
 """The sweep lists runs created since our oldest live run, by our clock; this much slack keeps a
@@ -61,6 +74,7 @@ class _Entry:
     interval: float
     watchers: int = 0
     failures: int = 0  # unexpected failures in a row (not API errors)
+    summary: SummaryKey | None = None  # what the running list said last time (None: not read from it yet)
 
 
 @dataclass(frozen=True)
@@ -81,7 +95,8 @@ class Poller:
         *,
         mosaic: MosaicClient | None,
         motion: MotionClient | None,
-        on_change: OnChange,
+        on_change: OnChange | None = None,
+        on_changes: OnChanges | None = None,
         timing: PollTiming | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
@@ -89,6 +104,7 @@ class Poller:
         self.mosaic = mosaic
         self.motion = motion
         self.on_change = on_change
+        self.on_changes = on_changes
         self.timing = timing or PollTiming()
         self.clock = clock
         self.last_cycle = CycleStats()
@@ -216,13 +232,17 @@ class Poller:
         runs = [e for e in due if e.record.kind == "mosaic_run"]
         sessions = [e for e in due if e.record.kind == "motion_session"]
         live_runs = [e for e in self._entries.values() if e.record.kind == "mosaic_run"]
-        sweep = runs and len(live_runs) > self.timing.sweep_threshold and self.mosaic is not None
+        sweep = (
+            runs
+            and len(live_runs) > self.timing.sweep_threshold
+            and len(runs) >= sweep_pages(len(live_runs), PAGE_SIZE)  # a sweep costs no more than the singles
+            and self.mosaic is not None
+        )
         async with anyio.create_task_group() as tg:
             if sweep and self.clock.monotonic() >= self._sweep_paused_until:
                 tg.start_soon(self._sweep, live_runs, runs, stats)
             else:
-                for entry in runs:
-                    tg.start_soon(self._poll_one, entry, stats)
+                tg.start_soon(self._poll_singly, runs, stats)
             for entry in sessions:
                 tg.start_soon(self._poll_one, entry, stats)
         await self._commit(stats.changed_records)
@@ -231,7 +251,6 @@ class Poller:
 
     async def _sweep(self, entries: list[_Entry], due: list[_Entry], stats: _Counter) -> None:
         """Update every live run from the running list; when listing fails, poll the due runs singly."""
-        wanted = {e.record.job_id: e for e in entries}
         try:
             seen, complete = await self._list_running(entries, stats)
         except Exception as exc:
@@ -246,36 +265,66 @@ class Poller:
         else:
             self._sweep_failures = 0
             singly = []
-            for job_id, entry in wanted.items():
+            now = self.clock.monotonic()
+            for entry in entries:
+                job_id = entry.record.job_id
                 summary = seen.get(job_id)
                 if summary is not None and summary.status not in RUN_TERMINAL_STATUSES:
                     try:
-                        self._apply(entry, from_run(job_id, summary, clock=self.clock), stats)
+                        self._take_summary(entry, summary, stats)
                     except Exception as exc:
                         _report(f"reading run {_short(job_id)} from the running list failed", exc)
                         singly.append(entry)
-                elif summary is not None or complete or entry.due <= self.clock.monotonic():
+                elif summary is not None or complete or entry.due <= now:
                     # Finished (summaries lack needs_credits and errors, so read it whole), left the
                     # running list, or lies beyond the pages we read: fetch it.
                     singly.append(entry)
+        await self._poll_singly(singly, stats)
+
+    def _take_summary(self, entry: _Entry, summary: RunSummary, stats: _Counter) -> None:
+        """Take a running run's list summary in; one equal to the last costs a comparison, not a snapshot."""
+        key = _summary_key(summary)
+        if key == entry.summary:
+            self._reschedule(entry, False, paused=False)
+            entry.record.snapshot.checked_at = iso_utc(self.clock.wall())
+            entry.record.snapshot.next_poll_after_seconds = round(entry.interval, 1)
+            return
+        self._apply(entry, from_run(entry.record.job_id, summary, clock=self.clock), stats)
+        entry.summary = key
+
+    async def _poll_singly(self, entries: list[_Entry], stats: _Counter) -> None:
+        """Fetch runs one by one, at most `singles_per_cycle` now; the rest are spread over the next cycles."""
+        limit = self.timing.singles_per_cycle
+        if len(entries) > limit:
+            entries = sorted(entries, key=lambda e: e.due)
+            now = self.clock.monotonic()
+            for index, entry in enumerate(entries[limit:]):
+                entry.due = now + spread_delay(index, self.timing)
+            entries = entries[:limit]
         async with anyio.create_task_group() as tg:
-            for entry in singly:
+            for entry in entries:
                 tg.start_soon(self._poll_one, entry, stats)
 
     async def _list_running(self, entries: list[_Entry], stats: _Counter) -> tuple[dict[str, RunSummary], bool]:
-        """The running list's summaries of our runs, and whether every page was read."""
+        """The running list's summaries of our runs, and whether every one of them was accounted for.
+
+        Pages are read newest first until every live run was seen or the list ends, at most as many
+        as the live runs fill plus `sweep_max_pages` (other runs of the key share the list).
+        """
         assert self.mosaic is not None
         wanted = {e.record.job_id for e in entries}
         since = min(e.record.created_at for e in entries) - SWEEP_CLOCK_SLACK_SECONDS
         seen: dict[str, RunSummary] = {}
         cursor: str | None = None
-        for _ in range(self.timing.sweep_max_pages):
+        for _ in range(sweep_pages(len(wanted), PAGE_SIZE) + self.timing.sweep_max_pages):
             async with self._limiter:
-                page = await self.mosaic.list_runs(status="running", limit=100, cursor=cursor, from_=iso_utc(since))
+                page = await self.mosaic.list_runs(
+                    status="running", limit=PAGE_SIZE, cursor=cursor, from_=iso_utc(since)
+                )
             stats.pages += 1
             seen.update((s.run_id, s) for s in page.runs if s.run_id in wanted)
             cursor = page.next_cursor
-            if not cursor:
+            if not cursor or len(seen) == len(wanted):
                 return seen, True
         return seen, False
 
@@ -368,6 +417,7 @@ class Poller:
     def _apply(self, entry: _Entry, snapshot: JobSnapshot, stats: _Counter) -> None:
         """Take a new reading into memory and reschedule; changed jobs are committed by the caller."""
         record = entry.record
+        entry.summary = None  # a reading from elsewhere: the next list summary is compared afresh
         changed = snapshot.fingerprint() != record.snapshot.fingerprint()
         if snapshot.settled:
             self._entries.pop(record.job_id, None)
@@ -421,10 +471,17 @@ class Poller:
         for record, snapshot in pending:
             if self._unsaved.get(record.job_id) is record and record.snapshot is snapshot:
                 del self._unsaved[record.job_id]
+        if self.on_changes is not None and pending:
             try:
-                await self.on_change(record)
+                await self.on_changes([record for record, _ in pending])
             except Exception as exc:
-                _report(f"announcing the change of job {_short(record.job_id)} failed", exc)
+                _report(f"announcing the change of {len(pending)} job(s) failed", exc)
+        if self.on_change is not None:
+            for record, _ in pending:
+                try:
+                    await self.on_change(record)
+                except Exception as exc:
+                    _report(f"announcing the change of job {_short(record.job_id)} failed", exc)
 
     def _first_interval(self) -> float:
         return next_interval(PollEvent("first"), self.timing)
@@ -457,6 +514,13 @@ class _Counter:
     pages: int = 0
     fetches: int = 0
     changed_records: list[JobRecord] = field(default_factory=list)
+
+
+def _summary_key(summary: RunSummary) -> SummaryKey:
+    """What of a list summary a snapshot is built from (not the clock-like `updated_at`)."""
+    counts = summary.node_status_counts
+    outputs = tuple((o.id, o.video_url, o.completed_at) for o in summary.outputs)
+    return (summary.status, summary.status_message, counts.completed, counts.in_progress, counts.failed, outputs)
 
 
 def _short(job_id: str, limit: int = 80) -> str:
