@@ -219,6 +219,7 @@ def create_server(
             if people is None:  # remote modes: one person's records never reach another's client (stderr only)
                 await stack.enter_async_context(log_bridge.serving(runtime))  # before the tasks that log
             task_group = await stack.enter_async_context(anyio.create_task_group())
+            await task_group.start(notifier.run)  # sends 2025-era notifications off the poller's path
             await task_group.start(jobs.poller.run)
             await task_group.start(reconciler.run)
             if people is not None:
@@ -297,15 +298,16 @@ def _jobs_layer(
     With `people` (remote modes) the poller reads each job with its owner's stored key.
     """
 
-    async def on_change(record: JobRecord) -> None:
-        await notifier.updated(record.snapshot.resource_uri)
-        await notifier.updated(JOBS_INDEX_URI)
+    async def on_changes(records: Iterable[JobRecord]) -> None:  # a cycle's changes: each job, the index once
+        await notifier.changed([*(r.snapshot.resource_uri for r in records), JOBS_INDEX_URI])
 
     poller: Poller
     if people is None:
-        poller = Poller(journal, mosaic=mosaic, motion=motion, on_change=on_change, timing=timing, clock=clock)
+        poller = Poller(journal, mosaic=mosaic, motion=motion, on_changes=on_changes, timing=timing, clock=clock)
     else:
-        poller = PersonPoller(journal, people.keystore, people.clients, on_change=on_change, timing=timing, clock=clock)
+        poller = PersonPoller(
+            journal, people.keystore, people.clients, on_changes=on_changes, timing=timing, clock=clock
+        )
         people.poller = poller
     fingerprints: dict[JobKind, str] = {
         "mosaic_run": key_fingerprint(settings.mosaic_api_key),

@@ -32,7 +32,7 @@ from .jobs.intents import Intent, IntentAction
 from .jobs.journal import JobRecord, Journal
 from .jobs.keystore import KeyStore, Service
 from .jobs.notify import Notifier
-from .jobs.poller import OnChange, Poller, PollTiming
+from .jobs.poller import OnChange, OnChanges, Poller, PollTiming
 from .jobs.service import JobService
 from .jobs.snapshot import JobKind, JobSnapshot, from_run, from_session
 from .jobs.starts import Starts
@@ -212,11 +212,14 @@ class PersonPoller(Poller):
         keystore: KeyStore,
         clients: Clients,
         *,
-        on_change: OnChange,
+        on_change: OnChange | None = None,
+        on_changes: OnChanges | None = None,
         timing: PollTiming | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(journal, mosaic=None, motion=None, on_change=on_change, timing=timing, clock=clock)
+        super().__init__(
+            journal, mosaic=None, motion=None, on_change=on_change, on_changes=on_changes, timing=timing, clock=clock
+        )
         self.keystore = keystore
         self.clients = clients
 

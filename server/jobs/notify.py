@@ -12,14 +12,23 @@ send on the connection's standalone channel), and each is forgotten when its con
 Sending to a client that has gone is silently dropped by the SDK.
 
 Subscribing to a URI the server does not serve is refused in both generations (`serves`).
+
+Changes come in batches (`changed`: every job a poll cycle changed, plus the index once). The
+2026-07-28 bus takes each event without waiting (the SDK buffers per listen stream). A 2025-era
+connection gets its own outbox and sender task while `run` serves: a URI already waiting in an
+outbox is not queued twice (coalesced), and a connection that reads slowly delays only itself,
+never the poller or the other connections. Without `run` (tests, scripts) a batch is sent at once,
+each connection's in parallel.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import anyio
+import anyio.abc
 from mcp.server import MCPServer, NotificationOptions, ServerRequestContext
 from mcp.server.connection import Connection
 from mcp.server.session import ServerSession
@@ -56,6 +65,19 @@ class Notifier:
         self._subscribers: dict[str, set[Connection]] = {}
         # Insertion-ordered and capped: a connection that never closes cleanly must not pile up.
         self._sessions: dict[Connection, ServerSession] = {}
+        self._outboxes: dict[Connection, dict[str, None]] = {}  # URIs waiting for each connection's sender
+        self._senders: anyio.abc.TaskGroup | None = None
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Send 2025-era notifications in the background, one sender per connection, until cancelled."""
+        try:
+            async with anyio.create_task_group() as group:
+                self._senders = group
+                task_status.started()
+                await anyio.sleep_forever()
+        finally:
+            self._senders = None
+            self._outboxes.clear()
 
     def install(self, server: MCPServer[Any], serves: Serves | None = None) -> None:
         """Serve 2025-era `resources/subscribe`, check `subscriptions/listen` URIs, advertise `listChanged`."""
@@ -129,16 +151,58 @@ class Notifier:
     def _forget(self, connection: Connection) -> None:
         """A closed (or evicted) connection hears nothing more."""
         self._sessions.pop(connection, None)
+        self._outboxes.pop(connection, None)
         for uri in [u for u, subscribed in self._subscribers.items() if connection in subscribed]:
             self._unsubscribe(uri, connection)
 
     async def updated(self, uri: str) -> None:
         """A job resource changed."""
-        await self.bus.publish(ResourceUpdated(uri=uri))
-        for connection in list(self._subscribers.get(uri, ())):
-            session = self._sessions.get(connection)
-            if session is not None:
+        await self.changed([uri])
+
+    async def changed(self, uris: Iterable[str]) -> None:
+        """These resources changed (each named once however often it is listed): tell their subscribers."""
+        unique = list(dict.fromkeys(uris))
+        waiting: dict[Connection, list[str]] = {}
+        for uri in unique:
+            await self.bus.publish(ResourceUpdated(uri=uri))
+            for connection in self._subscribers.get(uri, ()):
+                waiting.setdefault(connection, []).append(uri)
+        if self._senders is not None:
+            for connection, pending in waiting.items():
+                self._enqueue(self._senders, connection, pending)
+            return
+        async with anyio.create_task_group() as group:  # not running: send now, connections in parallel
+            for connection, pending in waiting.items():
+                group.start_soon(self._send_all, connection, pending)
+
+    def _enqueue(self, group: anyio.abc.TaskGroup, connection: Connection, uris: list[str]) -> None:
+        outbox = self._outboxes.get(connection)
+        if outbox is None:
+            outbox = self._outboxes[connection] = {}
+            group.start_soon(self._drain, connection)
+        outbox.update(dict.fromkeys(uris))
+
+    async def _drain(self, connection: Connection) -> None:
+        """Send a connection's outbox until it is empty (or the connection is forgotten)."""
+        outbox = self._outboxes.get(connection)
+        try:
+            while outbox and self._outboxes.get(connection) is outbox:
+                uri = next(iter(outbox))
+                del outbox[uri]
+                session = self._sessions.get(connection)
+                if session is None:
+                    return
                 await _quietly(session.send_resource_updated(uri))
+        finally:
+            if self._outboxes.get(connection) is outbox:
+                del self._outboxes[connection]
+
+    async def _send_all(self, connection: Connection, uris: list[str]) -> None:
+        for uri in uris:
+            session = self._sessions.get(connection)
+            if session is None:
+                return
+            await _quietly(session.send_resource_updated(uri))
 
     async def list_changed(self) -> None:
         """The set of job resources changed (a job was added): once to each listener and connection."""
