@@ -9,7 +9,15 @@ from mosaic_mcp.server.api.errors import (
     RateLimitedError,
     ServerError,
 )
-from mosaic_mcp.server.jobs.policy import Outcome, PollEvent, PollTiming, failure_outcome, next_interval
+from mosaic_mcp.server.jobs.policy import (
+    Outcome,
+    PollEvent,
+    PollTiming,
+    failure_outcome,
+    next_interval,
+    spread_delay,
+    sweep_pages,
+)
 
 T = PollTiming()  # initial 2, growth 1.5, cap 30, idle_cap 120, idle_after 600
 IDLE = T.idle_after + 1
@@ -100,3 +108,15 @@ def _status(cls: type[APIStatusError], code: int) -> APIStatusError:
 def test_failures_are_classified(exc: BaseException, outcome: str) -> None:
     """A failed read's exception picks its back-off rule."""
     assert failure_outcome(exc) == outcome
+
+
+@pytest.mark.parametrize(("live", "pages"), [(0, 0), (1, 1), (100, 1), (101, 2), (5000, 50), (10_000, 100)])
+def test_sweep_pages_is_the_pages_the_live_runs_fill(live: int, pages: int) -> None:
+    """A sweep of N live runs costs ⌈N/100⌉ list pages."""
+    assert sweep_pages(live, 100) == pages
+
+
+def test_spread_delay_sends_the_postponed_fetches_in_batches() -> None:
+    """Postponed single fetches come due `singles_per_cycle` at a time, one `initial` apart."""
+    t = PollTiming(initial=2.0, singles_per_cycle=3)
+    assert [spread_delay(i, t) for i in range(7)] == [2.0, 2.0, 2.0, 4.0, 4.0, 4.0, 6.0]

@@ -375,3 +375,92 @@ async def test_a_failing_announcement_does_not_stop_the_loop(
         stored = await journal.get(created.run_id)
         assert stored is not None and stored.snapshot.status == "completed"
     await journal.close()
+
+
+class RunningList:
+    """A Mosaic API stand-in whose running list holds `count` runs, newest first, 100 per page."""
+
+    def __init__(self, count: int) -> None:
+        self.run_ids = [f"run-{i:05d}" for i in range(count)]
+        self.finished: set[str] = set()
+        self.list_fails = False
+        self.pages = 0
+        self.gets = 0
+
+    def answer(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == LIST_ROUTE:
+            self.pages += 1
+            if self.list_fails:
+                return httpx2.Response(503, json={"error": "down"})
+            running = [r for r in reversed(self.run_ids) if r not in self.finished]
+            start = int(request.url.params.get("cursor") or 0)
+            limit = int(request.url.params["limit"])
+            page = [{"run_id": r, "status": "running", "node_status_counts": {"in_progress": 1}} for r in running]
+            more = start + limit < len(running)
+            body = {"runs": page[start : start + limit], "next_cursor": str(start + limit) if more else None}
+            return httpx2.Response(200, json=body)
+        self.gets += 1
+        run_id = request.url.path.rsplit("/", 1)[-1]
+        status = "completed" if run_id in self.finished else "running"
+        return httpx2.Response(200, json={"status": status, "node_status_counts": {"in_progress": 1}})
+
+
+@pytest.fixture
+async def listed(tmp_path: Path) -> AsyncIterator[tuple[Harness, RunningList]]:
+    """A harness following 250 live runs of a stand-in API (too many for one list page)."""
+    upstream = RunningList(250)
+    mosaic = MosaicClient(
+        api_key=SecretStr(MOSAIC_KEY),
+        transport=httpx2.MockTransport(upstream.answer),
+        retry=RetryPolicy(attempts=1, sleep=RecordingSleep()),
+    )
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    harness = Harness(journal, mosaic, MotionClient(api_key=None))
+    harness.poller.timing = PollTiming(sweep_max_pages=1, singles_per_cycle=20)
+    for run_id in upstream.run_ids:
+        await harness.track("mosaic_run", run_id)
+    yield harness, upstream
+    await journal.close()
+    await mosaic.aclose()
+
+
+async def test_the_sweep_reads_every_page_the_live_runs_fill(listed: tuple[Harness, RunningList]) -> None:
+    """250 live runs are 3 list pages a cycle and no single fetches, also once nothing changes."""
+    harness, upstream = listed
+    first = await harness.poller.cycle()
+    assert (first.list_pages, first.single_fetches, first.changed) == (3, 0, 250)
+    quiet = await harness.poller.cycle()
+    assert (quiet.list_pages, quiet.single_fetches, quiet.changed) == (3, 0, 0)
+    assert (upstream.pages, upstream.gets) == (6, 0)
+
+
+async def test_only_runs_that_left_the_list_are_fetched(listed: tuple[Harness, RunningList]) -> None:
+    """When some runs finish, the sweep fetches exactly those one by one and lets them go."""
+    harness, upstream = listed
+    await harness.poller.cycle()
+    upstream.finished = set(upstream.run_ids[:7])
+    stats = await harness.poller.cycle()
+    assert (stats.list_pages, stats.single_fetches, stats.changed) == (3, 7, 7)
+    assert harness.poller.live_count == 243
+
+
+async def test_one_due_run_among_many_is_fetched_alone(listed: tuple[Harness, RunningList]) -> None:
+    """A woken run is one GET, not a sweep of every page, while the others are not due."""
+    harness, upstream = listed
+    await harness.poller.cycle()
+    harness.poller.wake(upstream.run_ids[0])
+    due = [e for e in harness.poller._entries.values() if e.due <= harness.clock.monotonic()]
+    stats = await harness.poller.cycle(due)
+    assert (stats.list_pages, stats.single_fetches) == (0, 1)
+
+
+async def test_single_fetches_beyond_the_cycle_budget_are_spread(listed: tuple[Harness, RunningList]) -> None:
+    """With the list down, a cycle fetches `singles_per_cycle` runs; the others wait their turn, in batches."""
+    harness, upstream = listed
+    upstream.list_fails = True
+    stats = await harness.poller.cycle()
+    assert (upstream.pages, stats.single_fetches, upstream.gets) == (1, 20, 20)
+    waits = sorted(w for r in upstream.run_ids if (w := harness.poller.next_poll_after(r)) is not None)
+    initial = harness.poller.timing.initial
+    assert waits.count(initial) == 20 + 20  # the fetched ones, and the first batch that waits
+    assert max(waits) == initial * (1 + (230 - 1) // 20)
