@@ -1,66 +1,76 @@
-"""Benchmark: the poller following 1,000 live Mosaic runs in the sandbox.
+"""Benchmark: the poller at 100 / 1,000 / 5,000 / 10,000 live Mosaic runs, side by side with its floor.
 
 Run by hand (not a test):
 
-    .venv/bin/python bench/bench_poller.py [--runs 1000] [--finish-share 0.2]
+    .venv/bin/python bench/bench_poller.py [--sizes 100,1000,5000,10000] [--idle-seconds 20] \
+        [--quiet-seconds 6] [--subscribe 300] [--finish-share 0.2] [--floor-reps 2]
 
 Setup: the sandbox (frozen clock, speed 0; ample credits) is served on a free 127.0.0.1 port from
-its own thread and event loop, standing in for the remote API, so its request handling does not
-sit on the poller's event loop. Runs of the seeded captions agent are created by driving the
-sandbox directly (as its trigger does), then journaled through the server's own pieces:
-`Journal`, `Poller`, `Notifier`, `JobService.started` -- exactly what `run_agent` does after the POST.
+its own thread and event loop, standing in for the remote API. Runs of the seeded captions agent
+are created by driving the sandbox directly and journaled as `run_agent` journals them. CPU is the
+poller thread's own CPU time (`time.thread_time`): the sandbox's thread is not counted. Per size:
 
-Part A -- requests per cycle (`Poller.cycle()` called by hand, no background task):
-  cycle 1 = first look at all runs; cycle 2 = nothing changed; cycle 3 = after the clock moved until
-  `--finish-share` of the runs finished. Upstream requests are counted from the sandbox request log
-  by route, next to the poller's own `last_cycle` stats. Target (DESIGN section 5): at most 10
-  list pages + 1 per changed run.
+A. Requests and CPU per quiet cycle, interleaved with the floor. `Poller.cycle()` by hand: one first
+   look, then `--floor-reps` times a quiet cycle (nothing changed upstream) next to the floor, a
+   poller that GETs every run once (8 at a time, the poller's concurrency). Requests are counted from
+   the sandbox's request log. Target: <= ceil(N/100) + 1 requests per quiet cycle.
+B. Idle CPU: the real background task (`Poller.run`, default timing) for `--idle-seconds` after its
+   first look, nothing changing upstream: CPU seconds / wall seconds (share of one core), requests.
+   Target at 5,000: <= 10 % of a core. (The window starts right after the first look, while back-off
+   is still short, so it overstates the steady state, where a quiet sweep comes every 30 s.)
+C. Change -> notification at a subscribed client: the whole server (`create_server`, default
+   timing) over the SDK's in-memory `Client`, in both protocol generations (`legacy`: 2025-era
+   `resources/subscribe`; `auto`: 2026-07-28 `subscriptions/listen`), subscribed to `--subscribe`
+   sampled runs and `mosaic://jobs`. After the first look and `--quiet-seconds`, the clock is moved
+   until `--finish-share` of the runs finished; the time from then to the client receiving each
+   changed run's `resources/updated` is reported (p50 / p99 / max), with the time the next poll of
+   those runs was due when the change happened (target: p99 <= that + 1 s), and how many
+   `mosaic://jobs` updates the client got for the change (one per cycle that saw a change).
 
-Part B -- notification latency (the real background task, `Poller.run`), once with the default
-  `PollTiming()` and once with a faster one: after the first look and a quiet spell (so back-off
-  has grown, as it would in real use), the clock is advanced until `--finish-share` of the runs
-  finish, and the time from that state change to the poller's `on_change` callback is measured per
-  changed run (p50 / p90 / max), for runs that finished and for runs whose tile counts moved.
-
-Also reported: wall time of each cycle and the process RSS (sandbox included, with the stages
-broken out). Fresh runs are used for each part; everything ends in about a minute.
+Every wait is bounded; a size ends in well under a minute except the 10,000-run floor. Also
+reported: process RSS after each size (the sandbox lives in this process too).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import random
 import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AsyncExitStack, ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
+from mcp import Client
+from mcp.client.subscriptions import ResourceUpdated
+from mcp.types import ResourceUpdatedNotification
 from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_line, p50, p90, peak_rss_mb, rss_mb, table
+from _common import machine_line, p50, percentile, rss_mb, table
 
 from mosaic_mcp.server.api import MosaicClient
+from mosaic_mcp.server.app import create_server
+from mosaic_mcp.server.config import key_fingerprint, load_settings
 from mosaic_mcp.server.jobs.journal import JobRecord, Journal
-from mosaic_mcp.server.jobs.notify import Notifier
 from mosaic_mcp.server.jobs.poller import Poller, PollTiming
-from mosaic_mcp.server.jobs.service import JobService
+from mosaic_mcp.server.jobs.snapshot import JOBS_INDEX_URI, pending_snapshot, resource_uri
 from mosaic_mcp.server.sandbox import Sandbox, SandboxConfig, seed, serve_sandbox
 from mosaic_mcp.server.sandbox.run_inputs import InputSource, RunPlan
 
 T = TypeVar("T")
 MOSAIC_KEY = "mk_bench_poller"
 TERMINAL = ("completed", "partial_complete", "failed", "cancelled")
-DEFAULT_TIMING = PollTiming()
-FAST_TIMING = PollTiming(initial=0.25, growth=1.5, cap=2.0, idle_cap=5.0)
-LIST_PAGE_CAP = 10
+LIST = "GET /agent_runs"
+SINGLE = "GET /agent_run/{run_id}"
 
 
 class Upstream:
@@ -119,14 +129,17 @@ class Upstream:
     def finish_everything(self) -> None:
         self.call(lambda: self.sandbox.advance(3600))
 
-    def request_count(self) -> int:
+    def mark(self) -> int:
         return self.call(lambda: len(self.sandbox.requests.records))
 
-    def requests_since(self, mark: int) -> Counter[str]:
+    def since(self, mark: int) -> Counter[str]:
         def read() -> Counter[str]:
             return Counter(f"{r.method} {r.route or r.path}" for r in self.sandbox.requests.records[mark:])
 
         return self.call(read)
+
+    def forget_requests(self) -> None:
+        self.call(self.sandbox.requests.clear)
 
 
 @contextmanager
@@ -135,197 +148,315 @@ def upstream_in_thread(sandbox: Sandbox) -> Iterator[Upstream]:
         yield Upstream(portal, sandbox, running.mosaic_base_url)
 
 
-@dataclass
-class Pieces:
-    journal: Journal
-    poller: Poller
-    jobs: JobService
-    changes: dict[str, float]
-
-
-async def build(stack: AsyncExitStack, upstream: Upstream, home: Path, timing: PollTiming) -> Pieces:
-    """The runtime pieces `create_server`'s lifespan builds, minus MCP."""
-    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), base_url=upstream.base_url)
-    stack.push_async_callback(mosaic.aclose)
-    journal = Journal(home / "journal.sqlite3")
-    stack.push_async_callback(journal.close)
-    notifier = Notifier()
-    changes: dict[str, float] = {}
-
-    async def on_change(record: JobRecord) -> None:  # what the server's does, plus a timestamp
-        changes.setdefault(record.job_id, time.perf_counter())
-        await notifier.updated(record.snapshot.resource_uri)
-
-    poller = Poller(journal, mosaic=mosaic, motion=None, on_change=on_change, timing=timing)
-    jobs = JobService(journal, poller, notifier, {"mosaic_run": "bench", "motion_session": "bench"})
-    return Pieces(journal, poller, jobs, changes)
-
-
-async def journal_runs(jobs: JobService, run_ids: list[str]) -> float:
-    began = time.perf_counter()
+async def journal_runs(journal: Journal, run_ids: list[str]) -> None:
+    """Journal the runs as `run_agent` does (pending snapshot, the key's fingerprint)."""
+    fingerprint = key_fingerprint(SecretStr(MOSAIC_KEY))
+    now = time.time()
     for run_id in run_ids:
-        await jobs.started("mosaic_run", run_id, status="running", summary={"agent_id": seed.CAPTIONS_AGENT_ID})
-    return time.perf_counter() - began
+        snapshot = pending_snapshot("mosaic_run", run_id, "running")
+        record = JobRecord(run_id, "mosaic_run", fingerprint, snapshot, created_at=now, updated_at=now, viewed_at=now)
+        await journal.add(record)
+
+
+async def _nothing(record: JobRecord) -> None:
+    return None
 
 
 # ------------------------------------------------------------------------------------- part A
 
 
-async def part_a(upstream: Upstream, folder: Path, count: int, share: float, rss: list[tuple[str, float]]) -> None:
-    run_ids = upstream.create_runs(count)
-    rss.append((f"+ {count} runs in the sandbox", rss_mb()))
+async def floor(mosaic: MosaicClient, run_ids: list[str]) -> None:
+    """One GET per run, 8 at a time: what following every run costs without a list endpoint."""
+    limiter = anyio.CapacityLimiter(8)
+
+    async def one(run_id: str) -> None:
+        async with limiter:
+            await mosaic.get_run(run_id)
+
+    async with anyio.create_task_group() as tg:
+        for run_id in run_ids:
+            tg.start_soon(one, run_id)
+
+
+async def measured(upstream: Upstream, work: Callable[[], Any]) -> tuple[int, float, float]:
+    """(upstream requests, thread CPU ms, wall ms) of one awaited piece of work."""
+    upstream.forget_requests()
+    cpu, wall = time.thread_time(), time.perf_counter()
+    await work()
+    cpu, wall = (time.thread_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+    return sum(upstream.since(0).values()), cpu, wall
+
+
+async def part_a(upstream: Upstream, home: Path, run_ids: list[str], reps: int) -> list[tuple[Any, ...]]:
+    count = len(run_ids)
     async with AsyncExitStack() as stack:
-        pieces = await build(stack, upstream, folder / "a", DEFAULT_TIMING)
-        journaled = await journal_runs(pieces.jobs, run_ids)
-        rss.append((f"+ journal + poller tracking {count} runs", rss_mb()))
-        rows = []
-        verdicts = []
-        for label in ("1: first look", "2: nothing changed", "3: after some finished"):
-            finished = 0
-            if label.startswith("3"):
-                before = upstream.state(run_ids)
-                moved = upstream.advance_until_finished(run_ids, share)
-                after = upstream.state(run_ids)
-                finished = sum(after[r][0] in TERMINAL for r in run_ids)
-                moved_runs = sum(before[r] != after[r] for r in run_ids)
-                label += f" (+{moved:.0f} s virtual: {finished} finished, {moved_runs} changed upstream)"
-            mark = upstream.request_count()
-            began = time.perf_counter()
-            stats = await pieces.poller.cycle()
-            wall = (time.perf_counter() - began) * 1000
-            seen = upstream.requests_since(mark)
-            pages = seen.get("GET /agent_runs", 0)
-            singles = seen.get("GET /agent_run/{run_id}", 0)
-            other = sum(seen.values()) - pages - singles
-            allowed = LIST_PAGE_CAP + stats.changed
-            ok = pages <= LIST_PAGE_CAP and pages + singles + other <= allowed
-            verdicts.append(ok)
-            rows.append(
-                (label, pages, singles, other, stats.list_pages, stats.single_fetches, stats.changed, allowed, wall)
-            )
-        rss.append(("+ 3 cycles", rss_mb()))
-    print(f"\n## A. Upstream requests per cycle, {count} live runs (Poller.cycle() by hand)\n")
-    print(f"journaling {count} runs through JobService.started took {journaled * 1000:.0f} ms\n")
-    headers = [
-        "cycle",
-        "GET /agent_runs",
-        "GET /agent_run/{id}",
-        "other",
-        "stats pages",
-        "stats fetches",
-        "changed",
-        "budget 10+changed",
-        "wall ms",
+        mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), base_url=upstream.base_url)
+        stack.push_async_callback(mosaic.aclose)
+        journal = Journal(home / "a.sqlite3")
+        stack.push_async_callback(journal.close)
+        await journal_runs(journal, run_ids)
+        poller = Poller(journal, mosaic=mosaic, motion=None, on_change=_nothing)
+        for record in await journal.live():
+            poller.track(record)
+        first = await measured(upstream, poller.cycle)
+        quiet: list[tuple[int, float, float]] = []
+        floors: list[tuple[int, float, float]] = []
+        for _ in range(reps):  # interleaved: quiet cycle, floor, quiet cycle, floor...
+            quiet.append(await measured(upstream, poller.cycle))
+            floors.append(await measured(upstream, lambda: floor(mosaic, run_ids)))
+    budget = math.ceil(count / 100) + 1
+    q_req = max(q[0] for q in quiet)
+    q_cpu, f_cpu = p50([q[1] for q in quiet]), p50([f[1] for f in floors])
+    return [
+        (
+            count,
+            first[0],
+            f"{first[1]:.0f}",
+            q_req,
+            budget,
+            "met" if q_req <= budget else "MISSED",
+            f"{q_cpu:.0f}",
+            f"{p50([q[2] for q in quiet]):.0f}",
+            floors[0][0],
+            f"{f_cpu:.0f}",
+            f"{f_cpu / q_cpu:.1f}x" if q_cpu else "-",
+        )
     ]
-    print(table(headers, rows))
-    print(f"\nTarget <= 10 list pages + 1 per changed run: {'MET' if all(verdicts) else 'MISSED'} on every cycle")
-    upstream.finish_everything()
 
 
 # ------------------------------------------------------------------------------------- part B
 
 
-async def part_b(
-    upstream: Upstream, folder: Path, count: int, share: float, name: str, timing: PollTiming, quiet: float | None
-) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    run_ids = upstream.create_runs(count)
-    quiet = min(3 * timing.initial, 6.0) if quiet is None else quiet
+async def part_b(upstream: Upstream, home: Path, run_ids: list[str], seconds: float) -> tuple[Any, ...]:
     async with AsyncExitStack() as stack:
-        pieces = await build(stack, upstream, folder / name, timing)
-        await journal_runs(pieces.jobs, run_ids)
+        mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), base_url=upstream.base_url)
+        stack.push_async_callback(mosaic.aclose)
+        journal = Journal(home / "b.sqlite3")
+        stack.push_async_callback(journal.close)
+        await journal_runs(journal, run_ids)
+        poller = Poller(journal, mosaic=mosaic, motion=None, on_change=_nothing)
         group = await stack.enter_async_context(anyio.create_task_group())
-        stack.callback(group.cancel_scope.cancel)  # runs before the group exits: stop polling
-        mark = upstream.request_count()
-        began = time.perf_counter()
-        await group.start(pieces.poller.run)
-        with anyio.fail_after(60):
-            # Polling is fine here: latency comes from on_change's own timestamps, not from these loops.
-            while len(pieces.changes) < count:  # noqa: ASYNC110  (the first look reports every run once)
-                await anyio.sleep(0.01)
-        first_look = time.perf_counter() - began
-        await anyio.sleep(quiet)  # let back-off grow as it would while nothing happens
-        before = upstream.state(run_ids)
-        pieces.changes.clear()
-        moved = upstream.advance_until_finished(run_ids, share)
+        stack.callback(group.cancel_scope.cancel)
+        await group.start(poller.run)
+        with anyio.fail_after(120):  # the first look: every run polled once
+            while any((poller.next_poll_after(r) or 0.0) == 0.0 for r in run_ids[:: max(len(run_ids) // 50, 1)]):  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        upstream.forget_requests()
+        cpu, wall = time.thread_time(), time.perf_counter()
+        await anyio.sleep(seconds)
+        cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        seen = upstream.since(0)
+    share = cpu / wall
+    verdict = ("met" if share <= 0.10 else "MISSED") if len(run_ids) >= 5000 else "-"
+    return (len(run_ids), f"{wall:.1f}", f"{cpu:.2f}", f"{share * 100:.1f} %", seen[LIST], seen[SINGLE], verdict)
+
+
+# ------------------------------------------------------------------------------------- part C
+
+
+class Listener:
+    """What a subscribed client received: per URI, the receive times."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {}
+
+    def note(self, message: object) -> None:
+        uri = None
+        if isinstance(message, ResourceUpdatedNotification):
+            uri = str(message.params.uri)
+        elif isinstance(message, ResourceUpdated):
+            uri = message.uri
+        if uri is not None:
+            self.times.setdefault(uri, []).append(time.perf_counter())
+
+
+@asynccontextmanager
+async def subscribed(server: Any, mode: str, uris: list[str]) -> AsyncIterator[Listener]:
+    listener = Listener()
+
+    async def on_message(message: Any) -> None:
+        if mode == "legacy":
+            listener.note(message)
+
+    async with Client(server, mode=mode, message_handler=on_message) as client:  # type: ignore[arg-type]
+        if mode == "legacy":
+            for uri in uris:
+                await client.subscribe_resource(uri)
+            yield listener
+            return
+        async with client.listen(resource_subscriptions=uris) as sub, anyio.create_task_group() as tg:
+
+            async def drain() -> None:
+                async for event in sub:
+                    listener.note(event)
+
+            tg.start_soon(drain)
+            yield listener
+            tg.cancel_scope.cancel()
+
+
+async def part_c(
+    upstream: Upstream, home: Path, run_ids: list[str], mode: str, sample: int, quiet: float, share: float
+) -> tuple[Any, ...]:
+    settings = load_settings(
+        mosaic_api_key=MOSAIC_KEY,
+        motion_api_key="motion_bench",
+        mosaic_api_base_url=upstream.base_url,
+        motion_api_base_url=upstream.base_url,
+        home=home / "home",
+        download_dir=home / "downloads",
+    )
+    settings.journal_path.parent.mkdir(parents=True, exist_ok=True)
+    journal = Journal(settings.journal_path)
+    await journal_runs(journal, run_ids)
+    await journal.close()
+    server = create_server(settings)
+    watched = random.Random(8).sample(run_ids, min(sample, len(run_ids)))
+    uris = [resource_uri("mosaic_run", r) for r in watched]
+    async with subscribed(server, mode, [*uris, JOBS_INDEX_URI]) as listener:
+        runtime = server.connections.any()
+        assert runtime is not None
+        poller = runtime.jobs.poller
+        with anyio.fail_after(120):  # the first look of every watched run
+            while any((poller.next_poll_after(r) or 0.0) == 0.0 for r in watched):  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        await anyio.sleep(quiet)  # back-off grows as it would while nothing happens
+        before = upstream.state(watched)
+        due_in = max(poller.next_poll_after(r) or 0.0 for r in watched)
+        listener.times.clear()
+        upstream.advance_until_finished(run_ids, share)
         changed_at = time.perf_counter()
-        after = upstream.state(run_ids)
-        finished = [r for r in run_ids if after[r][0] in TERMINAL]
-        moved_only = [r for r in run_ids if before[r] != after[r] and after[r][0] not in TERMINAL]
-        expected = set(finished) | set(moved_only)
-        deadline = timing.cap + 15
-        with anyio.move_on_after(deadline):
-            while not expected.issubset(pieces.changes):  # noqa: ASYNC110
-                await anyio.sleep(0.005)
-        cycles_mark = upstream.requests_since(mark)
-        window = time.perf_counter() - began
-        lat_finished = [(pieces.changes[r] - changed_at) * 1000 for r in finished if r in pieces.changes]
-        lat_moved = [(pieces.changes[r] - changed_at) * 1000 for r in moved_only if r in pieces.changes]
-        missing = len(expected - set(pieces.changes))
+        after = upstream.state(watched)
+        changed = [r for r in watched if before[r] != after[r]]
+        expected = {resource_uri("mosaic_run", r) for r in changed}
+        with anyio.move_on_after(PollTiming().cap + 15):
+            while not expected.issubset(listener.times):  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        latencies = [(listener.times[u][0] - changed_at) * 1000 for u in expected if u in listener.times]
+        index_updates = len(listener.times.get(JOBS_INDEX_URI, []))
     upstream.finish_everything()
-    t = timing
-    label = f"{name} (initial {t.initial:g}s, x{t.growth:g}, cap {t.cap:g}s)"
-    pages, singles = cycles_mark.get("GET /agent_runs", 0), cycles_mark.get("GET /agent_run/{run_id}", 0)
-    reqs = f"{pages} list pages + {singles} single GETs in {window:.1f} s"
-    info = (label, first_look, quiet, moved, reqs, missing)
-    rows: list[tuple[Any, ...]] = []
-    for kind, values in (("finished", lat_finished), ("counts moved", lat_moved)):
-        if values:
-            rows.append((label, kind, len(values), p50(values), p90(values), max(values)))
-        else:
-            rows.append((label, kind, 0, "-", "-", "-"))
-    return info, rows
+    missing = len(expected) - len(latencies)
+    p99 = percentile(latencies, 99) if latencies else math.nan
+    verdict = "met" if latencies and not missing and p99 <= (due_in + 1) * 1000 else "MISSED"
+    return (
+        len(run_ids),
+        mode,
+        len(expected),
+        f"{p50(latencies):.0f}" if latencies else "-",
+        f"{p99:.0f}",
+        f"{max(latencies):.0f}" if latencies else "-",
+        f"{due_in:.1f}",
+        verdict,
+        index_updates,
+        missing,
+    )
 
 
 # ------------------------------------------------------------------------------------- main
 
 
-async def run(count: int, share: float, quiet: float | None) -> None:
+async def run(args: argparse.Namespace) -> None:
+    sizes = [int(s) for s in args.sizes.split(",")]
     folder = Path(tempfile.mkdtemp(prefix="bench-poller-"))
-    rss: list[tuple[str, float]] = [("start (imports done)", rss_mb())]
     sandbox = Sandbox(SandboxConfig(speed=0, credits=1_000_000_000))
+    rows_a: list[tuple[Any, ...]] = []
+    rows_b: list[tuple[Any, ...]] = []
+    rows_c: list[tuple[Any, ...]] = []
+    rss: list[tuple[Any, ...]] = []
     began = time.perf_counter()
-    with upstream_in_thread(sandbox) as upstream, ExitStack() as cleanup:
-        cleanup.callback(shutil.rmtree, folder, ignore_errors=True)
-        rss.append(("+ sandbox serving (own thread)", rss_mb()))
-        await part_a(upstream, folder, count, share, rss)
-        infos, rows = [], []
-        for name, timing in (("default", DEFAULT_TIMING), ("fast", FAST_TIMING)):
-            info, part_rows = await part_b(upstream, folder, count, share, name, timing, quiet)
-            infos.append(info)
-            rows.extend(part_rows)
-        total_requests = upstream.request_count()
-    print(f"\n## B. Notification latency, {count} live runs (background Poller.run; ms from the change to on_change)\n")
-    print(table(["timing", "runs", "n", "p50", "p90", "max"], rows))
-    print()
-    for label, first_look, quiet, moved, reqs, missing in infos:
+    try:
+        with upstream_in_thread(sandbox) as upstream:
+            for count in sizes:
+                home = folder / str(count)
+                home.mkdir()
+                if "a" in args.parts:
+                    runs = upstream.create_runs(count)
+                    rows_a.extend(await part_a(upstream, home, runs, args.floor_reps))
+                    upstream.finish_everything()
+                if "b" in args.parts:
+                    runs = upstream.create_runs(count)
+                    rows_b.append(await part_b(upstream, home, runs, args.idle_seconds))
+                    upstream.finish_everything()
+                if "c" in args.parts:
+                    for mode in ("legacy", "auto"):
+                        runs = upstream.create_runs(count)
+                        sub = home / mode
+                        sub.mkdir()
+                        rows_c.append(
+                            await part_c(
+                                upstream, sub, runs, mode, args.subscribe, args.quiet_seconds, args.finish_share
+                            )
+                        )
+                rss.append((count, f"{rss_mb():.0f}"))
+                print(f"... {count} runs done at {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if rows_a:
+        print("\n## A. Requests and poller CPU per quiet cycle vs one GET per run (Poller.cycle() by hand)\n")
+        headers = [
+            "live runs",
+            "first look: requests",
+            "first look: CPU ms",
+            "quiet: requests",
+            "budget ceil(N/100)+1",
+            "verdict",
+            "quiet: CPU ms",
+            "quiet: wall ms",
+            "floor: requests",
+            "floor: CPU ms",
+            "floor / quiet CPU",
+        ]
+        print(table(headers, rows_a))
+    if rows_b:
+        print(f"\n## B. Idle poller CPU (Poller.run, default timing, {args.idle_seconds:g} s after the first look)\n")
         print(
-            f"- {label}: first look of all runs {first_look * 1000:.0f} ms; quiet {quiet:g} s; clock +{moved:.0f} s; "
-            f"{reqs}; runs never reported: {missing}"
+            table(
+                ["live runs", "window s", "CPU s", "share of a core", "list pages", "single GETs", "<= 10 % at 5,000"],
+                rows_b,
+            )
         )
-    print("\n## Memory (process RSS, MB; the sandbox lives in this process too)\n")
-    print(table(["stage", "RSS MB"], [*rss, ("peak", peak_rss_mb())]))
-    print(f"\n(total {time.perf_counter() - began:.0f} s, {total_requests} upstream requests)")
+    if rows_c:
+        print(
+            f"\n## C. Change -> resources/updated at a subscribed client ({args.subscribe} runs + mosaic://jobs; "
+            f"quiet {args.quiet_seconds:g} s; {args.finish_share:g} of the runs finish)\n"
+        )
+        headers = [
+            "live runs",
+            "mode",
+            "changed",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "next poll due s",
+            "p99 <= due + 1 s",
+            "mosaic://jobs updates",
+            "never heard",
+        ]
+        print(table(headers, rows_c))
+    print("\n## Process RSS after each size (MB; the sandbox lives in this process too)\n")
+    print(table(["live runs", "RSS MB"], rss))
+    print(f"\n(total {time.perf_counter() - began:.0f} s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--finish-share", type=float, default=0.2, help="share of runs to finish (default 0.2)")
-    parser.add_argument(
-        "--quiet-seconds",
-        type=float,
-        help="part B: wait this long after the first look before the change (default 3x initial, at most 6 s); "
-        "longer lets back-off reach its cap, e.g. 60",
-    )
+    parser.add_argument("--sizes", default="100,1000,5000,10000")
+    parser.add_argument("--parts", default="abc", help="which parts to run (default abc)")
+    parser.add_argument("--floor-reps", type=int, default=2)
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
+    parser.add_argument("--quiet-seconds", type=float, default=6.0)
+    parser.add_argument("--subscribe", type=int, default=300)
+    parser.add_argument("--finish-share", type=float, default=0.2)
     args = parser.parse_args()
-    print(f"# bench_poller: {args.runs} live runs\n")
+    warnings.filterwarnings("ignore", message="resources/subscribe is removed")  # the legacy client, on purpose
+    print(f"# bench_poller: {args.sizes} live runs\n")
     print(machine_line())
-    anyio.run(bounded, args.runs, args.finish_share, args.quiet_seconds)
+    anyio.run(bounded, args)
 
 
-async def bounded(count: int, share: float, quiet: float | None) -> Any:
-    with anyio.fail_after(600):
-        await run(count, share, quiet)
+async def bounded(args: argparse.Namespace) -> None:
+    with anyio.fail_after(1800):
+        await run(args)
 
 
 if __name__ == "__main__":
