@@ -8,11 +8,12 @@ sweep of the list endpoint (`GET /agent_runs?status=running`, 100 per page, newe
 pages as the live set needs) replaces per-run requests: it covers every live run, due or not. A
 run whose summary is the one seen last time costs nothing more (no snapshot is rebuilt); a run
 whose summary moved is updated from it; only runs that left the list (they finished) are fetched
-one by one. Single fetches beyond `singles_per_cycle` (a failing list, a key with more running
-runs than the page budget) are spread over the next cycles instead of sent in one burst. Motion
-has no list endpoint, so its sessions are polled one by one. A change is written to the journal
-first, then announced: every change of a cycle in one call of `on_changes` (the notifier sends
-them in the background), and to `on_change` one by one.
+one by one (all at once: they are what changed). When runs are polled one by one instead (the
+list fails or is paused), a cycle sends at most `singles_per_cycle` fetches and spreads the rest
+over the next cycles instead of sending one burst. Motion has no list endpoint, so its sessions
+are polled one by one. A change is written to the journal first, then announced: every change of
+a cycle in one call of `on_changes` (the notifier sends them in the background), and to
+`on_change` one by one.
 
 Nothing one job, one row or one answer does can stop the loop: a job whose id or data cannot be
 used is quarantined (settled with a note), any other failure is logged and backed off. A failed
@@ -261,7 +262,8 @@ class Poller:
                     self._backoff(entry, exc)
                 return
             self._sweep_failed(exc)
-            singly = due
+            await self._poll_singly(due, stats)
+            return
         else:
             self._sweep_failures = 0
             singly = []
@@ -279,7 +281,7 @@ class Poller:
                     # Finished (summaries lack needs_credits and errors, so read it whole), left the
                     # running list, or lies beyond the pages we read: fetch it.
                     singly.append(entry)
-        await self._poll_singly(singly, stats)
+        await self._poll_singly(singly, stats, spread=False)
 
     def _take_summary(self, entry: _Entry, summary: RunSummary, stats: _Counter) -> None:
         """Take a running run's list summary in; one equal to the last costs a comparison, not a snapshot."""
@@ -292,10 +294,11 @@ class Poller:
         self._apply(entry, from_run(entry.record.job_id, summary, clock=self.clock), stats)
         entry.summary = key
 
-    async def _poll_singly(self, entries: list[_Entry], stats: _Counter) -> None:
-        """Fetch runs one by one, at most `singles_per_cycle` now; the rest are spread over the next cycles."""
+    async def _poll_singly(self, entries: list[_Entry], stats: _Counter, *, spread: bool = True) -> None:
+        """Fetch runs one by one: with `spread`, at most `singles_per_cycle` now and the rest spread over
+        the next cycles (the sweep's own fetches, of runs the list shows moved, are all sent at once)."""
         limit = self.timing.singles_per_cycle
-        if len(entries) > limit:
+        if spread and len(entries) > limit:
             entries = sorted(entries, key=lambda e: e.due)
             now = self.clock.monotonic()
             for index, entry in enumerate(entries[limit:]):
