@@ -346,6 +346,7 @@ async def part_c(
         f"{p99:.0f}",
         f"{max(latencies):.0f}" if latencies else "-",
         f"{due_in:.1f}",
+        f"{p99 / 1000 - due_in:.1f}",
         verdict,
         index_updates,
         missing,
@@ -358,37 +359,41 @@ async def part_c(
 async def run(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     folder = Path(tempfile.mkdtemp(prefix="bench-poller-"))
-    sandbox = Sandbox(SandboxConfig(speed=0, credits=1_000_000_000))
     rows_a: list[tuple[Any, ...]] = []
     rows_b: list[tuple[Any, ...]] = []
     rows_c: list[tuple[Any, ...]] = []
     rss: list[tuple[Any, ...]] = []
     began = time.perf_counter()
+
+    @contextmanager
+    def fresh() -> Iterator[Upstream]:
+        """A new sandbox for each part and size: its store holds only the runs being measured."""
+        with upstream_in_thread(Sandbox(SandboxConfig(speed=0, credits=1_000_000_000))) as upstream:
+            yield upstream
+
     try:
-        with upstream_in_thread(sandbox) as upstream:
-            for count in sizes:
-                home = folder / str(count)
-                home.mkdir()
-                if "a" in args.parts:
-                    runs = upstream.create_runs(count)
-                    rows_a.extend(await part_a(upstream, home, runs, args.floor_reps))
-                    upstream.finish_everything()
-                if "b" in args.parts:
-                    runs = upstream.create_runs(count)
-                    rows_b.append(await part_b(upstream, home, runs, args.idle_seconds))
-                    upstream.finish_everything()
-                if "c" in args.parts:
-                    for mode in ("legacy", "auto"):
-                        runs = upstream.create_runs(count)
+        for count in sizes:
+            home = folder / str(count)
+            home.mkdir()
+            if "a" in args.parts:
+                with fresh() as upstream:
+                    rows_a.extend(await part_a(upstream, home, upstream.create_runs(count), args.floor_reps))
+            if "b" in args.parts:
+                with fresh() as upstream:
+                    rows_b.append(await part_b(upstream, home, upstream.create_runs(count), args.idle_seconds))
+            if "c" in args.parts:
+                for mode in ("legacy", "auto"):
+                    with fresh() as upstream:
                         sub = home / mode
                         sub.mkdir()
+                        runs = upstream.create_runs(count)
                         rows_c.append(
                             await part_c(
                                 upstream, sub, runs, mode, args.subscribe, args.quiet_seconds, args.finish_share
                             )
                         )
-                rss.append((count, f"{rss_mb():.0f}"))
-                print(f"... {count} runs done at {time.perf_counter() - began:.0f} s", file=sys.stderr)
+            rss.append((count, f"{rss_mb():.0f}"))
+            print(f"... {count} runs done at {time.perf_counter() - began:.0f} s", file=sys.stderr)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if rows_a:
@@ -428,6 +433,7 @@ async def run(args: argparse.Namespace) -> None:
             "p99 ms",
             "max ms",
             "next poll due s",
+            "p99 - due s",
             "p99 <= due + 1 s",
             "mosaic://jobs updates",
             "never heard",
