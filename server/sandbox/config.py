@@ -65,6 +65,8 @@ class SandboxConfig:
     motion_followup_keeps_id: bool = False
     """Follow-ups keep the parent's ``job_id`` instead of a new one, and the first polls after one still
     show the previous render (``completed``, its download URL); the revision's file gets a new URL."""
+    motion_stale_polls: int = 2
+    """With ``motion_followup_keeps_id``: how many polls after a follow-up still show the previous render."""
     motion_input_pause_seconds: float = 0.0
     """When > 0, each new session waits in ``awaiting_user_input`` (``pending_user_input: true``, with a
     ``web_url``) for this many virtual seconds once it would start running, then resumes."""

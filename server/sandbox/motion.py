@@ -232,12 +232,12 @@ class MotionSession:
         self.render_fails = config.motion_render_fails
         self.sources = config.provenance_sources
 
-    def revise(self, fresh: MotionSession, now: float) -> None:
-        """Take over ``fresh``'s request and timeline under this id; the next polls show the old render."""
+    def revise(self, fresh: MotionSession, now: float, stale_polls: int = STALE_POLLS_AFTER_FOLLOWUP) -> None:
+        """Take over ``fresh``'s request and timeline under this id; the next ``stale_polls`` polls show the old one."""
         self.previous_times = self.stage_times
         self.revision += 1
         self.revised_at = now
-        self.stale_polls = STALE_POLLS_AFTER_FOLLOWUP
+        self.stale_polls = stale_polls
         self.request, self.stage_times, self.failure = fresh.request, fresh.stage_times, fresh.failure
         self.pause, self.render_fails, self.sources = fresh.pause, fresh.render_fails, fresh.sources
         self.seen_completed = self.download_ready = False
@@ -335,7 +335,7 @@ class MotionStore:
         if not self.config.motion_followup_keeps_id:
             return fresh
         del self.sessions[fresh.job_id]
-        parent.revise(fresh, now)
+        parent.revise(fresh, now, self.config.motion_stale_polls)
         return parent
 
 

@@ -122,8 +122,9 @@ async def test_the_previous_render_is_recognised_while_the_service_still_shows_i
     async with emulated(tmp_path, mode, motion_followup_keeps_id=True) as (client, served):
         parent = await finished_video(client, served)
         job_id = parent["job_id"]
+        # The service keeps showing the old render: set before the follow-up, or the poller's first reads race it.
+        served.sandbox.config.motion_stale_polls = 10**6
         await call_ok(client, "followup_video_session", {"job_id": job_id, "prompt": "shorter"})
-        served.sandbox.motion.sessions[job_id].stale_polls = 10**6  # the service keeps showing the old render
         snap = await call_ok(client, "poll_job", {"job_id": job_id, "wait_seconds": 1})
         assert snap["status"] == "completed" and not snap["settled"] and snap["outputs"] == []
         assert "previous render" in (snap["status_message"] or "")
