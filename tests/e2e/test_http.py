@@ -13,7 +13,7 @@ from mcp.client.subscriptions import ResourceUpdated
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
-from ..support import RUN, sent
+from ..support import INITIALIZE, MCP_ACCEPT, RUN, sent
 from ..support.processes import free_port, http_server, mosaic_mcp_command, wait_until_listening
 from .flow import call, run_full_flow
 
@@ -50,13 +50,7 @@ async def test_http_token_is_required_when_set(server_env: dict[str, str]) -> No
     """With MOSAIC_MCP_HTTP_TOKEN set, /mcp answers 401 without or with a wrong token, and serves the right one."""
     token = "tok_" + "x" * 32
     env = {**server_env, "MOSAIC_MCP_HTTP_TOKEN": token}
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    }
-    accept = {"Accept": "application/json, text/event-stream"}
+    initialize, accept = INITIALIZE, MCP_ACCEPT
     with http_server(env) as (proc, url):
         await wait_until_listening(url, proc)
         async with httpx2.AsyncClient() as http:

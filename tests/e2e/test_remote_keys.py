@@ -21,6 +21,7 @@ from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
+from ..support import INITIALIZE, MCP_ACCEPT
 from ..support.processes import free_port, http_server, mosaic_mcp_command, wait_until_listening
 
 pytestmark = pytest.mark.anyio
@@ -195,13 +196,7 @@ async def test_two_people_keep_apart(keys_env: dict[str, str], served: RunningSa
 
 async def test_keys_mode_asks_for_keys(keys_env: dict[str, str]) -> None:
     """Without key headers /mcp answers 401 naming the headers; a malformed key is refused naming its header."""
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    }
-    accept = {"Accept": "application/json, text/event-stream"}
+    initialize, accept = INITIALIZE, MCP_ACCEPT
     with http_server(keys_env) as (proc, url):
         await wait_until_listening(url, proc)
         async with httpx2.AsyncClient() as http:

@@ -25,7 +25,7 @@ from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID, ORGANIZATION_NAME
 
 from ..browser.test_job_card_browser import chromium
-from ..support import MOSAIC_KEY, MOTION_KEY
+from ..support import INITIALIZE, MCP_ACCEPT, MOSAIC_KEY, MOTION_KEY
 from ..support.processes import free_port, http_server, wait_until_listening
 from .conftest import SECRET_KEY, WRONG_MOSAIC_KEY
 
@@ -34,13 +34,7 @@ pytestmark = pytest.mark.anyio
 BROWSER = Path(__file__).parent.parent / "browser"
 CALLBACK = "http://127.0.0.1:9/oauth/callback"
 """The client's redirect URI: nothing listens there, the browser script catches the redirect."""
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-ACCEPT = {"Accept": "application/json, text/event-stream"}
+ACCEPT = MCP_ACCEPT
 
 
 class Memory:

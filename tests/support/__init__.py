@@ -124,6 +124,16 @@ def transport() -> httpx2.AsyncHTTPTransport:
     return httpx2.AsyncHTTPTransport(verify=_SSL)
 
 
+INITIALIZE: dict[str, Any] = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+"""A 2025-era `initialize` as raw JSON-RPC, for HTTP tests that speak to /mcp by hand."""
+MCP_ACCEPT = {"Accept": "application/json, text/event-stream"}
+"""The Accept header Streamable HTTP requires of a POST to /mcp."""
+
 VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 """A public video URL the sandbox accepts as a job input."""
 
