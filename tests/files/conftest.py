@@ -7,6 +7,8 @@ import pytest
 from mcp import Client
 
 from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.config import Settings
+from mosaic_mcp.server.local_files import FileRoots
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 
 from ..support import FAST_POLLING, sandbox_settings
@@ -65,3 +67,13 @@ async def client(server: MosaicServer, mode: str) -> AsyncIterator[Client]:
     """An in-memory MCP client connected to the server (one per module and protocol generation)."""
     async with Client(server, mode=mode) as connected:  # type: ignore[arg-type]
         yield connected
+
+
+@pytest.fixture
+def roots(tmp_path: Path) -> FileRoots:
+    """Allowed: tmp/media (configured) and tmp/downloads (download folder)."""
+    (tmp_path / "media").mkdir()
+    settings = Settings(
+        MOSAIC_MCP_ALLOWED_DIRS=str(tmp_path / "media"), MOSAIC_MCP_DOWNLOAD_DIR=str(tmp_path / "downloads")
+    )
+    return FileRoots.of(settings)

@@ -12,16 +12,6 @@ from mosaic_mcp.server.local_files import FileRoots, path_from_file_uri, safe_fi
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom"
 
 
-@pytest.fixture
-def roots(tmp_path: Path) -> FileRoots:
-    """Allowed: tmp/media (configured) and tmp/downloads (download folder)."""
-    (tmp_path / "media").mkdir()
-    settings = Settings(
-        MOSAIC_MCP_ALLOWED_DIRS=str(tmp_path / "media"), MOSAIC_MCP_DOWNLOAD_DIR=str(tmp_path / "downloads")
-    )
-    return FileRoots.of(settings)
-
-
 def refused(roots: FileRoots, path: str | Path) -> str:
     with pytest.raises(InvalidInputError) as caught:
         roots.readable_file(str(path), "path")

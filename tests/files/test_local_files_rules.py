@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from mosaic_mcp.server.api.errors import InvalidInputError
-from mosaic_mcp.server.config import Settings
 from mosaic_mcp.server.local_files import (
     FileRoots,
     LocalFileError,
@@ -32,16 +31,6 @@ SNIFFED: dict[str, tuple[bytes, str, str]] = {
     "mp4": (b"\x00\x00\x00\x18ftypisom", "video", "video/mp4"),
     "avi": (b"RIFF\x00\x00\x00\x00AVI LIST", "video", "video/x-msvideo"),
 }
-
-
-@pytest.fixture
-def roots(tmp_path: Path) -> FileRoots:
-    """Allowed: tmp/media (configured) and tmp/downloads (download folder)."""
-    (tmp_path / "media").mkdir()
-    settings = Settings(
-        MOSAIC_MCP_ALLOWED_DIRS=str(tmp_path / "media"), MOSAIC_MCP_DOWNLOAD_DIR=str(tmp_path / "downloads")
-    )
-    return FileRoots.of(settings)
 
 
 def refusal(roots: FileRoots, path: str | Path) -> str:
