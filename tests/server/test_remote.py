@@ -246,6 +246,35 @@ async def test_the_poller_follows_a_persons_job_with_their_sealed_key_after_a_re
         assert await settled_in_journal(settings.journal_path, run["job_id"])
 
 
+DAVE = Person("oauth:dave", SecretStr("mk_dave_SECRET_canary_4444"), SecretStr("motion_dave_SECRET_canary_4444"))
+
+
+async def test_a_persons_lost_run_start_is_adopted_for_them_by_the_reconciler(
+    served: RunningSandbox, tmp_path: Path, mode: str
+) -> None:
+    """A run created upstream whose answer was lost (and not found at once) is adopted for its person only."""
+    settings = remote_settings(served, tmp_path)
+    async with remote_client(settings, CAROL, mode) as (_, client):
+        served.sandbox.faults.inject("server_error", method="GET", path="/agent/{agent_id}/runs", times=1000)
+        served.sandbox.faults.inject("server_error", method="POST", path=RUN, after=True)
+        result = await client.call_tool("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        assert result.is_error, "the answer was lost and the run could not be listed yet"
+        listed = await call_ok(client, "list_jobs", {"limit": 100})
+        assert [u["action"] for u in listed["unresolved"]] == ["run_agent"] and listed["jobs"] == []
+        served.sandbox.faults.clear()  # the runs can be listed again: the reconciler can prove it
+        with anyio.fail_after(20):
+            while not listed["jobs"]:
+                await anyio.sleep(0.1)
+                listed = await call_ok(client, "list_jobs", {"limit": 100})
+        assert listed["unresolved"] == []
+        job_id = listed["jobs"][0]["job_id"]
+        assert served.sandbox.runs.runs[job_id].agent_id == CAPTIONS_AGENT_ID
+    async with remote_client(settings, DAVE, mode) as (_, other):
+        theirs = await call_ok(other, "list_jobs", {"limit": 100})
+        assert theirs["jobs"] == [] and theirs["unresolved"] == []
+        assert "no job" in await call_error(other, "poll_job", {"job_id": job_id})
+
+
 async def settled_in_journal(path: Path, job_id: str) -> bool:
     """Whether the journal's row for `job_id` is settled (read on a worker thread)."""
 
