@@ -46,7 +46,7 @@ from .jobs.starts import Starts
 from .logbridge import LogBridge
 from .oauth import OAuthMode
 from .prompts import register_prompts
-from .remote import Clients, People, PersonPoller
+from .remote import Clients, People, PersonPoller, PersonReconciler
 from .runtime import Connections, NoPersonError, Runtime
 from .schemas import published
 from .tasks import Tasks
@@ -315,6 +315,8 @@ def _jobs_layer(
     }
     jobs = JobService(journal, poller, notifier, fingerprints, clock=clock, mosaic=mosaic)
     starts = Starts(journal, jobs, mosaic, motion, fingerprints, clock=clock)
+    if people is not None:  # remote modes: people's unfinished starts too, each with its owner's sealed key
+        return jobs, starts, PersonReconciler(journal, jobs, starts, people, every=timing.adopt_every, clock=clock)
     return jobs, starts, Reconciler(journal, jobs, starts, every=timing.adopt_every, clock=clock)
 
 

@@ -3,7 +3,8 @@
 Each person gets their own API clients (cached, bounded), their own job scope in the shared
 journal (`owner_of`: a hash of the person's id, stored where a local server stores a key's
 fingerprint), and their keys sealed at rest (`jobs/keystore.py`) so the one background poller can
-follow every person's jobs: `PersonPoller` unseals a job's key only to poll it. Job-starting tools
+follow every person's jobs: `PersonPoller` unseals a job's key only to poll it, and
+`PersonReconciler` settles a person's unfinished starts with their key. Job-starting tools
 are rate limited per person. Nothing here runs for the local stdio server or in `token` mode.
 """
 
@@ -33,6 +34,7 @@ from .jobs.journal import JobRecord, Journal
 from .jobs.keystore import KeyStore, Service
 from .jobs.notify import Notifier
 from .jobs.poller import OnChange, OnChanges, Poller, PollTiming
+from .jobs.reconcile import SETTLE_AFTER_SECONDS, Reconciler
 from .jobs.service import JobService
 from .jobs.snapshot import JobKind, JobSnapshot, from_run, from_session
 from .jobs.starts import Starts
@@ -272,6 +274,8 @@ class People:
         self.limiter = limiter or StartLimiter(clock=clock)
         self.poller: Poller | None = None
         self.started_at = clock.wall()
+        self.in_flight: set[str] = set()
+        """Intents every person's requests are sending right now (shared, so the reconciler leaves them alone)."""
         self._sealed: OrderedDict[tuple[str, Service, str], float] = OrderedDict()
 
     async def remember(self, person: Person) -> None:
@@ -298,9 +302,13 @@ class People:
 
     def runtime_for(self, person: Person) -> Runtime:
         """The runtime of one person: their clients, their jobs only, their rate limit."""
-        assert self.poller is not None, "People.poller is set by the lifespan before any request"
-        owner = owner_of(person)
         settings = self.clients.settings_for(person.mosaic_api_key, person.motion_api_key)
+        jobs, starts = self._jobs_of(owner_of(person), settings)
+        return Runtime(settings, starts.mosaic, starts.motion, jobs, starts, self.notifier, self.sandbox_url)
+
+    def _jobs_of(self, owner: str, settings: Settings) -> tuple[JobService, PersonStarts]:
+        """One owner's job service and starts, with the clients of the keys in `settings`."""
+        assert self.poller is not None, "People.poller is set by the lifespan before any request"
         mosaic, motion = self.clients.mosaic(settings), self.clients.motion(settings)
         owners: dict[JobKind, str] = {"mosaic_run": owner, "motion_session": owner}
         jobs = JobService(
@@ -310,7 +318,24 @@ class People:
         starts = PersonStarts(
             self.journal, jobs, mosaic, motion, owners, clock=self.clock, limiter=self.limiter, owner=owner
         )
-        return Runtime(settings, mosaic, motion, jobs, starts, self.notifier, self.sandbox_url)
+        starts.in_flight = self.in_flight
+        return jobs, starts
+
+    async def reconciler_for(self, owner: str, *, settle_after: float = SETTLE_AFTER_SECONDS) -> Reconciler:
+        """A reconciler of one owner's open intents, with their sealed Mosaic key (none if gone or rejected)."""
+        rejected = await self.keystore.rejected(owner, "mosaic")
+        key = None if rejected else await self.keystore.get(owner, "mosaic")
+        jobs, starts = self._jobs_of(owner, self.clients.settings_for(key, None))
+        return _OwnerReconciler(
+            self.journal,
+            jobs,
+            starts,
+            self.keystore,
+            owner,
+            key is not None,
+            settle_after=settle_after,
+            clock=self.clock,
+        )
 
     async def maintain(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Background task: drop the keys of people whose jobs settled long ago; close evicted clients."""
@@ -335,3 +360,70 @@ class People:
             log.info("dropped the stored keys of %d idle person(s) whose jobs have settled", dropped)
         await self.clients.close_retired()
         return dropped
+
+
+class _OwnerReconciler(Reconciler):
+    """Settles one person's open intents with their key; without one, their runs wait ("checking")."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        jobs: JobService,
+        starts: Starts,
+        keystore: KeyStore,
+        owner: str,
+        has_key: bool,
+        *,
+        settle_after: float,
+        clock: Clock,
+    ) -> None:
+        super().__init__(journal, jobs, starts, settle_after=settle_after, clock=clock)
+        self.keystore = keystore
+        self.owner = owner
+        self.has_key = has_key
+
+    async def _settle(self, intent: Intent) -> int:
+        if intent.action == "run_agent" and not self.has_key:
+            return 0  # signed out or key rejected: it is checked again once the person sends a key
+        try:
+            return await super()._settle(intent)
+        except AuthenticationError:
+            await self.keystore.reject(self.owner, "mosaic")
+            self.has_key = False
+            log.warning("a person's mosaic key was rejected (401); their unfinished starts wait for a new key")
+            return 0
+
+
+class PersonReconciler(Reconciler):
+    """The reconciler of a remote server: also settles every person's open intents, each with their sealed key."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        jobs: JobService,
+        starts: Starts,
+        people: People,
+        *,
+        every: float = 30.0,
+        settle_after: float = SETTLE_AFTER_SECONDS,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        super().__init__(journal, jobs, starts, every=every, settle_after=settle_after, clock=clock)
+        self.people = people
+
+    async def settle(self) -> int:
+        """One pass over the deployment's open intents, then each person's (one owner failing stops no other)."""
+        closed = await super().settle()
+        by_owner: dict[str, list[Intent]] = {}
+        for intent in await self.journal.intents(("open",)):
+            if intent.key_fingerprint.startswith(OWNER_PREFIX) and intent.intent_id not in self.people.in_flight:
+                by_owner.setdefault(intent.key_fingerprint, []).append(intent)
+        for owner, intents in by_owner.items():
+            try:
+                reconciler = await self.people.reconciler_for(owner, settle_after=self.settle_after)
+                closed += await reconciler.settle_intents(intents)
+            except Exception as exc:  # the next pass tries again
+                log.warning(
+                    "reconciling a person's unfinished starts failed (%s); trying again later", type(exc).__name__
+                )
+        return closed

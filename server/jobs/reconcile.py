@@ -74,7 +74,10 @@ class Reconciler:
     async def settle(self) -> int:
         """One pass over the open intents of the configured keys; returns how many were closed."""
         fingerprints = sorted(set(self.starts.fingerprints.values()))
-        open_ = await self.journal.intents(("open",), fingerprints=fingerprints)
+        return await self.settle_intents(await self.journal.intents(("open",), fingerprints=fingerprints))
+
+    async def settle_intents(self, open_: list[Intent]) -> int:
+        """Settle these open intents (newest first, as the journal lists them); returns how many were closed."""
         closed = 0
         for intent in reversed(open_):  # oldest first
             if intent.intent_id in self.starts.in_flight:

@@ -3,6 +3,7 @@
 import os
 import sqlite3
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
@@ -15,10 +16,12 @@ from mcp import Client
 from mcp.types import LoggingMessageNotificationParams
 from pydantic import SecretStr
 
+from mosaic_mcp.server.api.requests import RunRequest
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.config import ConfigurationError, Settings, load_settings
 from mosaic_mcp.server.jobs.clock import ManualClock
+from mosaic_mcp.server.jobs.intents import Intent
 from mosaic_mcp.server.jobs.keystore import KeyStore
 from mosaic_mcp.server.people import Person, current_person
 from mosaic_mcp.server.remote import STARTS_PER_MINUTE, StartLimiter, TooManyStartsError, owner_of
@@ -244,6 +247,73 @@ async def test_the_poller_follows_a_persons_job_with_their_sealed_key_after_a_re
                     break
                 await anyio.sleep(0.1)
         assert await settled_in_journal(settings.journal_path, run["job_id"])
+
+
+DAVE = Person("oauth:dave", SecretStr("mk_dave_SECRET_canary_4444"), SecretStr("motion_dave_SECRET_canary_4444"))
+
+
+async def test_a_persons_lost_run_start_is_adopted_for_them_by_the_reconciler(
+    served: RunningSandbox, tmp_path: Path, mode: str
+) -> None:
+    """A run created upstream whose answer was lost (and not found at once) is adopted for its person only."""
+    settings = remote_settings(served, tmp_path)
+    async with remote_client(settings, CAROL, mode) as (_, client):
+        served.sandbox.faults.inject("server_error", method="GET", path="/agent/{agent_id}/runs", times=1000)
+        served.sandbox.faults.inject("server_error", method="POST", path=RUN, after=True)
+        result = await client.call_tool("run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        assert result.is_error, "the answer was lost and the run could not be listed yet"
+        listed = await call_ok(client, "list_jobs", {"limit": 100})
+        assert [u["action"] for u in listed["unresolved"]] == ["run_agent"] and listed["jobs"] == []
+        served.sandbox.faults.clear()  # the runs can be listed again: the reconciler can prove it
+        with anyio.fail_after(20):
+            for _ in range(200):
+                if listed["jobs"]:
+                    break
+                await anyio.sleep(0.1)
+                listed = await call_ok(client, "list_jobs", {"limit": 100})
+        assert listed["unresolved"] == []
+        job_id = listed["jobs"][0]["job_id"]
+        assert served.sandbox.runs.runs[job_id].agent_id == CAPTIONS_AGENT_ID
+    async with remote_client(settings, DAVE, mode) as (_, other):
+        theirs = await call_ok(other, "list_jobs", {"limit": 100})
+        assert theirs["jobs"] == [] and theirs["unresolved"] == []
+        assert "no job" in await call_error(other, "poll_job", {"job_id": job_id})
+
+
+async def test_a_signed_out_persons_run_start_waits_for_their_key(served: RunningSandbox, tmp_path: Path) -> None:
+    """Without a sealed key a person's run start stays "checking" (a Motion start may exist); a new key adopts it."""
+    settings = remote_settings(served, tmp_path)
+    async with remote_client(settings, CAROL, "legacy") as (server, client):
+        assert server.people is not None
+        await server.people.forget(CAROL.id)  # signed out: no key to list their runs with
+        owner, now = owner_of(CAROL), time.time()
+        run_details = {"request": RunRequest(video_urls=[VIDEO]).to_body(), "summary": {}}
+        await server.people.journal.open_intent(
+            Intent("run_agent", owner, CAPTIONS_AGENT_ID, run_details, started_at=now)
+        )
+        await server.people.journal.open_intent(Intent("create_video_session", owner, None, {}, started_at=now))
+        run = served.sandbox.start_api_run(CAPTIONS_AGENT_ID, {"video_urls": [VIDEO]})  # provable, given a key
+        with anyio.fail_after(10):
+            for _ in range(100):
+                if (await unresolved_states(client)).get("create_video_session") == "may_exist":
+                    break
+                await anyio.sleep(0.1)
+        await anyio.sleep(1.2)  # two more reconciler passes (FAST_POLLING): still no key
+        assert await unresolved_states(client) == {"run_agent": "checking", "create_video_session": "may_exist"}
+        await server.people.remember(CAROL)  # signed in again
+        with anyio.fail_after(10):
+            for _ in range(100):
+                if "run_agent" not in await unresolved_states(client):
+                    break
+                await anyio.sleep(0.1)
+        listed = await call_ok(client, "list_jobs", {"limit": 100})
+        assert [j["job_id"] for j in listed["jobs"]] == [run.run_id]
+
+
+async def unresolved_states(client: Client) -> dict[str, str]:
+    """The state of each unresolved start list_jobs reports, by action."""
+    listed = await call_ok(client, "list_jobs", {"limit": 100})
+    return {u["action"]: u["state"] for u in listed["unresolved"]}
 
 
 async def settled_in_journal(path: Path, job_id: str) -> bool:
