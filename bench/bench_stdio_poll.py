@@ -178,9 +178,8 @@ async def timed_polls(client: Client, run_ids: list[str], calls: int, gap: float
         latencies.append((time.perf_counter() - t0) * 1000)
         if result.is_error or not result.structured_content:
             raise SystemExit(f"poll_job failed: {result.content}")
-        status = result.structured_content.get("status")
-        if status not in ("running", "pending", "queued", None):
-            raise SystemExit(f"poll_job says {status!r}: the run should still be live")
+        if result.structured_content.get("settled") is not False:
+            raise SystemExit(f"poll_job says {result.structured_content.get('status')!r}: the run should be live")
         await anyio.sleep(gap)
     return latencies
 
@@ -262,7 +261,10 @@ async def run(args: argparse.Namespace) -> None:
         f"\n## poll_job over stdio (`mosaic-mcp serve`, mode {args.mode}; random live runs, one at a time, "
         f"{args.gap_ms:g} ms apart; ms)\n"
     )
-    print(f"`cold`: right after `initialize`, during the poller's first look; `settled`: after {args.settle_seconds:g} s.\n")
+    print(
+        "`cold`: right after `initialize`, during the poller's first look; "
+        f"`settled`: after {args.settle_seconds:g} s.\n"
+    )
     rows = []
     for size in results:
         rows.append(latency_row(size, "cold", size["cold"], size["load_cold"]))
@@ -274,7 +276,9 @@ async def run(args: argparse.Namespace) -> None:
         (rss_i, _), (rss_s, _), (rss_e, hwm) = size["rss"]
         verdict = ("met" if max(rss_e, hwm) <= RSS_TARGET_MB else "MISSED") if size["count"] >= 10_000 else "-"
         mem_rows.append((f"{size['count']:,}", f"{rss_i:.0f}", f"{rss_s:.0f}", f"{rss_e:.0f}", f"{hwm:.0f}", verdict))
-    print(table(["live runs", "RSS after initialize", "RSS settled", "RSS at end", "peak (VmHWM)", "<= 250 MB"], mem_rows))
+    print(
+        table(["live runs", "RSS after initialize", "RSS settled", "RSS at end", "peak (VmHWM)", "<= 250 MB"], mem_rows)
+    )
     print("\n## Set-up\n")
     print(
         table(
