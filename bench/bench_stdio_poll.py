@@ -31,6 +31,7 @@ import argparse
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -63,8 +64,7 @@ TOTAL_SECONDS = 600
 
 
 def free_port() -> int:
-    import socket
-
+    """A loopback port nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
