@@ -420,6 +420,10 @@ class Poller:
     def _apply(self, entry: _Entry, snapshot: JobSnapshot, stats: _Counter) -> None:
         """Take a new reading into memory and reschedule; changed jobs are committed by the caller."""
         record = entry.record
+        if record.snapshot.settled and not snapshot.settled:
+            # Reads overlap (the cycle's and poll_job's): this one was taken before the reading that settled the
+            # job and arrived after it. A job is only reopened by a new start (`JobService.started`), never here.
+            return
         entry.summary = None  # a reading from elsewhere: the next list summary is compared afresh
         changed = snapshot.fingerprint() != record.snapshot.fingerprint()
         if snapshot.settled:

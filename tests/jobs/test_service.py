@@ -85,3 +85,22 @@ async def _viewed_at(layer: JobLayer, job_id: str) -> float:
     stored = await layer.journal.get(job_id)
     assert stored is not None
     return stored.viewed_at
+
+
+async def test_an_older_reading_that_lands_last_never_reopens_a_settled_job(
+    layer: JobLayer, served: RunningSandbox
+) -> None:
+    """Reads overlap: a reading taken while the run ran, applied after the one that settled it, is dropped."""
+    created = await layer.mosaic.run_agent(CAPTIONS_AGENT_ID, RunRequest(video_urls=[VIDEO]))
+    record = await layer.service.started("mosaic_run", created.run_id, status="running", summary={})
+    older = await layer.poller.read(record)  # e.g. the poller's cycle, still in flight
+    assert not older.settled
+    served.sandbox.advance(3600)
+    settled = await layer.service.refresh(created.run_id)  # e.g. poll_job, answered first
+    assert settled.snapshot.settled and settled.snapshot.outputs
+    after = await layer.poller.apply(settled, older)  # the cycle's reading arrives last
+    assert after.snapshot.settled and after.snapshot.outputs
+    stored = await layer.journal.get(created.run_id)
+    assert stored is not None and stored.snapshot.settled and stored.snapshot.outputs
+    followed = layer.poller.followed(created.run_id)
+    assert followed is None or followed.snapshot.settled
