@@ -142,23 +142,8 @@ def what_the_server_left(log_file: Path, home: Path) -> tuple[str, bytes, list[t
 @contextmanager
 def served_logging_to(env: dict[str, str], log_file: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """`serve --http --verbose` on a free loopback port, its stderr (debug logging) into `log_file`."""
-    port = free_port()
-    with log_file.open("wb") as log:
-        proc = subprocess.Popen(
-            [*mosaic_mcp_command(), "serve", "--http", "--port", str(port), "--verbose"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        try:
-            yield proc, f"http://127.0.0.1:{port}/mcp"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with log_file.open("wb") as log, http_server(env, "--verbose", stderr=log) as served:
+        yield served
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

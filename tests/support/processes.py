@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import anyio
 import httpx2
@@ -26,28 +27,35 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a child process: terminate, and kill it if it has not gone after 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @contextmanager
 def http_server(
-    env: dict[str, str], *extra: str, port: int | None = None
+    env: dict[str, str], *extra: str, port: int | None = None, stderr: IO[bytes] | int = subprocess.PIPE
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`mosaic-mcp serve --http` on a (free) loopback port; yields the process and the /mcp URL."""
+    """`mosaic-mcp serve --http` on a (free) loopback port; yields the process and the /mcp URL.
+
+    Its stderr is a pipe the test may read, or `stderr` (a file, to keep the server's whole log)."""
     port = port or free_port()
     proc = subprocess.Popen(
         [*mosaic_mcp_command(), "serve", "--http", "--host", "127.0.0.1", "--port", str(port), *extra],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
     try:
         yield proc, f"http://127.0.0.1:{port}/mcp"
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
         if proc.stderr is not None:
             proc.stderr.close()
 
@@ -86,5 +94,4 @@ def sandbox_process(*args: str, **env: str) -> Iterator[str]:
                 time.sleep(0.05)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
