@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import anyio.to_thread
 from pydantic import ValidationError
 
 from ..api.errors import MosaicMCPError
+from ..sqlite import SQLiteFile
 from .clock import SYSTEM_CLOCK, Clock
 from .intents import Intent, IntentAction, IntentState
 from .origins import all_origins, snapshot_origins
@@ -118,30 +118,23 @@ def _reason(exc: sqlite3.Error) -> str:
     return f"SQLite error: {exc}"
 
 
+def _set_up(db: sqlite3.Connection) -> None:
+    """The journal's own pragmas and the media-origins back-fill of older files (`SQLiteFile` setup)."""
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    _ensure_origins(db)
+
+
 class Journal:
     """Async access to the SQLite job journal at `path`; `clock` stamps what it writes."""
 
     def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.clock = clock
-        # One connection, used from worker threads one call at a time (the lock).
-        self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            _ensure_origins(self._db)
+        self._file = SQLiteFile(path, SCHEMA, setup=_set_up)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def call() -> T:
-            with self._lock:
-                return fn(self._db)
-
-        return await anyio.to_thread.run_sync(call)
+        return await self._file.run(fn)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """A write that must succeed before anything is sent upstream: errors name the folder."""
@@ -152,7 +145,7 @@ class Journal:
 
     async def close(self) -> None:
         """Close the database."""
-        await self._run(lambda db: db.close())
+        await anyio.to_thread.run_sync(self._file.close)
 
     async def add(self, record: JobRecord) -> bool:
         """Insert a job; False when it was already journaled (e.g. by another process)."""

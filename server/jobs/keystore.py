@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
 
+from ..sqlite import SQLiteFile
 from .clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger("mosaic_mcp.keystore")
@@ -56,27 +56,17 @@ class KeyStore:
     """Async access to the sealed keys in the SQLite file at `path` (the journal's file)."""
 
     def __init__(self, path: Path, secret: SecretStr, *, clock: Clock = SYSTEM_CLOCK) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.clock = clock
         self._aead = AESGCM(sealing_key(secret))
-        self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.executescript(KEYSTORE_SCHEMA)
+        self._file = SQLiteFile(path, KEYSTORE_SCHEMA)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def call() -> T:
-            with self._lock:
-                return fn(self._db)
-
-        return await anyio.to_thread.run_sync(call)
+        return await self._file.run(fn)
 
     async def close(self) -> None:
         """Close the database connection."""
-        await self._run(lambda db: db.close())
+        await anyio.to_thread.run_sync(self._file.close)
 
     def _seal(self, owner: str, service: Service, key: SecretStr) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

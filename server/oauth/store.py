@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import anyio.to_thread
+from ..sqlite import SQLiteFile
 
 __all__ = ["OAuthStore", "Pending", "StoredToken", "TokenKind"]
 
@@ -101,26 +100,18 @@ class StoredToken:
 
 
 class OAuthStore:
-    """One SQLite connection, used from worker threads under a lock."""
+    """The OAuth tables in their own SQLite file (`SQLiteFile`: one connection, one call at a time)."""
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
-        self._lock = threading.Lock()
+        self._file = SQLiteFile(path, SCHEMA)
         self.now = clock
 
     def close(self) -> None:
         """Close the connection."""
-        self._db.close()
+        self._file.close()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self._lock, self._db:
-                return fn(self._db)
-
-        return await anyio.to_thread.run_sync(locked)
+        return await self._file.run(fn)
 
     # -- clients ---------------------------------------------------------------------------------
     async def save_client(self, client_id: str, info: str) -> None:
