@@ -1,8 +1,11 @@
 """Fixtures every suite shares (a pytest plugin, registered in tests/conftest.py)."""
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from .databases import BACKENDS, postgres_schema
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +24,20 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("MOSAIC_", "MOTION_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Each test twice: None (SQLite, the default) and a PostgreSQL URL with a schema of its own (or skipped)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL with a fresh schema of its own (the test is skipped without the test database)."""
+    with postgres_schema() as url:
+        yield url
