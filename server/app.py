@@ -34,9 +34,11 @@ from .api.transport import DEFAULT_TIMEOUT, RetryPolicy
 from .arguments import closed_schema, unknown_names, unknown_names_message
 from .completions import register_completions
 from .config import REMOTE_NEEDS_SEAL, ConfigurationError, Settings, key_fingerprint
+from .database import Database, migrate
 from .jobs.clock import SYSTEM_CLOCK, Clock
 from .jobs.journal import JobRecord, Journal
 from .jobs.keystore import KeyStore
+from .jobs.leases import LEASES_SCHEMA, DatabaseLeases, Leases, LocalLeases
 from .jobs.notify import Notifier
 from .jobs.poller import Poller, PollTiming
 from .jobs.reconcile import Reconciler
@@ -212,8 +214,11 @@ def create_server(
             journal = Journal(effective.journal_path, clock=clock)
             stack.push_async_callback(journal.close)
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
-            people = _people(effective, journal, notifier, stack, clock, sandbox_url, retry, http_timeout)
-            jobs, starts, reconciler = _jobs_layer(effective, mosaic, motion, journal, notifier, timing, clock, people)
+            leases = await _leases(None, stack, clock, timing)  # None: no shared database (yet): one process
+            people = _people(effective, journal, notifier, stack, clock, sandbox_url, retry, http_timeout, leases)
+            jobs, starts, reconciler = _jobs_layer(
+                effective, mosaic, motion, journal, notifier, timing, clock, people, leases
+            )
             for_person = people.runtime_for if people is not None else None
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url, for_person)
             if people is None:  # remote modes: one person's records never reach another's client (stderr only)
@@ -292,32 +297,55 @@ def _jobs_layer(
     timing: PollTiming,
     clock: Clock,
     people: People | None = None,
+    leases: Leases | None = None,
 ) -> tuple[JobService, Starts, Reconciler]:
     """The job service (with its poller), the write-ahead starts and the reconciler, wired together.
 
-    With `people` (remote modes) the poller reads each job with its owner's stored key.
+    With `people` (remote modes) the poller reads each job with its owner's stored key. With shared
+    `leases` the poller follows only the scopes it holds (token mode: it claims its keys' fingerprints).
     """
+    leases = leases or LocalLeases()
+    fingerprints: dict[JobKind, str] = {
+        "mosaic_run": key_fingerprint(settings.mosaic_api_key),
+        "motion_session": key_fingerprint(settings.motion_api_key),
+    }
 
     async def on_changes(records: Iterable[JobRecord]) -> None:  # a cycle's changes: each job, the index once
         await notifier.changed([*(r.snapshot.resource_uri for r in records), JOBS_INDEX_URI])
 
     poller: Poller
     if people is None:
-        poller = Poller(journal, mosaic=mosaic, motion=motion, on_changes=on_changes, timing=timing, clock=clock)
+        poller = Poller(
+            journal,
+            mosaic=mosaic,
+            motion=motion,
+            on_changes=on_changes,
+            timing=timing,
+            clock=clock,
+            leases=leases,
+            scopes=fingerprints.values(),
+        )
     else:
         poller = PersonPoller(
-            journal, people.keystore, people.clients, on_changes=on_changes, timing=timing, clock=clock
+            journal, people.keystore, people.clients, on_changes=on_changes, timing=timing, clock=clock, leases=leases
         )
         people.poller = poller
-    fingerprints: dict[JobKind, str] = {
-        "mosaic_run": key_fingerprint(settings.mosaic_api_key),
-        "motion_session": key_fingerprint(settings.motion_api_key),
-    }
     jobs = JobService(journal, poller, notifier, fingerprints, clock=clock, mosaic=mosaic)
     starts = Starts(journal, jobs, mosaic, motion, fingerprints, clock=clock)
+    starts.replica = leases.replica if leases.shared else None
     if people is not None:  # remote modes: people's unfinished starts too, each with its owner's sealed key
         return jobs, starts, PersonReconciler(journal, jobs, starts, people, every=timing.adopt_every, clock=clock)
-    return jobs, starts, Reconciler(journal, jobs, starts, every=timing.adopt_every, clock=clock)
+    return jobs, starts, Reconciler(journal, jobs, starts, every=timing.adopt_every, clock=clock, leases=leases)
+
+
+async def _leases(database: Database | None, stack: AsyncExitStack, clock: Clock, timing: PollTiming) -> Leases:
+    """Poll leases: in the shared database when there is one (released on a clean shutdown), else this process's."""
+    if database is None:
+        return LocalLeases()
+    await database.run(lambda sql: migrate(sql, LEASES_SCHEMA))
+    leases = DatabaseLeases(database, clock=clock, lease_seconds=timing.lease_seconds)
+    stack.push_async_callback(leases.release)  # runs after the task group (entered later) stopped the poller
+    return leases
 
 
 def _people(
@@ -329,6 +357,7 @@ def _people(
     sandbox_url: str | None,
     retry: RetryPolicy | None,
     timeout: httpx2.Timeout,
+    leases: Leases | None = None,
 ) -> People | None:
     """Remote modes only: people's sealed keys (in the journal's file), their clients and runtimes."""
     if not settings.remote:
@@ -338,7 +367,7 @@ def _people(
     keystore = KeyStore(settings.journal_path, settings.secret_key, clock=clock)
     stack.push_async_callback(keystore.close)
     clients = Clients(settings, retry=retry, timeout=timeout, clock=clock)
-    return People(settings, journal, keystore, clients, notifier, clock=clock, sandbox_url=sandbox_url)
+    return People(settings, journal, keystore, clients, notifier, clock=clock, sandbox_url=sandbox_url, leases=leases)
 
 
 async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tuple[Settings, str | None]:

@@ -6,6 +6,11 @@ fingerprint), and their keys sealed at rest (`jobs/keystore.py`) so the one back
 follow every person's jobs: `PersonPoller` unseals a job's key only to poll it, and
 `PersonReconciler` settles a person's unfinished starts with their key. Job-starting tools
 are rate limited per person. Nothing here runs for the local stdio server or in `token` mode.
+
+With replicas sharing a database, a person is a lease scope (`jobs/leases.py`): the replica
+holding it polls their jobs. The poller finds the people with live jobs in the journal, whether
+or not they ever spoke to this replica, and claims them, so the survivors of a replica that died
+take its people's jobs over with the keys sealed in the shared key store.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from .jobs.clock import SYSTEM_CLOCK, Clock
 from .jobs.intents import Intent, IntentAction
 from .jobs.journal import JobRecord, Journal
 from .jobs.keystore import KeyStore, Service
+from .jobs.leases import Leases, LocalLeases
 from .jobs.notify import Notifier
-from .jobs.poller import OnChange, OnChanges, Poller, PollTiming
+from .jobs.poller import OnChange, OnChanges, OnNotHeld, Poller, PollTiming
 from .jobs.reconcile import SETTLE_AFTER_SECONDS, Reconciler
 from .jobs.service import JobService
 from .jobs.snapshot import JobKind, JobSnapshot, from_run, from_session
@@ -218,9 +224,19 @@ class PersonPoller(Poller):
         on_changes: OnChanges | None = None,
         timing: PollTiming | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        leases: Leases | None = None,
+        on_not_held: OnNotHeld | None = None,
     ) -> None:
         super().__init__(
-            journal, mosaic=None, motion=None, on_change=on_change, on_changes=on_changes, timing=timing, clock=clock
+            journal,
+            mosaic=None,
+            motion=None,
+            on_change=on_change,
+            on_changes=on_changes,
+            timing=timing,
+            clock=clock,
+            leases=leases,
+            on_not_held=on_not_held,
         )
         self.keystore = keystore
         self.clients = clients
@@ -263,7 +279,10 @@ class People:
         clock: Clock = SYSTEM_CLOCK,
         sandbox_url: str | None = None,
         limiter: StartLimiter | None = None,
+        leases: Leases | None = None,
     ) -> None:
+        self.leases: Leases = leases or LocalLeases()
+        """Who polls and reconciles which person's jobs when replicas share a database."""
         self.settings = settings
         self.journal = journal
         self.keystore = keystore
@@ -319,6 +338,7 @@ class People:
             self.journal, jobs, mosaic, motion, owners, clock=self.clock, limiter=self.limiter, owner=owner
         )
         starts.in_flight = self.in_flight
+        starts.replica = self.leases.replica if self.leases.shared else None
         return jobs, starts
 
     async def reconciler_for(self, owner: str, *, settle_after: float = SETTLE_AFTER_SECONDS) -> Reconciler:
@@ -335,6 +355,7 @@ class People:
             key is not None,
             settle_after=settle_after,
             clock=self.clock,
+            leases=self.leases,
         )
 
     async def maintain(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -376,8 +397,9 @@ class _OwnerReconciler(Reconciler):
         *,
         settle_after: float,
         clock: Clock,
+        leases: Leases,
     ) -> None:
-        super().__init__(journal, jobs, starts, settle_after=settle_after, clock=clock)
+        super().__init__(journal, jobs, starts, settle_after=settle_after, clock=clock, leases=leases)
         self.keystore = keystore
         self.owner = owner
         self.has_key = has_key
@@ -408,7 +430,9 @@ class PersonReconciler(Reconciler):
         settle_after: float = SETTLE_AFTER_SECONDS,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(journal, jobs, starts, every=every, settle_after=settle_after, clock=clock)
+        super().__init__(
+            journal, jobs, starts, every=every, settle_after=settle_after, clock=clock, leases=people.leases
+        )
         self.people = people
 
     async def settle(self) -> int:

@@ -20,13 +20,22 @@ used is quarantined (settled with a note), any other failure is logged and backe
 sweep falls back to per-run polling; when the list endpoint keeps failing (or does not exist,
 404) sweeping pauses for a while. When the journal cannot be written (disk full, read-only
 folder), changes stay in memory, are served from there, and are written (then announced) later.
+
+With several replicas, each job is polled by one: the poller follows only the jobs of the scopes
+(a job's `key_fingerprint`: a key, or a person) whose lease it holds (`jobs/leases.py`). It claims
+its own `scopes` and those with live jobs in the journal when it adopts, renews them every
+`lease_renew_every` seconds on a timer of its own (claiming there too any scope whose holder let
+its lease expire), lets go of every job of a scope it lost (no request is sent for them), and
+releases scopes with no live job left. `track` of a job whose scope another replica holds polls
+nothing and calls `on_not_held` (the holder can be told); nobody holding it, the poller claims it.
+A single process (`LocalLeases`, the default) holds every scope: nothing of this changes anything.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -45,6 +54,7 @@ from ..api.mosaic import MosaicClient
 from ..api.motion import MotionClient
 from .clock import SYSTEM_CLOCK, Clock, iso_utc
 from .journal import JobRecord, Journal
+from .leases import Leases, LocalLeases
 from .policy import PollEvent, failure_outcome, next_interval, spread_delay, sweep_pages
 from .policy import PollTiming as PollTiming  # re-exported: the server and tests build it from here
 from .snapshot import JobSnapshot, from_run, from_session, not_found_snapshot, quarantined_snapshot
@@ -54,6 +64,8 @@ log = logging.getLogger("mosaic_mcp.poller")
 OnChange = Callable[[JobRecord], Awaitable[None]]
 OnChanges = Callable[[Sequence[JobRecord]], Awaitable[None]]
 """Told once per cycle (or per applied reading) with every job change the journal took."""
+OnNotHeld = Callable[[JobRecord], Awaitable[None]]
+"""Told of a job tracked here whose scope another replica holds (so that replica can be told to follow it)."""
 
 PAGE_SIZE = 100
 """Runs per page of the running list (the API's maximum)."""
@@ -76,6 +88,7 @@ class _Entry:
     watchers: int = 0
     failures: int = 0  # unexpected failures in a row (not API errors)
     summary: SummaryKey | None = None  # what the running list said last time (None: not read from it yet)
+    dropped: bool = False  # its scope's lease was lost: no request is sent for it any more
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,9 @@ class Poller:
         on_changes: OnChanges | None = None,
         timing: PollTiming | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        leases: Leases | None = None,
+        scopes: Iterable[str] = (),
+        on_not_held: OnNotHeld | None = None,
     ) -> None:
         self.journal = journal
         self.mosaic = mosaic
@@ -119,12 +135,22 @@ class Poller:
         self._unsaved: dict[str, JobRecord] = {}  # changes the journal has not taken yet (disk full...)
         self._journal_retry_at = float("-inf")
         self._journal_failing = False
+        self.leases: Leases = leases or LocalLeases()
+        self.scopes = frozenset(scopes)
+        """Scopes claimed whether or not they have live jobs (token mode: the process's key fingerprints)."""
+        self.on_not_held = on_not_held
+        self._wanted: set[str] = set(self.scopes)  # scopes to hold: ours, and those with live jobs
+        self._claims: dict[str, JobRecord] = {}  # tracked jobs of scopes not held: claimed on the next step
 
     # ------------------------------------------------------------------ scheduling
 
     def track(self, record: JobRecord) -> None:
         """Follow a job (idempotent); it is polled on the next cycle."""
         if record.snapshot.settled:
+            return
+        if not self.leases.holds(scope_of(record)):
+            self._claims[record.job_id] = record  # claimed (or handed to its holder) on the next step
+            self._wake.set()
             return
         entry = self._entries.get(record.job_id)
         if entry is None:
@@ -139,6 +165,15 @@ class Poller:
         if entry is not None:
             entry.due = self.clock.monotonic()
             entry.interval = next_interval(PollEvent("woken"), self.timing)
+        self._wake.set()
+
+    def holds(self, scope: str) -> bool:
+        """Whether this replica polls the jobs of `scope` (always, in a single process)."""
+        return self.leases.holds(scope)
+
+    def adopt_now(self) -> None:
+        """Read the journal's live jobs on the next step (e.g. another replica added a job of a scope held here)."""
+        self._adopted_at = float("-inf")
         self._wake.set()
 
     @property
@@ -163,9 +198,15 @@ class Poller:
         return None if entry is None else round(max(entry.due - self.clock.monotonic(), 0.0) + 0.0, 1)
 
     async def wait_for_change(self, job_id: str, seconds: float) -> bool:
-        """Wait until the job changes (True) or `seconds` pass (False); keeps its polling brisk."""
+        """Wait until the job changes (True) or `seconds` pass (False); keeps its polling brisk.
+
+        A job not followed here returns False: at once in a single process; with leases (another
+        replica may poll it and write the journal) after at most `initial` seconds, so a caller that
+        re-reads the journal in a loop does not spin."""
         entry = self._entries.get(job_id)
         if entry is None:
+            if self.leases.shared:
+                await anyio.sleep(min(seconds, self.timing.initial))
             return False
         event = self._changed.setdefault(job_id, anyio.Event())
         entry.watchers += 1
@@ -182,17 +223,74 @@ class Poller:
     # ------------------------------------------------------------------ the loop
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Poll forever (cancel the surrounding task group to stop); no failure ends the loop."""
+        """Poll forever (cancel the surrounding task group to stop); no failure ends the loop.
+
+        Leases are not released here: a poller cancelled as if killed leaves them to expire
+        (the server releases them on a clean shutdown)."""
         await self._adopt()
-        task_status.started()
+        async with anyio.create_task_group() as tg:
+            if self.leases.shared:
+                tg.start_soon(self._keep_leases)
+            task_status.started()
+            while True:
+                try:
+                    await self._step()
+                except Exception as exc:  # a last guard: every part below catches its own failures
+                    _report("the poller's cycle failed", exc)
+                    await anyio.sleep(self.timing.initial)
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases every `lease_renew_every` seconds, whatever the cycles are doing."""
         while True:
+            await anyio.sleep(self.timing.lease_renew_every)
             try:
-                await self._step()
-            except Exception as exc:  # a last guard: every part below catches its own failures
-                _report("the poller's cycle failed", exc)
-                await anyio.sleep(self.timing.initial)
+                await self.renew_leases()
+            except Exception as exc:  # a last guard, as in `run`
+                _report("renewing the poll leases failed", exc)
+
+    async def renew_leases(self) -> set[str]:
+        """Renew the scopes held, claim the wanted ones that are free, drop the jobs of lost ones; the scopes held."""
+        before = {s for s in self._wanted if self.leases.holds(s)}
+        held = await self._claim(self._wanted)
+        self._let_go(held)
+        if held - before:  # taken over (e.g. from a replica that died): read its jobs from the journal now
+            self.adopt_now()
+        return held
+
+    async def _claim(self, scopes: Iterable[str]) -> set[str]:
+        """Claim `scopes`; when the database cannot be reached, the ones still held by the last claim."""
+        scopes = set(scopes)
+        try:
+            return await self.leases.claim(scopes)
+        except Exception as exc:
+            _report("claiming poll leases failed; keeping those not expired yet", exc)
+            return {s for s in scopes if self.leases.holds(s)}
+
+    def _let_go(self, held: set[str]) -> None:
+        """Stop following the jobs of scopes not in `held` (no request is sent for them)."""
+        for job_id, entry in list(self._entries.items()):
+            if scope_of(entry.record) not in held:
+                entry.dropped = True
+                del self._entries[job_id]
+
+    async def _claim_tracked(self) -> None:
+        """Claim the scopes of jobs tracked while not held: follow them, or tell their holder."""
+        records = list(self._claims.values())
+        self._claims.clear()
+        held = await self._claim({scope_of(r) for r in records})
+        for record in records:
+            if scope_of(record) in held:
+                self._wanted.add(scope_of(record))
+                self.track(record)
+            elif self.on_not_held is not None:
+                try:
+                    await self.on_not_held(record)
+                except Exception as exc:
+                    _report(f"telling the holder of job {_short(record.job_id)} failed", exc)
 
     async def _step(self) -> None:
+        if self._claims:
+            await self._claim_tracked()
         now = self.clock.monotonic()
         if self._unsaved and now >= self._journal_retry_at:
             await self._flush()
@@ -215,15 +313,28 @@ class Poller:
         self._wake = anyio.Event()
 
     async def _adopt(self) -> None:
-        """Pick up unsettled jobs from the journal (after a restart, or started by another process)."""
+        """Pick up unsettled jobs from the journal (after a restart, or started by another process).
+
+        With leases: claim our scopes and those of the live jobs, follow only the jobs of scopes held,
+        let go of the jobs of scopes lost, release the scopes no live job needs any more."""
         self._adopted_at = self.clock.monotonic()
         try:
-            live = await self.journal.live()
+            live = [r for r in await self.journal.live() if not r.terminal]
         except Exception as exc:
             _report(f"reading the job journal {self.journal.path} failed; trying again later", exc)
             return
+        wanted = set(self.scopes) | {scope_of(r) for r in live} | {scope_of(e.record) for e in self._entries.values()}
+        unneeded = {s for s in self._wanted - wanted if self.leases.holds(s)}
+        self._wanted = wanted
+        held = await self._claim(wanted)
+        self._let_go(held)
+        if unneeded:
+            try:
+                await self.leases.release(unneeded)
+            except Exception as exc:  # they expire on their own
+                _report("releasing poll leases failed", exc)
         for record in live:
-            if record.job_id not in self._entries and record.job_id not in self._unsaved and not record.terminal:
+            if record.job_id not in self._entries and record.job_id not in self._unsaved and scope_of(record) in held:
                 self._entries[record.job_id] = _Entry(record, self.clock.monotonic(), self._first_interval())
 
     async def cycle(self, due: list[_Entry] | None = None) -> CycleStats:
@@ -362,6 +473,8 @@ class Poller:
                 self._backoff(entry, exc)
 
     async def _read_one(self, entry: _Entry, stats: _Counter) -> None:
+        if entry.dropped:  # its lease was lost while the cycle was under way
+            return
         try:
             async with self._limiter:
                 snapshot = await self.fetch(entry.record)
@@ -514,6 +627,11 @@ class Poller:
         )
         if not isinstance(exc, APIError | MissingKeyError):  # an expected failure needs no traceback
             log.debug("polling %s failed", _short(entry.record.job_id), exc_info=exc)
+
+
+def scope_of(record: JobRecord) -> str:
+    """The lease scope a job belongs to: the key (token mode) or the person (remote modes) it was started for."""
+    return record.key_fingerprint
 
 
 @dataclass

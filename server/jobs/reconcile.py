@@ -1,7 +1,11 @@
 """The reconciler: settles intents left open by a lost answer, a cancelled call or a dead process.
 
 It runs at start-up and then every little while, and looks only at open intents that no request
-of this process is still sending. Per action:
+of this process is still sending, nor of another live replica: with replicas sharing a database,
+each intent names the replica that opened it, and is left to that replica while its liveness lease
+is renewed (`Leases.alive`); once it died (its lease expired), any replica settles it. `settle_after`
+alone would not do: Motion, credit and plan intents are settled at once, so another replica could
+close an intent whose request is still on its way. Per action:
 
 - a run is adopted when exactly one run can be proven ours (`RunsAPI.find_started_runs`: same
   agent and input count, inside the request's window, started through the API, not already known).
@@ -27,8 +31,9 @@ from ..api.requests import RunRequest
 from .clock import SYSTEM_CLOCK, Clock
 from .intents import Intent
 from .journal import Journal, JournalWriteError
+from .leases import Leases, LocalLeases
 from .service import JobService
-from .starts import Starts, plan_is, unknown_plan_message, unknown_purchase_message
+from .starts import REPLICA_DETAIL, Starts, plan_is, unknown_plan_message, unknown_purchase_message
 
 log = logging.getLogger("mosaic_mcp.jobs")
 
@@ -53,7 +58,9 @@ class Reconciler:
         every: float = 30.0,
         settle_after: float = SETTLE_AFTER_SECONDS,
         clock: Clock = SYSTEM_CLOCK,
+        leases: Leases | None = None,
     ) -> None:
+        self.leases: Leases = leases or LocalLeases()
         self.journal = journal
         self.jobs = jobs
         self.starts = starts
@@ -79,14 +86,24 @@ class Reconciler:
     async def settle_intents(self, open_: list[Intent]) -> int:
         """Settle these open intents (newest first, as the journal lists them); returns how many were closed."""
         closed = 0
+        alive: dict[str, bool] = {}
         for intent in reversed(open_):  # oldest first
-            if intent.intent_id in self.starts.in_flight:
+            if intent.intent_id in self.starts.in_flight or await self._sent_elsewhere(intent, alive):
                 continue
             try:
                 closed += await self._settle(intent)
             except (MosaicMCPError, JournalWriteError) as exc:
                 log.warning("could not settle the %s start %s yet: %s", intent.action, intent.intent_id, exc)
         return closed
+
+    async def _sent_elsewhere(self, intent: Intent, alive: dict[str, bool]) -> bool:
+        """Whether another replica that is still alive opened the intent (it may be sending it now)."""
+        replica = intent.details.get(REPLICA_DETAIL)
+        if not isinstance(replica, str) or replica == self.leases.replica:
+            return False
+        if replica not in alive:
+            alive[replica] = await self.leases.alive(replica)
+        return alive[replica]
 
     async def _settle(self, intent: Intent) -> int:
         if intent.action == "run_agent":

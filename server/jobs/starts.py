@@ -37,6 +37,9 @@ from .snapshot import JobKind
 
 log = logging.getLogger("mosaic_mcp.jobs")
 
+REPLICA_DETAIL = "replica"
+"""The intent detail naming the replica that opened it (only when replicas share a database)."""
+
 
 class UnusableAnswerError(JobError):
     """The service accepted the request but answered with an id this server cannot use."""
@@ -71,6 +74,9 @@ class Starts:
         self.fingerprints = fingerprints
         self.in_flight: set[str] = set()
         """Intents of requests this process is sending right now (the reconciler leaves them alone)."""
+        self.replica: str | None = None
+        """With replicas sharing a database: this one's lease holder id, stamped on each intent it opens
+        (`details["replica"]`), so another replica's reconciler leaves it alone while this one lives."""
 
     # ------------------------------------------------------------------ jobs
 
@@ -135,6 +141,8 @@ class Starts:
     ) -> AsyncIterator[Intent]:
         """Journal the intent (nothing is sent if that fails), then close it by how the request ended."""
         fingerprint = self.fingerprints[kind]
+        if self.replica is not None:
+            details = {**details, REPLICA_DETAIL: self.replica}
         intent = Intent(action, fingerprint, target, details, started_at=self.clock.wall())
         try:
             await self.journal.open_intent(intent)
