@@ -331,3 +331,19 @@ async def test_survivors_poll_the_people_of_a_dead_replica(
             await keystore.close()
         for pool in people:
             await pool.close_retired(everything=True)
+
+
+async def test_a_replica_names_itself_on_the_intents_it_opens(
+    tmp_path: Path, clients: tuple[MosaicClient, MotionClient]
+) -> None:
+    """With shared leases each intent records the replica that sends it (what other replicas' reconcilers read)."""
+    clock = ManualClock()
+    mosaic, motion = clients
+    async with replicas(None, tmp_path, clock, token_poller(clients, clock), count=1) as (replica,):
+        fingerprints: dict[JobKind, str] = {"mosaic_run": MOSAIC_SCOPE, "motion_session": MOTION_SCOPE}
+        jobs = JobService(replica.journal, replica.poller, Notifier(), fingerprints, clock=clock)
+        starts = Starts(replica.journal, jobs, mosaic, motion, fingerprints, clock=clock)
+        starts.replica = replica.leases.replica
+        await starts.create_session(MotionSessionRequest(prompt="A teaser"), summary={}, session=None)
+        (intent,) = await replica.journal.intents(("done",))
+        assert intent.details[REPLICA_DETAIL] == replica.leases.replica
