@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -49,6 +48,7 @@ from .prompts import register_prompts
 from .remote import Clients, People, PersonPoller, PersonReconciler
 from .runtime import Connections, NoPersonError, Runtime
 from .schemas import published
+from .storage import SharedDatabase
 from .tasks import Tasks
 from .transfer.downloads import remove_stale_parts_on_start
 from .usecases import CARD_URI, card_csp, card_html
@@ -89,6 +89,8 @@ class MosaicServer(MCPServer[Runtime]):
         super().__init__(*args, **kwargs)
         self.connections = Connections()
         """The runtimes of the lifespans running now (one per in-memory `Client`)."""
+        self.database: SharedDatabase | None = None
+        """MOSAIC_MCP_DATABASE_URL: the one PostgreSQL pool of the journal, the key store and the OAuth store."""
         self.people: People | None = None
         """Remote modes (MOSAIC_MCP_AUTH keys or oauth), while the lifespan runs: each person's keys and runtime."""
         self._published: dict[
@@ -198,6 +200,7 @@ def create_server(
     """
     notifier = Notifier()
     log_bridge = LogBridge()  # log records as notifications/message (server/logbridge.py)
+    database = SharedDatabase.from_settings(settings)  # None: the SQLite files in MOSAIC_MCP_HOME
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
@@ -209,10 +212,11 @@ def create_server(
             motion = MotionClient.from_settings(effective, retry=retry, timeout=http_timeout)
             stack.push_async_callback(motion.aclose)
             clock = SYSTEM_CLOCK  # one clock for the whole job layer
-            journal = Journal(effective.journal_path, clock=clock)
+            shared = await stack.enter_async_context(database.use()) if database is not None else None
+            journal = Journal(shared or effective.journal_path, clock=clock)
             stack.push_async_callback(journal.close)
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
-            people = _people(effective, journal, notifier, stack, clock, sandbox_url, retry, http_timeout)
+            people = _people(effective, journal, notifier, stack, clock, sandbox_url, retry, http_timeout, shared)
             jobs, starts, reconciler = _jobs_layer(effective, mosaic, motion, journal, notifier, timing, clock, people)
             for_person = people.runtime_for if people is not None else None
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url, for_person)
@@ -234,7 +238,7 @@ def create_server(
                 task_group.cancel_scope.cancel()  # stop polling before the clients close
 
     oauth = (
-        OAuthMode.from_settings(settings, lambda: _current_settings(app, settings))
+        OAuthMode.from_settings(settings, lambda: _current_settings(app, settings), database=database)
         if settings.auth_mode == "oauth"
         else None
     )
@@ -249,6 +253,7 @@ def create_server(
         extensions=[Tasks(), _apps()],  # MCP tasks for job-starting tools (tasks.py); the job card (MCP Apps)
         **(oauth.server_options() if oauth else {}),
     )
+    app.database = database
     if oauth is not None:
         app.oauth = oauth
 
@@ -279,8 +284,8 @@ async def _prune_journal(journal: Journal, retention_days: float) -> None:
     """Remove settled jobs past the retention (MOSAIC_MCP_RETENTION_DAYS) once per start, in the background."""
     try:
         await journal.prune(retention_days)
-    except sqlite3.Error as exc:  # a busy or read-only journal: keep serving, try again on the next start
-        log.warning("could not prune the job journal %s: %s", journal.path, exc)
+    except journal.errors as exc:  # a busy or read-only journal: keep serving, try again on the next start
+        log.warning("could not prune the job journal in %s: %s", journal.where, exc)
 
 
 def _jobs_layer(
@@ -329,13 +334,14 @@ def _people(
     sandbox_url: str | None,
     retry: RetryPolicy | None,
     timeout: httpx2.Timeout,
+    database: SharedDatabase | None = None,
 ) -> People | None:
-    """Remote modes only: people's sealed keys (in the journal's file), their clients and runtimes."""
+    """Remote modes only: people's sealed keys (in the journal's database), their clients and runtimes."""
     if not settings.remote:
         return None
     if settings.secret_key is None:  # serve_http refuses this before anything starts; here for in-memory use
         raise ConfigurationError(REMOTE_NEEDS_SEAL.format(mode=settings.auth_mode))
-    keystore = KeyStore(settings.journal_path, settings.secret_key, clock=clock)
+    keystore = KeyStore(database or settings.journal_path, settings.secret_key, clock=clock)
     stack.push_async_callback(keystore.close)
     clients = Clients(settings, retry=retry, timeout=timeout, clock=clock)
     return People(settings, journal, keystore, clients, notifier, clock=clock, sandbox_url=sandbox_url)

@@ -25,7 +25,6 @@ folder), changes stay in memory, are served from there, and are written (then an
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +42,7 @@ from ..api.errors import (
 from ..api.models import RUN_TERMINAL_STATUSES, RunSummary
 from ..api.mosaic import MosaicClient
 from ..api.motion import MotionClient
+from ..database import database_errors
 from .clock import SYSTEM_CLOCK, Clock, iso_utc
 from .journal import JobRecord, Journal
 from .policy import PollEvent, failure_outcome, next_interval, spread_delay, sweep_pages
@@ -220,7 +220,7 @@ class Poller:
         try:
             live = await self.journal.live()
         except Exception as exc:
-            _report(f"reading the job journal {self.journal.path} failed; trying again later", exc)
+            _report(f"reading the job journal in {self.journal.where} failed; trying again later", exc)
             return
         for record in live:
             if record.job_id not in self._entries and record.job_id not in self._unsaved and not record.terminal:
@@ -461,20 +461,22 @@ class Poller:
             if not self._journal_failing:
                 self._journal_failing = True
                 log.warning(
-                    "could not write the job journal %s (%s): %d job change(s) kept in memory and written again "
+                    "could not write the job journal in %s (%s): %d job change(s) kept in memory and written again "
                     "every %.0fs; free space in (or fix the permissions of) %s",
-                    self.journal.path,
+                    self.journal.where,
                     _journal_reason(exc),
                     len(pending),
                     self.timing.journal_retry,
-                    self.journal.path.parent,
+                    self.journal.where,
                 )
             else:
                 log.debug("the job journal still cannot be written (%s)", _journal_reason(exc))
             return
         if self._journal_failing:
             self._journal_failing = False
-            log.warning("the job journal %s is writable again; %d job change(s) saved", self.journal.path, len(pending))
+            log.warning(
+                "the job journal in %s is writable again; %d job change(s) saved", self.journal.where, len(pending)
+            )
         for record, snapshot in pending:
             if self._unsaved.get(record.job_id) is record and record.snapshot is snapshot:
                 del self._unsaved[record.job_id]
@@ -544,8 +546,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def _journal_reason(exc: BaseException) -> str:
-    if isinstance(exc, sqlite3.Error):
-        return str(exc) or type(exc).__name__  # SQLite's own words: "database or disk is full", ...
+    if isinstance(exc, database_errors()):
+        return str(exc) or type(exc).__name__  # the database's own words: "database or disk is full", ...
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return type(exc).__name__

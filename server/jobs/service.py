@@ -7,7 +7,6 @@ journaled before anything else happens, then followed by the poller and announce
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -189,7 +188,7 @@ class JobService:
         try:
             await self.journal.save_snapshot(job_id, record.snapshot)
             record.updated_at = self.clock.wall()
-        except sqlite3.Error as exc:  # the fresh reading is still served; the journal keeps the older one
+        except self.journal.errors as exc:  # the fresh reading is still served; the journal keeps the older one
             log.warning("could not save a fresh reading of job %s in the journal (%s)", job_id[:40], exc)
         return record
 
@@ -210,7 +209,7 @@ class JobService:
             record.viewed_at = now
             try:
                 await self.journal.touch(record.job_id)
-            except sqlite3.Error as exc:  # only a polling hint: the call must not fail for it
+            except self.journal.errors as exc:  # only a polling hint: the call must not fail for it
                 log.warning("could not note a view of job %s in the journal (%s)", record.job_id[:40], exc)
 
     async def wait(self, job_id: str, seconds: float, on_progress: Progress | None = None) -> JobRecord:

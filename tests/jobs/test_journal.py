@@ -210,7 +210,7 @@ async def test_listing_by_key_uses_an_index(tmp_path: Path) -> None:
     for query, args in (
         ("SELECT * FROM jobs WHERE key_fingerprint=? ORDER BY created_at DESC LIMIT 5", ("fp",)),
         ("SELECT * FROM jobs WHERE key_fingerprint=? AND terminal=0 ORDER BY created_at DESC LIMIT 5", ("fp",)),
-        ("SELECT rowid FROM jobs WHERE terminal=1 AND updated_at < ? LIMIT 5", (1.0,)),
+        ("SELECT job_id FROM jobs WHERE terminal=1 AND updated_at < ? LIMIT 5", (1.0,)),
     ):
         plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", args))
         assert plan.startswith("SEARCH jobs USING") and "INDEX jobs_" in plan, (query, plan)

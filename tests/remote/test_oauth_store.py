@@ -36,7 +36,7 @@ async def test_a_new_sign_in_sweeps_every_expired_row(tmp_path: Path) -> None:
         await store.add_pending("new", "c1", {}, ttl=10)
         counts = [await store.count(t) for t in ("oauth_pending", "oauth_tokens", "oauth_sessions")]
     finally:
-        store.close()
+        await store.close()
     assert counts == [1, 1, 0]
 
 
