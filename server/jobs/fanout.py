@@ -253,6 +253,12 @@ class PostgresFanout(Fanout):
     def reaches_peers(self) -> bool:
         return True
 
+    @property
+    def publisher_pid(self) -> int | None:
+        """The publishing connection's backend process, while it is open."""
+        publisher = self._publisher
+        return None if publisher is None or publisher.closed else publisher.info.backend_pid
+
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen and deliver until cancelled; reconnect with back-off (started once listening, or after a failure)."""
         import psycopg  # the optional `postgres` extra
