@@ -148,10 +148,14 @@ class CountingJournal(Journal):
     """The journal, counting how often a job is read from it."""
 
     reads = 0
+    read = anyio.Event()
 
     async def get(self, job_id: str) -> JobRecord | None:
         self.reads += 1
-        return await super().get(job_id)
+        try:
+            return await super().get(job_id)
+        finally:
+            self.read.set()
 
 
 @pytest.fixture
@@ -184,21 +188,23 @@ async def test_poll_job_on_the_replica_that_does_not_poll_returns_once_the_other
         created = await polling.mosaic.run_agent(CAPTIONS_AGENT_ID, RunRequest(video_urls=["https://youtu.be/x"]))
         await polling.service.started("mosaic_run", created.run_id, status="running", summary={})
         result: list[JobRecord] = []
+        done = anyio.Event()
         try:
             async with anyio.create_task_group() as group:
 
                 async def wait() -> None:
                     result.append(await waiting.wait(created.run_id, 600))
+                    done.set()
 
                 group.start_soon(wait)
                 with anyio.fail_after(10):
                     while journal.reads < 2:  # the wait's refresh and its first look are done: it is waiting
-                        await anyio.sleep(0.01)
+                        journal.read = anyio.Event()
+                        await journal.read.wait()
                 frozen.sandbox.advance(3600)
                 await polling.poller.cycle()  # the polling replica sees the run finish and tells its peers
                 with anyio.fail_after(10):
-                    while not result:
-                        await anyio.sleep(0.01)
+                    await done.wait()
         finally:
             await journal.close()
     assert result[0].snapshot.settled and result[0].snapshot.outputs

@@ -1,4 +1,4 @@
-"""Two server replicas on one PostgreSQL database (fan-out) and one sandbox: what one sees reaches the other's clients."""
+"""Two server replicas sharing one PostgreSQL database (fan-out) and one sandbox: what one sees reaches the other."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,11 +9,14 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from pydantic import SecretStr
 
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.jobs.poller import PollTiming
 from mosaic_mcp.server.jobs.snapshot import JOBS_INDEX_URI
+from mosaic_mcp.server.people import Person
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from mosaic_mcp.server.sandbox.serve import serve_asgi
@@ -21,6 +24,7 @@ from mosaic_mcp.server.serve_http import build_http_app
 
 from ..support import FAST_POLLING, VIDEO, call_ok, sandbox_settings
 from .test_notifications import Heard
+from .test_remote import CAROL, acting_for, remote_settings
 from .test_webhook_route import QUIET_POLLING, Served
 
 pytestmark = pytest.mark.anyio
@@ -51,16 +55,16 @@ async def listening(
             await client.subscribe_resource(uri)
         yield
         return
-    async with client.listen(resources_list_changed=list_changes, resource_subscriptions=uris) as sub:
-        async with anyio.create_task_group() as group:
+    listen = client.listen(resources_list_changed=list_changes, resource_subscriptions=uris)
+    async with listen as sub, anyio.create_task_group() as group:
 
-            async def drain() -> None:
-                async for event in sub:
-                    heard.note(event)
+        async def drain() -> None:
+            async for event in sub:
+                heard.note(event)
 
-            group.start_soon(drain)
-            yield
-            group.cancel_scope.cancel()
+        group.start_soon(drain)
+        yield
+        group.cancel_scope.cancel()
 
 
 async def test_a_job_started_and_settled_on_one_replica_is_heard_on_the_other(
@@ -75,18 +79,20 @@ async def test_a_job_started_and_settled_on_one_replica_is_heard_on_the_other(
         if mode == "legacy":  # 2026-07-28 events are read from the listen streams
             heard.note(message)
 
-    async with Client(other, mode=mode, message_handler=on_message) as client:  # type: ignore[arg-type]
-        async with listening(client, mode, [JOBS_INDEX_URI], heard):
-            async with Client(polling, mode=mode) as starter:  # type: ignore[arg-type]
-                run = await call_ok(starter, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
-                with anyio.fail_after(10):
-                    while heard.list_changed < 1:
-                        heard.changed = anyio.Event()
-                        await heard.changed.wait()
-                async with listening(client, mode, [run["resource_uri"]], heard, list_changes=False):
-                    frozen.sandbox.advance(3600)
-                    await heard.until_updated(run["resource_uri"])
-                    await heard.until_updated(JOBS_INDEX_URI)
+    async with (
+        Client(other, mode=mode, message_handler=on_message) as client,  # type: ignore[arg-type]
+        listening(client, mode, [JOBS_INDEX_URI], heard),
+        Client(polling, mode=mode) as starter,  # type: ignore[arg-type]
+    ):
+        run = await call_ok(starter, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        with anyio.fail_after(10):
+            while heard.list_changed < 1:
+                heard.changed = anyio.Event()
+                await heard.changed.wait()
+        async with listening(client, mode, [run["resource_uri"]], heard, list_changes=False):
+            frozen.sandbox.advance(3600)
+            await heard.until_updated(run["resource_uri"])
+            await heard.until_updated(JOBS_INDEX_URI)
     assert heard.list_changed == 1
 
 
@@ -116,3 +122,52 @@ async def test_a_delivery_at_a_replica_that_does_not_poll_the_run_wakes_the_one_
         assert delivered.status_code == 200
         await polling.quiet(job_id, polls=polled + 1)
         assert polling.polls(job_id) == polled + 1
+
+
+DAVE = Person("oauth:dave", SecretStr("mk_dave_SECRET_canary_4444"), SecretStr("motion_dave_SECRET_canary_4444"))
+
+
+@asynccontextmanager
+async def person_client(server: MosaicServer, person: Person, mode: str, heard: Heard) -> AsyncIterator[Client]:
+    """An in-memory client of a remote server for `person` (keys sealed, as PersonGate does).
+
+    In memory a request acts for the person current where it is sent: wrap each call in `acting_for`."""
+
+    async def on_message(message: Any) -> None:
+        if mode == "legacy":
+            heard.note(message)
+
+    async with Client(server, mode=mode, message_handler=on_message) as client:  # type: ignore[arg-type]
+        assert server.people is not None
+        await server.people.remember(person)
+        yield client
+
+
+async def test_a_persons_job_reaches_them_on_the_other_replica_and_nobody_else(
+    postgres_url: str, frozen: RunningSandbox, tmp_path: Path, mode: str
+) -> None:
+    """Remote mode: Carol hears her run on the replica that does not poll it; Dave there cannot subscribe to it."""
+    settings = remote_settings(frozen, tmp_path)
+    retry = RetryPolicy(sleep=RecordingSleep())
+    polling = create_server(settings, poll_timing=FAST_POLLING, retry=retry, database_url=postgres_url)
+    other = create_server(settings, poll_timing=QUIET_POLLING, retry=retry, database_url=postgres_url)
+    carol_heard, dave_heard = Heard(), Heard()
+    async with (
+        person_client(other, CAROL, mode, carol_heard) as carol,
+        person_client(other, DAVE, mode, dave_heard) as dave,
+        person_client(polling, CAROL, mode, Heard()) as starter,
+    ):
+        with acting_for(DAVE):
+            async with listening(dave, mode, [JOBS_INDEX_URI], dave_heard):
+                with acting_for(CAROL):
+                    run = await call_ok(starter, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+                uri = run["resource_uri"]
+                with pytest.raises(MCPError, match="not a resource this server serves"):
+                    async with listening(dave, mode, [uri], dave_heard, list_changes=False):
+                        pass
+                with acting_for(CAROL):
+                    async with listening(carol, mode, [uri], carol_heard, list_changes=False):
+                        frozen.sandbox.advance(3600)
+                        await carol_heard.until_updated(uri)
+                        await dave_heard.until_updated(JOBS_INDEX_URI)
+    assert uri not in dave_heard.updated
