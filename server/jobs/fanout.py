@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.abc
 
-from ..database import describe_url, is_postgres_url
+from ..database import POSTGRES_EXTRA, DatabaseUnavailable, describe_url, is_postgres_url
 from .snapshot import JOBS_INDEX_URI
 
 if TYPE_CHECKING:  # the `postgres` extra; imported when a PostgreSQL URL is used
@@ -73,8 +73,8 @@ class Change:
 class Fanout:
     """Change fan-out within this process only: publishing reaches no peer (there is none).
 
-    Listeners register on the hook lists; `watch` and `wait_for_change` are for `poll_job` on a
-    replica that does not poll the job itself.
+    Listeners register on the hook lists; `watch` is for `poll_job` on a replica that does not
+    poll the job itself.
     """
 
     def __init__(self, replica: str | None = None) -> None:
@@ -141,13 +141,6 @@ class Fanout:
                 waiting.remove(event)
             if not waiting:
                 self._watchers.pop(job_id, None)
-
-    async def wait_for_change(self, job_id: str, seconds: float) -> bool:
-        """Wait until a peer reports a change of `job_id` (True) or `seconds` pass (False)."""
-        with self.watch(job_id) as event, anyio.move_on_after(seconds):
-            await event.wait()
-            return True
-        return False
 
     # ------------------------------------------------------------------ delivering
 
@@ -261,40 +254,48 @@ class PostgresFanout(Fanout):
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen and deliver until cancelled; reconnect with back-off (started once listening, or after a failure)."""
-        import psycopg  # the optional `postgres` extra
-
-        delay, missed, started = RECONNECT_FIRST_SECONDS, False, False
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
-            while True:
-                try:
-                    async with await self._connect() as connection:
-                        channel = await self._channel_of(connection)
-                        await connection.execute(f'LISTEN "{channel}"')
-                        self.listener_pid = connection.info.backend_pid
-                        self.connects += 1
-                        if missed:
-                            log.warning("listening to the other replicas again on %s", describe_url(self.url))
-                            await self.reset()
-                        missed, delay = False, RECONNECT_FIRST_SECONDS
-                        if not started:
-                            started = True
-                            task_status.started()
-                        async for note in connection.notifies():
-                            await self.deliver(note.payload)
-                except (psycopg.Error, OSError) as exc:
-                    missed = True
-                    log.warning(
-                        "lost the channel to the other replicas on %s (%s); trying again in %.1fs",
-                        describe_url(self.url),
-                        type(exc).__name__,
-                        delay,
-                    )
-                if not started:  # never hold up the server's start: messages are best effort
-                    started = True
-                    task_status.started()
-                await anyio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+            try:
+                await self._listen(task_status)
+            finally:
+                self._tasks = None
+
+    async def _listen(self, task_status: anyio.abc.TaskStatus[None]) -> None:
+        import psycopg
+
+        delay, missed, started = RECONNECT_FIRST_SECONDS, False, False
+        while True:
+            try:
+                async with await self._connect() as connection:
+                    channel = await self._channel_of(connection)
+                    await connection.execute(f'LISTEN "{channel}"')
+                    self.listener_pid = connection.info.backend_pid
+                    self.connects += 1
+                    if missed:
+                        log.warning("listening to the other replicas again on %s", describe_url(self.url))
+                        await self.reset()
+                    missed, delay = False, RECONNECT_FIRST_SECONDS
+                    if not started:
+                        started = True
+                        task_status.started()
+                    async for note in connection.notifies():
+                        await self.deliver(note.payload)
+            except Exception as exc:  # a dropped connection, or anything else: the server goes on without peers
+                log.warning(
+                    "lost the channel to the other replicas on %s (%s); trying again in %.1fs",
+                    describe_url(self.url),
+                    type(exc).__name__,
+                    delay,
+                )
+                if not isinstance(exc, psycopg.Error | OSError):
+                    log.debug("listening to the other replicas failed", exc_info=exc)
+            missed = True  # not listening until the next connection: peers' messages are lost meanwhile
+            if not started:  # never hold up the server's start: messages are best effort
+                started = True
+                task_status.started()
+            await anyio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         import psycopg
@@ -349,5 +350,9 @@ def channel_name(schema: str) -> str:
 def fanout_for(database_url: str | None) -> Fanout:
     """PostgreSQL fan-out when the deployment shares a PostgreSQL database, else in-process only."""
     if database_url and is_postgres_url(database_url):
+        try:
+            import psycopg  # noqa: F401  (the optional `postgres` extra)
+        except ImportError:
+            raise DatabaseUnavailable(POSTGRES_EXTRA) from None
         return PostgresFanout(database_url)
     return Fanout()
