@@ -1,5 +1,6 @@
 """Two server replicas sharing one PostgreSQL database (fan-out) and one sandbox: what one sees reaches the other."""
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from pydantic import SecretStr
 
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.jobs.fanout import channel_name
 from mosaic_mcp.server.jobs.poller import PollTiming
 from mosaic_mcp.server.jobs.snapshot import JOBS_INDEX_URI
 from mosaic_mcp.server.people import Person
@@ -171,3 +173,64 @@ async def test_a_persons_job_reaches_them_on_the_other_replica_and_nobody_else(
                         await carol_heard.until_updated(uri)
                         await dave_heard.until_updated(JOBS_INDEX_URI)
     assert uri not in dave_heard.updated
+
+
+class Overheard:
+    """Payloads heard on the replicas' channel, in order."""
+
+    def __init__(self) -> None:
+        self.payloads: list[str] = []
+        self.arrived = anyio.Event()
+
+    async def until(self, text: str) -> None:
+        """Wait (bounded) until a payload holds `text`."""
+        with anyio.fail_after(10):
+            while not any(text in p for p in self.payloads):
+                self.arrived = anyio.Event()
+                await self.arrived.wait()
+
+
+@asynccontextmanager
+async def channel_of(database_url: str) -> AsyncIterator[Overheard]:
+    """Every payload sent on the replicas' channel of `database_url` while the block runs, as a third listener."""
+    import psycopg
+
+    heard = Overheard()
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as connection:
+        row = await (await connection.execute("SELECT current_schema()")).fetchone()
+        assert row is not None
+        await connection.execute(f'LISTEN "{channel_name(row[0])}"')
+        async with anyio.create_task_group() as group:
+
+            async def collect() -> None:
+                async for note in connection.notifies():
+                    heard.payloads.append(note.payload)
+                    heard.arrived.set()
+
+            group.start_soon(collect)
+            yield heard
+            group.cancel_scope.cancel()
+
+
+async def test_messages_between_replicas_carry_no_key(
+    postgres_url: str, frozen: RunningSandbox, tmp_path: Path
+) -> None:
+    """Remote mode: what one replica tells the others of a person's started and settled run holds no key of theirs."""
+    settings = remote_settings(frozen, tmp_path)
+    polling = create_server(
+        settings, poll_timing=FAST_POLLING, retry=RetryPolicy(sleep=RecordingSleep()), database_url=postgres_url
+    )
+    async with channel_of(postgres_url) as overheard, person_client(polling, CAROL, "auto", Heard()) as carol:
+        with acting_for(CAROL):
+            run = await call_ok(carol, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+            frozen.sandbox.advance(3600)
+            settled = await call_ok(carol, "poll_job", {"job_id": run["job_id"], "wait_seconds": 10})
+        assert settled["settled"]
+        await overheard.until(f'"{run["resource_uri"]}"')
+    payloads = overheard.payloads
+    kinds = {json.loads(p)["kind"] for p in payloads}
+    assert kinds == {"added", "changed"}
+    secrets = [CAROL.mosaic_api_key, CAROL.motion_api_key, settings.secret_key]
+    for secret in secrets:
+        assert secret is not None
+        assert not any(secret.get_secret_value() in p for p in payloads)
