@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
-from mosaic_mcp.server.jobs.fanout import channel_name
+from mosaic_mcp.server.jobs.fanout import PostgresFanout, channel_name
 from mosaic_mcp.server.jobs.poller import PollTiming
 from mosaic_mcp.server.jobs.snapshot import JOBS_INDEX_URI
 from mosaic_mcp.server.people import Person
@@ -25,6 +25,7 @@ from mosaic_mcp.server.sandbox.serve import serve_asgi
 from mosaic_mcp.server.serve_http import build_http_app
 
 from ..support import FAST_POLLING, VIDEO, call_ok, sandbox_settings
+from ..support.databases import TEST_DATABASE_URL
 from .test_notifications import Heard
 from .test_remote import CAROL, acting_for, remote_settings
 from .test_webhook_route import QUIET_POLLING, Served
@@ -95,6 +96,31 @@ async def test_a_job_started_and_settled_on_one_replica_is_heard_on_the_other(
             frozen.sandbox.advance(3600)
             await heard.until_updated(run["resource_uri"])
             await heard.until_updated(JOBS_INDEX_URI)
+    assert heard.list_changed == 1
+
+
+async def test_after_its_channel_dropped_a_replica_tells_its_clients_anything_may_have_changed(
+    postgres_url: str, frozen: RunningSandbox, tmp_path: Path, mode: str
+) -> None:
+    """Messages may have been lost while a replica's listener reconnected: its clients hear of the jobs and index."""
+    import psycopg
+
+    server = replica(frozen, tmp_path, postgres_url, QUIET_POLLING)
+    heard = Heard()
+
+    async def on_message(message: Any) -> None:
+        if mode == "legacy":
+            heard.note(message)
+
+    async with (
+        Client(server, mode=mode, message_handler=on_message) as client,  # type: ignore[arg-type]
+        listening(client, mode, [JOBS_INDEX_URI], heard),
+    ):
+        runtime = server.connections.any()
+        assert runtime is not None and isinstance(runtime.jobs.fanout, PostgresFanout)
+        async with await psycopg.AsyncConnection.connect(TEST_DATABASE_URL, autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(%s)", (runtime.jobs.fanout.listener_pid,))
+        await heard.until_updated(JOBS_INDEX_URI)
     assert heard.list_changed == 1
 
 
