@@ -3,9 +3,9 @@ job resources and HTTP routes, and registers the tools (docs/ARCHITECTURE.md).
 
 The lifespan owns everything with a life of its own: the API clients, the journal, the poller and
 reconciler tasks, the fan-out to other replicas (PostgreSQL deployments) and, in sandbox mode, the
-in-process emulator. Tools reach its `Runtime` as the
-typed lifespan context; what has no request context (`resources/list`, the jobs index, webhook
-deliveries) asks the server's `Connections`, built here once per server.
+in-process emulator. Tools reach its `Runtime` as the typed lifespan context; what has no request
+context (`resources/list`, the jobs index, webhook deliveries) asks the server's `Connections`,
+built here once per server.
 """
 
 from __future__ import annotations
