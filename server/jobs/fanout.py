@@ -17,7 +17,7 @@ PostgreSQL caps a payload at 8000 bytes, so a batch is split into as many messag
 
 `Fanout` itself reaches nobody beyond this process (SQLite deployments: one process does everything).
 `PostgresFanout` listens on its own connection, outside the pool, and publishes through a second
-one; when the listening connection drops it reconnects with back-off and then tells the local
+one (so a replica holds the pool's connections plus these two); when the listening connection drops it reconnects with back-off and then tells the local
 listeners that anything may have changed (`on_reset`), since messages sent meanwhile are lost:
 waiters re-read the journal, subscribers are told the index changed. The channel is named after the
 connection's schema, so deployments (or tests) in separate schemas of one database never hear each other.
