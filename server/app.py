@@ -2,9 +2,10 @@
 job resources and HTTP routes, and registers the tools (docs/ARCHITECTURE.md).
 
 The lifespan owns everything with a life of its own: the API clients, the journal, the poller and
-reconciler tasks and, in sandbox mode, the in-process emulator. Tools reach its `Runtime` as the
-typed lifespan context; what has no request context (`resources/list`, the jobs index, webhook
-deliveries) asks the server's `Connections`, built here once per server.
+reconciler tasks, the fan-out to other replicas (PostgreSQL deployments) and, in sandbox mode, the
+in-process emulator. Tools reach its `Runtime` as the typed lifespan context; what has no request
+context (`resources/list`, the jobs index, webhook deliveries) asks the server's `Connections`,
+built here once per server.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .arguments import closed_schema, unknown_names, unknown_names_message
 from .completions import register_completions
 from .config import REMOTE_NEEDS_SEAL, ConfigurationError, Settings, key_fingerprint
 from .jobs.clock import SYSTEM_CLOCK, Clock
+from .jobs.fanout import Change, Fanout, OnWake, fanout_for
 from .jobs.journal import JobRecord, Journal
 from .jobs.keystore import KeyStore
 from .jobs.notify import Notifier
@@ -192,11 +194,13 @@ def create_server(
     poll_timing: PollTiming | None = None,
     retry: RetryPolicy | None = None,
     http_timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
+    database_url: str | None = None,
 ) -> MosaicServer:
     """Build the MCP server for these settings (nothing starts until it runs).
 
     `poll_timing`, `retry` and `http_timeout` are the test switches: faster polling (and
-    reconciliation), back-off without sleeping, short time-outs.
+    reconciliation), back-off without sleeping, short time-outs. `database_url` names the PostgreSQL
+    database the replicas share, for the fan-out of changes (default: the settings' database URL).
     """
     notifier = Notifier()
     log_bridge = LogBridge()  # log records as notifications/message (server/logbridge.py)
@@ -212,18 +216,26 @@ def create_server(
             motion = MotionClient.from_settings(effective, retry=retry, timeout=http_timeout)
             stack.push_async_callback(motion.aclose)
             clock = SYSTEM_CLOCK  # one clock for the whole job layer
+            fanout = fanout_for(database_url or _database_url(effective))  # the other replicas (or nobody)
+            stack.push_async_callback(fanout.aclose)
+            _hear_peers(fanout, notifier, peer_wake)
             shared = await stack.enter_async_context(database.use()) if database is not None else None
             journal = Journal(shared or effective.journal_path, clock=clock)
             stack.push_async_callback(journal.close)
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
-            people = _people(effective, journal, notifier, stack, clock, sandbox_url, retry, http_timeout, shared)
-            jobs, starts, reconciler = _jobs_layer(effective, mosaic, motion, journal, notifier, timing, clock, people)
+            people = _people(
+                effective, journal, notifier, stack, clock, sandbox_url, retry, http_timeout, fanout, shared
+            )
+            jobs, starts, reconciler = _jobs_layer(
+                effective, mosaic, motion, journal, notifier, timing, clock, people, fanout
+            )
             for_person = people.runtime_for if people is not None else None
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url, for_person)
             if people is None:  # remote modes: one person's records never reach another's client (stderr only)
                 await stack.enter_async_context(log_bridge.serving(runtime))  # before the tasks that log
             task_group = await stack.enter_async_context(anyio.create_task_group())
             await task_group.start(notifier.run)  # sends 2025-era notifications off the poller's path
+            await task_group.start(fanout.run)  # hears the other replicas (listening before the poller starts)
             await task_group.start(jobs.poller.run)
             await task_group.start(reconciler.run)
             if people is not None:
@@ -269,7 +281,7 @@ def create_server(
     register_prompts(app, settings)
     register_completions(app)
     _register_resources(app)
-    register_http_routes(app, settings, app.connections)
+    peer_wake = register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
     return app
 
@@ -288,6 +300,31 @@ async def _prune_journal(journal: Journal, retention_days: float) -> None:
         log.warning("could not prune the job journal in %s: %s", journal.where, exc)
 
 
+def _database_url(settings: Settings) -> str | None:
+    """The PostgreSQL database the replicas share (MOSAIC_MCP_DATABASE_URL), if the settings name one."""
+    return settings.database_url.get_secret_value() if settings.database_url is not None else None
+
+
+def _hear_peers(fanout: Fanout, notifier: Notifier, peer_wake: OnWake) -> None:
+    """What other replicas report reaches this one's subscribers (both generations) and pollers."""
+
+    async def changed(uris: list[str]) -> None:
+        await notifier.changed(uris)
+
+    async def added(scope: str, job_id: str, new: bool) -> None:
+        if new:
+            await notifier.list_changed()
+
+    async def reset() -> None:  # peers' messages may have been lost: the index, and the set of jobs, may have changed
+        await notifier.list_changed()
+        await notifier.changed([JOBS_INDEX_URI])
+
+    fanout.on_changed.append(changed)
+    fanout.on_job_added.append(added)
+    fanout.on_wake.append(peer_wake)
+    fanout.on_reset.append(reset)
+
+
 def _jobs_layer(
     settings: Settings,
     mosaic: MosaicClient,
@@ -297,14 +334,19 @@ def _jobs_layer(
     timing: PollTiming,
     clock: Clock,
     people: People | None = None,
+    fanout: Fanout | None = None,
 ) -> tuple[JobService, Starts, Reconciler]:
     """The job service (with its poller), the write-ahead starts and the reconciler, wired together.
 
-    With `people` (remote modes) the poller reads each job with its owner's stored key.
+    With `people` (remote modes) the poller reads each job with its owner's stored key. With
+    `fanout`, the other replicas hear of every change and every start.
     """
+    fanout = fanout or Fanout()
 
     async def on_changes(records: Iterable[JobRecord]) -> None:  # a cycle's changes: each job, the index once
+        records = list(records)
         await notifier.changed([*(r.snapshot.resource_uri for r in records), JOBS_INDEX_URI])
+        await fanout.changed([Change(r.job_id, r.snapshot.resource_uri) for r in records])
 
     poller: Poller
     if people is None:
@@ -318,7 +360,7 @@ def _jobs_layer(
         "mosaic_run": key_fingerprint(settings.mosaic_api_key),
         "motion_session": key_fingerprint(settings.motion_api_key),
     }
-    jobs = JobService(journal, poller, notifier, fingerprints, clock=clock, mosaic=mosaic)
+    jobs = JobService(journal, poller, notifier, fingerprints, clock=clock, mosaic=mosaic, fanout=fanout)
     starts = Starts(journal, jobs, mosaic, motion, fingerprints, clock=clock)
     if people is not None:  # remote modes: people's unfinished starts too, each with its owner's sealed key
         return jobs, starts, PersonReconciler(journal, jobs, starts, people, every=timing.adopt_every, clock=clock)
@@ -334,6 +376,7 @@ def _people(
     sandbox_url: str | None,
     retry: RetryPolicy | None,
     timeout: httpx2.Timeout,
+    fanout: Fanout,
     database: SharedDatabase | None = None,
 ) -> People | None:
     """Remote modes only: people's sealed keys (in the journal's database), their clients and runtimes."""
@@ -344,7 +387,7 @@ def _people(
     keystore = KeyStore(database or settings.journal_path, settings.secret_key, clock=clock)
     stack.push_async_callback(keystore.close)
     clients = Clients(settings, retry=retry, timeout=timeout, clock=clock)
-    return People(settings, journal, keystore, clients, notifier, clock=clock, sandbox_url=sandbox_url)
+    return People(settings, journal, keystore, clients, notifier, clock=clock, sandbox_url=sandbox_url, fanout=fanout)
 
 
 async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tuple[Settings, str | None]:
