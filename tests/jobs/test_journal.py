@@ -159,11 +159,14 @@ async def test_an_undecodable_row_is_quarantined_not_raised(
     """A row that cannot be decoded comes back as a quarantined job saying why; the other rows are unharmed,
     the row is left as it is, and it leaves the live set so nobody polls it."""
     journal = Journal(store_source)
-    if journal.database.dialect == "postgres" and "created_at" in columns:
-        await journal.close()
-        pytest.skip("PostgreSQL's DOUBLE PRECISION column refuses text: the row cannot be written")
     await journal.add(record("r1", created=1.0))
     await journal.add(record("r2", created=2.0))
+    if journal.database.dialect == "postgres" and "created_at" in columns:
+        # PostgreSQL's typed column refuses such a number at the door: the row cannot come to exist there.
+        with pytest.raises(journal.errors):
+            await spoil(journal, "r1", **columns)
+        await journal.close()
+        return
     await spoil(journal, "r1", **columns)
     listed = await journal.recent()
     assert sorted(r.job_id for r in listed) == ["r1", "r2"]
