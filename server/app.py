@@ -2,16 +2,16 @@
 job resources and HTTP routes, and registers the tools (docs/ARCHITECTURE.md).
 
 The lifespan owns everything with a life of its own: the API clients, the journal, the poller and
-reconciler tasks and, in sandbox mode, the in-process emulator. Tools reach its `Runtime` as the
-typed lifespan context; what has no request context (`resources/list`, the jobs index, webhook
-deliveries) asks the server's `Connections`, built here once per server.
+reconciler tasks, the fan-out to other replicas (PostgreSQL deployments) and, in sandbox mode, the
+in-process emulator. Tools reach its `Runtime` as the typed lifespan context; what has no request
+context (`resources/list`, the jobs index, webhook deliveries) asks the server's `Connections`,
+built here once per server.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -36,6 +36,7 @@ from .completions import register_completions
 from .config import REMOTE_NEEDS_SEAL, ConfigurationError, Settings, key_fingerprint
 from .database import Database, migrate
 from .jobs.clock import SYSTEM_CLOCK, Clock
+from .jobs.fanout import Change, Fanout, OnWake, fanout_for
 from .jobs.journal import JobRecord, Journal
 from .jobs.keystore import KeyStore
 from .jobs.leases import LEASES_SCHEMA, DatabaseLeases, Leases, LocalLeases
@@ -51,6 +52,7 @@ from .prompts import register_prompts
 from .remote import Clients, People, PersonPoller, PersonReconciler
 from .runtime import Connections, NoPersonError, Runtime
 from .schemas import published
+from .storage import SharedDatabase
 from .tasks import Tasks
 from .transfer.downloads import remove_stale_parts_on_start
 from .usecases import CARD_URI, card_csp, card_html
@@ -91,6 +93,8 @@ class MosaicServer(MCPServer[Runtime]):
         super().__init__(*args, **kwargs)
         self.connections = Connections()
         """The runtimes of the lifespans running now (one per in-memory `Client`)."""
+        self.database: SharedDatabase | None = None
+        """MOSAIC_MCP_DATABASE_URL: the one PostgreSQL pool of the journal, the key store and the OAuth store."""
         self.people: People | None = None
         """Remote modes (MOSAIC_MCP_AUTH keys or oauth), while the lifespan runs: each person's keys and runtime."""
         self._published: dict[
@@ -192,14 +196,17 @@ def create_server(
     poll_timing: PollTiming | None = None,
     retry: RetryPolicy | None = None,
     http_timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
+    database_url: str | None = None,
 ) -> MosaicServer:
     """Build the MCP server for these settings (nothing starts until it runs).
 
     `poll_timing`, `retry` and `http_timeout` are the test switches: faster polling (and
-    reconciliation), back-off without sleeping, short time-outs.
+    reconciliation), back-off without sleeping, short time-outs. `database_url` names the PostgreSQL
+    database the replicas share, for the fan-out of changes (default: the settings' database URL).
     """
     notifier = Notifier()
     log_bridge = LogBridge()  # log records as notifications/message (server/logbridge.py)
+    database = SharedDatabase.from_settings(settings)  # None: the SQLite files in MOSAIC_MCP_HOME
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
@@ -211,13 +218,19 @@ def create_server(
             motion = MotionClient.from_settings(effective, retry=retry, timeout=http_timeout)
             stack.push_async_callback(motion.aclose)
             clock = SYSTEM_CLOCK  # one clock for the whole job layer
-            journal = Journal(effective.journal_path, clock=clock)
+            fanout = fanout_for(database_url or _database_url(effective))  # the other replicas (or nobody)
+            stack.push_async_callback(fanout.aclose)
+            _hear_peers(fanout, notifier, peer_wake)
+            shared = await stack.enter_async_context(database.use()) if database is not None else None
+            journal = Journal(shared or effective.journal_path, clock=clock)
             stack.push_async_callback(journal.close)
             timing = poll_timing or PollTiming(initial=effective.poll_interval_seconds)
-            leases = await _leases(None, stack, clock, timing)  # None: no shared database (yet): one process
-            people = _people(effective, journal, notifier, stack, clock, sandbox_url, retry, http_timeout, leases)
+            leases = await _leases(shared, stack, clock, timing)  # no shared database: this process holds all
+            people = _people(
+                effective, journal, notifier, stack, clock, sandbox_url, retry, http_timeout, fanout, shared, leases
+            )
             jobs, starts, reconciler = _jobs_layer(
-                effective, mosaic, motion, journal, notifier, timing, clock, people, leases
+                effective, mosaic, motion, journal, notifier, timing, clock, people, fanout, leases
             )
             for_person = people.runtime_for if people is not None else None
             runtime = Runtime(effective, mosaic, motion, jobs, starts, notifier, sandbox_url, for_person)
@@ -225,6 +238,7 @@ def create_server(
                 await stack.enter_async_context(log_bridge.serving(runtime))  # before the tasks that log
             task_group = await stack.enter_async_context(anyio.create_task_group())
             await task_group.start(notifier.run)  # sends 2025-era notifications off the poller's path
+            await task_group.start(fanout.run)  # hears the other replicas (listening before the poller starts)
             await task_group.start(jobs.poller.run)
             await task_group.start(reconciler.run)
             if people is not None:
@@ -239,7 +253,7 @@ def create_server(
                 task_group.cancel_scope.cancel()  # stop polling before the clients close
 
     oauth = (
-        OAuthMode.from_settings(settings, lambda: _current_settings(app, settings))
+        OAuthMode.from_settings(settings, lambda: _current_settings(app, settings), database=database)
         if settings.auth_mode == "oauth"
         else None
     )
@@ -254,6 +268,7 @@ def create_server(
         extensions=[Tasks(), _apps()],  # MCP tasks for job-starting tools (tasks.py); the job card (MCP Apps)
         **(oauth.server_options() if oauth else {}),
     )
+    app.database = database
     if oauth is not None:
         app.oauth = oauth
 
@@ -269,7 +284,7 @@ def create_server(
     register_prompts(app, settings)
     register_completions(app)
     _register_resources(app)
-    register_http_routes(app, settings, app.connections)
+    peer_wake = register_http_routes(app, settings, app.connections)
     register_tools(app, settings)
     return app
 
@@ -284,8 +299,33 @@ async def _prune_journal(journal: Journal, retention_days: float) -> None:
     """Remove settled jobs past the retention (MOSAIC_MCP_RETENTION_DAYS) once per start, in the background."""
     try:
         await journal.prune(retention_days)
-    except sqlite3.Error as exc:  # a busy or read-only journal: keep serving, try again on the next start
-        log.warning("could not prune the job journal %s: %s", journal.path, exc)
+    except journal.errors as exc:  # a busy or read-only journal: keep serving, try again on the next start
+        log.warning("could not prune the job journal in %s: %s", journal.where, exc)
+
+
+def _database_url(settings: Settings) -> str | None:
+    """The PostgreSQL database the replicas share (MOSAIC_MCP_DATABASE_URL), if the settings name one."""
+    return settings.database_url.get_secret_value() if settings.database_url is not None else None
+
+
+def _hear_peers(fanout: Fanout, notifier: Notifier, peer_wake: OnWake) -> None:
+    """What other replicas report reaches this one's subscribers (both generations) and pollers."""
+
+    async def changed(uris: list[str]) -> None:
+        await notifier.changed(uris)
+
+    async def added(scope: str, job_id: str, new: bool) -> None:
+        if new:
+            await notifier.list_changed()
+
+    async def reset() -> None:  # peers' messages may have been lost: the index, and the set of jobs, may have changed
+        await notifier.list_changed()
+        await notifier.changed([JOBS_INDEX_URI])
+
+    fanout.on_changed.append(changed)
+    fanout.on_job_added.append(added)
+    fanout.on_wake.append(peer_wake)
+    fanout.on_reset.append(reset)
 
 
 def _jobs_layer(
@@ -297,21 +337,31 @@ def _jobs_layer(
     timing: PollTiming,
     clock: Clock,
     people: People | None = None,
+    fanout: Fanout | None = None,
     leases: Leases | None = None,
 ) -> tuple[JobService, Starts, Reconciler]:
     """The job service (with its poller), the write-ahead starts and the reconciler, wired together.
 
-    With `people` (remote modes) the poller reads each job with its owner's stored key. With shared
-    `leases` the poller follows only the scopes it holds (token mode: it claims its keys' fingerprints).
+    With `people` (remote modes) the poller reads each job with its owner's stored key. With
+    `fanout`, the other replicas hear of every change and every start. With shared `leases` the
+    poller follows only the scopes it holds (token mode: it claims its keys' fingerprints); a job
+    added by a peer in a scope held here is adopted at once, and a job tracked here whose scope a
+    peer holds is woken there.
     """
+    fanout = fanout or Fanout()
     leases = leases or LocalLeases()
     fingerprints: dict[JobKind, str] = {
         "mosaic_run": key_fingerprint(settings.mosaic_api_key),
         "motion_session": key_fingerprint(settings.motion_api_key),
     }
 
+    async def wake_holder(record: JobRecord) -> None:  # e.g. someone waits on it here: the holder polls it briskly
+        await fanout.wake(record.job_id)
+
     async def on_changes(records: Iterable[JobRecord]) -> None:  # a cycle's changes: each job, the index once
+        records = list(records)
         await notifier.changed([*(r.snapshot.resource_uri for r in records), JOBS_INDEX_URI])
+        await fanout.changed([Change(r.job_id, r.snapshot.resource_uri) for r in records])
 
     poller: Poller
     if people is None:
@@ -324,13 +374,28 @@ def _jobs_layer(
             clock=clock,
             leases=leases,
             scopes=fingerprints.values(),
+            on_not_held=wake_holder,
         )
     else:
         poller = PersonPoller(
-            journal, people.keystore, people.clients, on_changes=on_changes, timing=timing, clock=clock, leases=leases
+            journal,
+            people.keystore,
+            people.clients,
+            on_changes=on_changes,
+            timing=timing,
+            clock=clock,
+            leases=leases,
+            on_not_held=wake_holder,
         )
         people.poller = poller
-    jobs = JobService(journal, poller, notifier, fingerprints, clock=clock, mosaic=mosaic)
+    if leases.shared:
+
+        async def adopt_if_held(scope: str, job_id: str, new: bool) -> None:  # a peer started a job of our scope
+            if poller.holds(scope):
+                poller.adopt_now()
+
+        fanout.on_job_added.append(adopt_if_held)
+    jobs = JobService(journal, poller, notifier, fingerprints, clock=clock, mosaic=mosaic, fanout=fanout)
     starts = Starts(journal, jobs, mosaic, motion, fingerprints, clock=clock)
     starts.replica = leases.replica if leases.shared else None
     if people is not None:  # remote modes: people's unfinished starts too, each with its owner's sealed key
@@ -357,17 +422,29 @@ def _people(
     sandbox_url: str | None,
     retry: RetryPolicy | None,
     timeout: httpx2.Timeout,
+    fanout: Fanout,
+    database: SharedDatabase | None = None,
     leases: Leases | None = None,
 ) -> People | None:
-    """Remote modes only: people's sealed keys (in the journal's file), their clients and runtimes."""
+    """Remote modes only: people's sealed keys (in the journal's database), their clients and runtimes."""
     if not settings.remote:
         return None
     if settings.secret_key is None:  # serve_http refuses this before anything starts; here for in-memory use
         raise ConfigurationError(REMOTE_NEEDS_SEAL.format(mode=settings.auth_mode))
-    keystore = KeyStore(settings.journal_path, settings.secret_key, clock=clock)
+    keystore = KeyStore(database or settings.journal_path, settings.secret_key, clock=clock)
     stack.push_async_callback(keystore.close)
     clients = Clients(settings, retry=retry, timeout=timeout, clock=clock)
-    return People(settings, journal, keystore, clients, notifier, clock=clock, sandbox_url=sandbox_url, leases=leases)
+    return People(
+        settings,
+        journal,
+        keystore,
+        clients,
+        notifier,
+        clock=clock,
+        sandbox_url=sandbox_url,
+        fanout=fanout,
+        leases=leases,
+    )
 
 
 async def _effective_settings(settings: Settings, stack: AsyncExitStack) -> tuple[Settings, str | None]:

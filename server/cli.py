@@ -253,17 +253,19 @@ def _serve(args: argparse.Namespace) -> int:
             import anyio
 
             from .stdio import serve_stdio  # lazy dispatch: stdio or HTTP, only the transport in use
-    if not args.http:
-        if _stdin_is_a_terminal():
-            _greet_a_person()
-        try:
-            anyio.run(serve_stdio, server)
-        except KeyboardInterrupt:
-            _exit_now(130)
-        return 0
-    from .serve_http import serve_http  # lazy dispatch: uvicorn and Starlette only for --http
+    # PostgreSQL (MOSAIC_MCP_DATABASE_URL): reached and migrated before serving, or one line and exit 2.
+    with server.database.hold() if server.database is not None else contextlib.nullcontext():
+        if not args.http:
+            if _stdin_is_a_terminal():
+                _greet_a_person()
+            try:
+                anyio.run(serve_stdio, server)
+            except KeyboardInterrupt:
+                _exit_now(130)
+            return 0
+        from .serve_http import serve_http  # lazy dispatch: uvicorn and Starlette only for --http
 
-    return serve_http(server, settings, host=args.host, port=args.port)
+        return serve_http(server, settings, host=args.host, port=args.port)
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from . import redact
+from .database import DEFAULT_POOL_SIZE, is_postgres_url
 
 DEFAULT_MOSAIC_BASE_URL = "https://api.mosaic.so"
 DEFAULT_MOTION_BASE_URL = "https://api.motion.so/api/motion"
@@ -263,6 +264,20 @@ class Settings(BaseSettings):
         description="Deployment secret (at least 32 characters) that encrypts people's keys at rest; "
         "required with MOSAIC_MCP_AUTH=keys or oauth.",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        validation_alias="MOSAIC_MCP_DATABASE_URL",
+        description="postgresql://user:password@host:5432/db: keep the job journal, people's sealed keys and the "
+        "OAuth store in PostgreSQL, shared by several replicas (pip install 'mcp-server-mosaic[postgres]'); "
+        "unset: SQLite files in MOSAIC_MCP_HOME.",
+    )
+    database_pool_size: int = Field(
+        default=DEFAULT_POOL_SIZE,
+        ge=1,
+        le=100,
+        validation_alias="MOSAIC_MCP_DATABASE_POOL_SIZE",
+        description="Most PostgreSQL connections one process opens (1-100, default 10).",
+    )
     media_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         validation_alias="MOSAIC_MCP_MEDIA_ORIGINS",
@@ -280,7 +295,9 @@ class Settings(BaseSettings):
     def _expand_dirs(cls, value: Any) -> Any:
         return expand_host_dirs(value)
 
-    @field_validator("mosaic_api_key", "motion_api_key", "webhook_secret", "http_token", "secret_key", mode="before")
+    @field_validator(
+        "mosaic_api_key", "motion_api_key", "webhook_secret", "http_token", "secret_key", "database_url", mode="before"
+    )
     @classmethod
     def _trim_secret(cls, value: Any) -> Any:
         # A pasted key often ends in a newline, and hosts template an empty string for an unset secret.
@@ -348,6 +365,17 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Never quotes the value: it may hold a password.
+        if value is not None and not is_postgres_url(value.get_secret_value()):
+            raise ValueError(
+                "is not a PostgreSQL URL: it must start with postgresql:// (or postgres://), e.g. "
+                "postgresql://mosaic@db.internal:5432/mosaic; unset it to keep the SQLite files in MOSAIC_MCP_HOME"
+            )
+        return value
+
     @field_validator("mosaic_api_key", "motion_api_key")
     @classmethod
     def _usable_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -373,7 +401,16 @@ class Settings(BaseSettings):
         return self
 
     def _secrets(self) -> tuple[SecretStr | None, ...]:
-        return (self.mosaic_api_key, self.motion_api_key, self.webhook_secret, self.http_token, self.secret_key)
+        password = urlsplit(self.database_url.get_secret_value()).password if self.database_url else None
+        return (
+            self.mosaic_api_key,
+            self.motion_api_key,
+            self.webhook_secret,
+            self.http_token,
+            self.secret_key,
+            self.database_url,
+            SecretStr(password) if password else None,
+        )
 
     @property
     def remote(self) -> bool:

@@ -73,7 +73,9 @@ class Sql:
         if self.dialect == "sqlite":
             cursor: Rows = self.connection.execute(query, tuple(args))
             return cursor
-        return self.connection.execute(_pg(query), tuple(args) if args else None)  # type: ignore[no-any-return]
+        if not args:  # psycopg reads placeholders (and `%%`) only when values are passed
+            return self.connection.execute(query)  # type: ignore[no-any-return]
+        return self.connection.execute(_pg(query), tuple(args))  # type: ignore[no-any-return]
 
     def executemany(self, query: str, rows: Sequence[Sequence[object]]) -> None:
         """Run one statement once per row."""

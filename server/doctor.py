@@ -125,8 +125,8 @@ async def _check_sandbox(settings: Settings, report: Report, seconds: float) -> 
         f"(keys are not used; at most {seconds * 3:g} s)"
     )
     with tempfile.TemporaryDirectory(prefix="mosaic-mcp-doctor-") as home:
-        # A private journal: doctor's sandbox jobs never show up in the real one.
-        trial = settings.model_copy(update={"home": Path(home)})
+        # A private journal: doctor's sandbox jobs never show up in the real one (nor in its PostgreSQL).
+        trial = settings.model_copy(update={"home": Path(home), "database_url": None})
         with anyio.move_on_after(seconds * 3) as bound:
             try:
                 async with Client(create_server(trial)) as client:

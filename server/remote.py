@@ -34,6 +34,7 @@ from .api.motion import MotionClient
 from .api.transport import RetryPolicy
 from .config import Settings, key_fingerprint
 from .jobs.clock import SYSTEM_CLOCK, Clock
+from .jobs.fanout import Fanout
 from .jobs.intents import Intent, IntentAction
 from .jobs.journal import JobRecord, Journal
 from .jobs.keystore import KeyStore, Service
@@ -279,11 +280,14 @@ class People:
         clock: Clock = SYSTEM_CLOCK,
         sandbox_url: str | None = None,
         limiter: StartLimiter | None = None,
+        fanout: Fanout | None = None,
         leases: Leases | None = None,
     ) -> None:
         self.leases: Leases = leases or LocalLeases()
         """Who polls and reconciles which person's jobs when replicas share a database."""
         self.settings = settings
+        self.fanout = fanout
+        """The other replicas: each person's job service tells them of starts and hears their changes."""
         self.journal = journal
         self.keystore = keystore
         self.clients = clients
@@ -331,7 +335,14 @@ class People:
         mosaic, motion = self.clients.mosaic(settings), self.clients.motion(settings)
         owners: dict[JobKind, str] = {"mosaic_run": owner, "motion_session": owner}
         jobs = JobService(
-            self.journal, self.poller, self.notifier, owners, clock=self.clock, mosaic=mosaic, scoped=True
+            self.journal,
+            self.poller,
+            self.notifier,
+            owners,
+            clock=self.clock,
+            mosaic=mosaic,
+            scoped=True,
+            fanout=self.fanout,
         )
         jobs.started_at = self.started_at
         starts = PersonStarts(

@@ -163,7 +163,9 @@ async def _unauthorized(send: Send, detail: str, challenge: str) -> None:
 
 
 def register_readyz(server: MosaicServer, settings: Settings) -> None:
-    """`GET /readyz`: 200 when the journal answers (and, in remote modes, the secret is set), else 503."""
+    """`GET /readyz`: 200 when the journal answers (and, in remote modes, the secret is set), else 503.
+
+    The body also says which database the stores use (`sqlite` or `postgres`)."""
     if getattr(server, "_readyz_registered", False):
         return
     server._readyz_registered = True  # type: ignore[attr-defined]
@@ -180,7 +182,8 @@ def register_readyz(server: MosaicServer, settings: Settings) -> None:
                 await runtime.jobs.journal.recent(limit=1, fingerprints=["readyz"])
             except Exception as exc:  # any failure means not ready; its class says enough
                 problems.append(f"the job journal cannot be read ({type(exc).__name__})")
-        body = {"ready": not problems, "problems": problems, "auth": settings.auth_mode}
+        database = "sqlite" if server.database is None else server.database.dialect
+        body = {"ready": not problems, "problems": problems, "auth": settings.auth_mode, "database": database}
         return JSONResponse(body, status_code=503 if problems else 200)
 
     server.custom_route("/readyz", methods=["GET"])(readyz)

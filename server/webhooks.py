@@ -20,6 +20,9 @@ is built as a public surface, checked in this order, each step cheaper than the 
 
 Refusals close the connection, so a refused body is never read to its end. Memory is bounded:
 bodies by 3–4, the tables of sources and of recent wake-ups by their caps.
+
+With several replicas (PostgreSQL fan-out), a delivery may reach one that does not poll the run:
+it passes the wake on to the others (`jobs/fanout.py`), under the same per-job window.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from starlette.responses import JSONResponse, Response
 from . import __version__
 from .api.requests import RunRequest
 from .config import Settings
+from .jobs.fanout import Fanout, OnWake
 from .runtime import Connections, Runtime
 
 log = logging.getLogger("mosaic_mcp.webhooks")
@@ -281,14 +285,21 @@ def _refuse(status: int, detail: str, *, retry_after: float | None = None) -> Re
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
-def register_http_routes(app: MCPServer[Runtime], settings: Settings, connections: Connections) -> None:
-    """`GET /healthz` and `POST /webhooks/mosaic` on the Streamable HTTP app.
+def register_http_routes(app: MCPServer[Runtime], settings: Settings, connections: Connections) -> OnWake:
+    """`GET /healthz` and `POST /webhooks/mosaic` on the Streamable HTTP app; returns the handler of peers' wakes.
 
     A delivery wakes the poller of each open connection that follows the run (over HTTP, the one).
+    When none does and other replicas share the database, it is passed on to them (`Fanout.wake`):
+    the one that polls the run wakes its poller through the returned handler. Both paths share one
+    window per job, so a job is woken as often as if every delivery had reached its replica.
     """
 
     def followers(run_id: str) -> list[Runtime]:
         return [rt for rt in connections if rt.jobs.poller.followed(run_id) is not None]
+
+    def peers() -> Fanout | None:
+        runtime = connections.any()
+        return runtime.jobs.fanout if runtime is not None and runtime.jobs.fanout.reaches_peers else None
 
     limiter = SourceLimiter()
     deduper = WakeDeduper()
@@ -323,22 +334,40 @@ def register_http_routes(app: MCPServer[Runtime], settings: Settings, connection
             run_id = parse_delivery(body)
         except BadPayload as exc:
             return _refuse(400, str(exc))
-        if not followers(run_id):
+        if not followers(run_id) and peers() is None:
             return JSONResponse({"ok": True})
         delay = deduper.claim(run_id)
         if delay == 0.0:
-            for rt in followers(run_id):
-                rt.jobs.poller.wake(run_id)
+            await wake(run_id, tell_peers=True)
         elif delay is not None:  # runs after the response is sent; at most one per job is pending
-            return JSONResponse({"ok": True}, background=BackgroundTask(wake_later, run_id, delay))
+            return JSONResponse({"ok": True}, background=BackgroundTask(wake_later, run_id, delay, tell_peers=True))
         return JSONResponse({"ok": True})
 
-    async def wake_later(run_id: str, delay: float) -> None:
+    async def wake(run_id: str, *, tell_peers: bool) -> None:
+        """Wake the run's pollers here; with `tell_peers`, when none follows it here, the other replicas'."""
+        here = followers(run_id)
+        for rt in here:
+            rt.jobs.poller.wake(run_id)
+        fanout = peers()
+        if not here and tell_peers and fanout is not None:
+            await fanout.wake(run_id)
+
+    async def wake_later(run_id: str, delay: float, *, tell_peers: bool) -> None:
         await anyio.sleep(delay)
         deduper.woken(run_id)
-        for rt in followers(run_id):
-            rt.jobs.poller.wake(run_id)
+        await wake(run_id, tell_peers=tell_peers)
+
+    async def peer_wake(run_id: str) -> None:
+        """Another replica got a delivery for `run_id`: wake it here if it is polled here (same window)."""
+        if not followers(run_id):
+            return
+        delay = deduper.claim(run_id)
+        if delay == 0.0:
+            await wake(run_id, tell_peers=False)
+        elif delay is not None:
+            await wake_later(run_id, delay, tell_peers=False)
 
     # Called, not used as decorators: the SDK's decorator is untyped.
     app.custom_route("/healthz", methods=["GET"])(healthz)
     app.custom_route(WEBHOOK_PATH, methods=["POST"])(mosaic_webhook)
+    return peer_wake

@@ -51,6 +51,8 @@ async def test_the_same_functions_run_on_both_backends(database_url: str | None,
         assert await db.run(write) == 0
         rows = await db.run(lambda sql: sql.execute("SELECT id, body, n FROM notes ORDER BY id").fetchall())
         assert [tuple(r) for r in rows] == [("a", "50%", 1), ("b", "?", 2)]
+        literal = await db.run(lambda sql: sql.execute("SELECT COUNT(*) FROM notes WHERE body = '50%'").fetchone())
+        assert literal[0] == 1  # a literal percent sign, no values: read as written on both backends
     finally:
         await db.close()
 

@@ -1,26 +1,27 @@
-"""The job journal: one SQLite row per job, so nothing is lost across restarts.
+"""The job journal: one row per job (and per write-ahead intent), so nothing is lost across restarts.
 
-SQLite in WAL mode lets two server processes (two host windows) share one home: each write is a
-short transaction and readers never block writers. Calls run on a worker thread so the event
-loop never waits on the disk. Keys are never stored, only a short fingerprint per job.
+It lives in the server's database (`server/database.py`): by default the SQLite file `jobs.sqlite3`
+in MOSAIC_MCP_HOME, in WAL mode, so two server processes (two host windows) share one home; with
+MOSAIC_MCP_DATABASE_URL, PostgreSQL, shared by every replica. Each query is written once, as a
+function of one connection (`Sql`), and runs in a worker thread so the event loop never waits on
+the disk or the network. Each write is one short transaction; a poll cycle's batch is one. Keys are
+never stored, only a short fingerprint per job.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast, get_args
 
-import anyio.to_thread
 from pydantic import ValidationError
 
 from ..api.errors import MosaicMCPError
-from ..sqlite import SQLiteFile
+from ..database import Database, Schema, Sql, database_errors, open_sqlite
 from .clock import SYSTEM_CLOCK, Clock
 from .intents import Intent, IntentAction, IntentState
 from .origins import all_origins, snapshot_origins
@@ -31,7 +32,8 @@ log = logging.getLogger("mosaic_mcp.journal")
 T = TypeVar("T")
 
 SCHEMA_VERSION = 2
-SCHEMA = """
+"""SQLite's `user_version` of the journal file (kept for tools that read it; `schema_versions` rules)."""
+SQLITE_TABLES = """
 CREATE TABLE IF NOT EXISTS jobs (
     job_id          TEXT PRIMARY KEY,
     kind            TEXT NOT NULL,
@@ -63,10 +65,51 @@ CREATE TABLE IF NOT EXISTS intents (
 );
 CREATE INDEX IF NOT EXISTS intents_by_state ON intents (state, started_at);
 """
+"""The journal's tables as every SQLite file since version 1 has them (`IF NOT EXISTS`: older files pass)."""
 
-INTENT_SELECT = (
-    "SELECT intent_id, action, key_fingerprint, target, details, started_at, state, outcome, closed_at FROM intents"
+POSTGRES_TABLES = """
+CREATE TABLE jobs (
+    job_id          TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    created_at      DOUBLE PRECISION NOT NULL,
+    updated_at      DOUBLE PRECISION NOT NULL,
+    viewed_at       DOUBLE PRECISION NOT NULL,
+    request_summary TEXT NOT NULL,
+    snapshot        TEXT NOT NULL,
+    terminal        INTEGER NOT NULL DEFAULT 0,
+    parent_job_id   TEXT
+);
+CREATE INDEX jobs_by_created ON jobs (created_at DESC);
+CREATE INDEX jobs_live ON jobs (terminal, kind);
+CREATE INDEX jobs_by_key ON jobs (key_fingerprint, created_at DESC);
+CREATE INDEX jobs_by_key_state ON jobs (key_fingerprint, terminal, created_at DESC);
+CREATE INDEX jobs_by_state ON jobs (terminal, created_at DESC);
+CREATE INDEX jobs_settled_by_update ON jobs (terminal, updated_at);
+CREATE TABLE intents (
+    intent_id       TEXT PRIMARY KEY,
+    action          TEXT NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    target          TEXT,
+    details         TEXT NOT NULL,
+    started_at      DOUBLE PRECISION NOT NULL,
+    state           TEXT NOT NULL,
+    outcome         TEXT,
+    closed_at       DOUBLE PRECISION
+);
+CREATE INDEX intents_by_state ON intents (state, started_at);
+"""
+
+ORIGINS_TABLE = "CREATE TABLE IF NOT EXISTS media_origins (origin TEXT PRIMARY KEY, first_seen {real} NOT NULL)"
+
+JOB_COLUMNS = (
+    "job_id, kind, key_fingerprint, created_at, updated_at, viewed_at, request_summary, snapshot, terminal, "
+    "parent_job_id"
 )
+INSERT_JOB = f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (job_id) DO NOTHING"  # noqa: S608 - ours
+SAVE_SNAPSHOT = "UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?"
+INTENT_COLUMNS = "intent_id, action, key_fingerprint, target, details, started_at, state, outcome, closed_at"
+INTENT_SELECT = f"SELECT {INTENT_COLUMNS} FROM intents"  # noqa: S608 - our own columns
 
 SELECT = (
     "SELECT job_id, kind, key_fingerprint, created_at, updated_at, viewed_at, request_summary, "
@@ -95,17 +138,35 @@ class JobRecord:
 
 
 class JournalWriteError(MosaicMCPError):
-    """The journal could not be written (disk full, read-only folder…); the message names the folder."""
+    """The journal could not be written (disk full, read-only folder, database down…); the message says where."""
 
-    def __init__(self, path: Path, exc: sqlite3.Error) -> None:
-        self.path = path
-        super().__init__(
-            f"The job journal in {path.parent} cannot be written ({_reason(exc)}). "
-            "Free some space or fix the folder's permissions (or point MOSAIC_MCP_HOME at another folder)."
-        )
+    def __init__(self, database: Database, exc: BaseException) -> None:
+        self.where = database.where
+        if database.dialect == "sqlite":
+            advice = "Free some space or fix the folder's permissions (or point MOSAIC_MCP_HOME at another folder)."
+        else:
+            advice = "Check that the database is up, has space and lets this server write (MOSAIC_MCP_DATABASE_URL)."
+        super().__init__(f"The job journal in {database.where} cannot be written ({_reason(exc)}). {advice}")
 
 
-def _reason(exc: sqlite3.Error) -> str:
+POSTGRES_REASONS = {
+    "53100": "the disk is full",
+    "25006": "the database is read-only",
+    "42501": "this server's database user may not write it",
+    "57P03": "the database is starting up or shutting down",
+}
+"""PostgreSQL error codes (SQLSTATE) a person can act on, in their words."""
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a write failed, for a person: SQLite's and PostgreSQL's errors in plain words (never a password)."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate in POSTGRES_REASONS:
+        return POSTGRES_REASONS[str(sqlstate)]
+    if type(exc).__module__.startswith(("psycopg", "psycopg_pool")):
+        if sqlstate is None or str(sqlstate).startswith("08"):  # no answer, or a connection exception
+            return "the database cannot be reached"
+        return f"PostgreSQL error {sqlstate}: {_first_line(exc)}"
     text = str(exc).lower()
     if "full" in text:
         return "the disk is full"
@@ -118,56 +179,66 @@ def _reason(exc: sqlite3.Error) -> str:
     return f"SQLite error: {exc}"
 
 
-def _set_up(db: sqlite3.Connection) -> None:
-    """The journal's own pragmas and the media-origins back-fill of older files (`SQLiteFile` setup)."""
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    _ensure_origins(db)
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 class Journal:
-    """Async access to the SQLite job journal at `path`; `clock` stamps what it writes."""
+    """Async access to the job journal; `clock` stamps what it writes.
 
-    def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.path = path
+    `source` is the SQLite file to open (and close with the journal), or an open `Database` whose
+    journal tables are migrated (`storage.STORE_SCHEMAS`), shared with other stores and left open.
+    """
+
+    def __init__(self, source: Path | Database, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.clock = clock
-        self._file = SQLiteFile(path, SCHEMA, setup=_set_up)
+        self._owned = isinstance(source, Path)
+        self.database: Database = (
+            open_sqlite(source, schemas=[JOURNAL_SCHEMA], pragmas=SQLITE_PRAGMAS)
+            if isinstance(source, Path)
+            else source
+        )
+        self._errors = database_errors()
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._file.run(fn)
+    @property
+    def where(self) -> str:
+        """Where the journal is, for messages: its folder, or PostgreSQL's host and database."""
+        return self.database.where
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """A write that must succeed before anything is sent upstream: errors name the folder."""
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """The exception classes a failed statement raises on this journal's backend."""
+        return self._errors
+
+    async def _run(self, fn: Callable[[Sql], T]) -> T:
+        return await self.database.run(fn)
+
+    async def _write(self, fn: Callable[[Sql], T]) -> T:
+        """A write that must succeed before anything is sent upstream: errors say where the journal is."""
         try:
             return await self._run(fn)
-        except sqlite3.Error as exc:
-            raise JournalWriteError(self.path, exc) from None
+        except self._errors as exc:
+            raise JournalWriteError(self.database, exc) from None
 
     async def close(self) -> None:
-        """Close the database."""
-        await anyio.to_thread.run_sync(self._file.close)
+        """Close the database, when the journal opened it (a shared one stays open)."""
+        if self._owned:
+            await self.database.close()
 
     async def add(self, record: JobRecord) -> bool:
         """Insert a job; False when it was already journaled (e.g. by another process)."""
         row = _job_row(record)
-
-        def insert(db: sqlite3.Connection) -> bool:
-            cursor = db.execute("INSERT OR IGNORE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?)", row)
-            return cursor.rowcount == 1
-
-        return await self._run(insert)
+        return await self._run(lambda sql: sql.execute(INSERT_JOB, row).rowcount == 1)
 
     async def save_snapshot(self, job_id: str, snapshot: JobSnapshot) -> None:
         """Store a job's newest snapshot (and whether it is settled)."""
         data = snapshot.model_dump_json()
         now = self.clock.wall()
 
-        def write(db: sqlite3.Connection) -> None:
-            db.execute(
-                "UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?",
-                (data, int(snapshot.settled), now, job_id),
-            )
-            _note_origins(db, snapshot_origins(snapshot), now)
+        def write(sql: Sql) -> None:
+            sql.execute(SAVE_SNAPSHOT, (data, int(snapshot.settled), now, job_id))
+            _note_origins(sql, snapshot_origins(snapshot), now)
 
         await self._run(write)
 
@@ -176,23 +247,17 @@ class Journal:
         now = self.clock.wall()
         rows = [(snap.model_dump_json(), int(snap.settled), now, job_id) for job_id, snap in items]
 
-        def write(db: sqlite3.Connection) -> None:
-            # Autocommit connection: open the transaction ourselves, so the batch costs one commit.
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany("UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?", rows)
-                _note_origins(db, all_origins(snap for _, snap in items), now)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        def write(sql: Sql) -> None:
+            with sql.transaction():  # the batch costs one commit
+                sql.executemany(SAVE_SNAPSHOT, rows)
+                _note_origins(sql, all_origins(snap for _, snap in items), now)
 
         await self._run(write)
 
     async def touch(self, job_id: str) -> None:
         """Note that someone asked about the job (keeps its polling brisk)."""
         now = self.clock.wall()
-        await self._run(lambda db: db.execute("UPDATE jobs SET viewed_at=? WHERE job_id=?", (now, job_id)))
+        await self._run(lambda sql: sql.execute("UPDATE jobs SET viewed_at=? WHERE job_id=?", (now, job_id)))
 
     async def get(self, job_id: str) -> JobRecord | None:
         """One job, or None."""
@@ -216,7 +281,9 @@ class Journal:
             return []
         else:
             one = f"SELECT * FROM ({SELECT} WHERE key_fingerprint=?{' AND ' + state if state else ''} "  # noqa: S608 - ours
-            ranges = " UNION ALL ".join([one + "ORDER BY created_at DESC LIMIT ?)"] * len(fingerprints))
+            ranges = " UNION ALL ".join(
+                one + f"ORDER BY created_at DESC LIMIT ?) AS r{i}" for i in range(len(fingerprints))
+            )
             args = [value for fp in fingerprints for value in (fp, limit)]
             records = await self._query(f"{ranges} ORDER BY created_at DESC LIMIT ?", (*args, limit))
         # A row that cannot be read is quarantined (settled) even when its column says live.
@@ -239,10 +306,10 @@ class Journal:
         removed = 0
         while True:
             count = await self._run(
-                lambda db: (
-                    db.execute(
-                        "DELETE FROM jobs WHERE rowid IN "
-                        "(SELECT rowid FROM jobs WHERE terminal=1 AND updated_at < ? LIMIT ?)",
+                lambda sql: (
+                    sql.execute(
+                        "DELETE FROM jobs WHERE job_id IN "
+                        "(SELECT job_id FROM jobs WHERE terminal=1 AND updated_at < ? LIMIT ?)",
                         (cutoff, batch),
                     ).rowcount
                 )
@@ -256,8 +323,8 @@ class Journal:
 
     async def media_origins(self) -> list[str]:
         """Every media origin seen in a journaled snapshot's outputs and thumbnails, sorted (the card's CSP)."""
-        rows = await self._run(lambda db: db.execute("SELECT origin FROM media_origins ORDER BY origin").fetchall())
-        return [row[0] for row in rows]
+        rows = await self._run(lambda sql: sql.execute("SELECT origin FROM media_origins").fetchall())
+        return sorted(row[0] for row in rows)  # in Python: the same order whatever the database's collation
 
     # ------------------------------------------------------------------ write-ahead intents
 
@@ -274,13 +341,14 @@ class Journal:
             intent.outcome,
             intent.closed_at,
         )
-        await self._write(lambda db: db.execute("INSERT INTO intents VALUES (?,?,?,?,?,?,?,?,?)", row))
+        query = f"INSERT INTO intents ({INTENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"  # noqa: S608 - our columns
+        await self._write(lambda sql: sql.execute(query, row))
 
     async def close_intent(self, intent: Intent, state: IntentState, outcome: str | None) -> None:
         """Close (or re-label) an intent: it became nothing (`failed`), or may exist (`may_exist`)."""
         intent.state, intent.outcome, intent.closed_at = state, outcome, self.clock.wall()
         await self._write(
-            lambda db: db.execute(
+            lambda sql: sql.execute(
                 "UPDATE intents SET state=?, outcome=?, closed_at=? WHERE intent_id=?",
                 (state, outcome, intent.closed_at, intent.intent_id),
             )
@@ -293,23 +361,15 @@ class Journal:
         intent.state, intent.outcome, intent.closed_at = "done", record.job_id, self.clock.wall()
         row = _job_row(record)
 
-        def write(db: sqlite3.Connection) -> bool:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                inserted = db.execute("INSERT OR IGNORE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?)", row).rowcount
+        def write(sql: Sql) -> bool:
+            with sql.transaction():
+                inserted = sql.execute(INSERT_JOB, row).rowcount
                 if not inserted:  # a follow-up that reuses its parent's id makes the job live again
-                    db.execute(
-                        "UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?",
-                        (row[7], row[8], row[4], row[0]),
-                    )
-                db.execute(
+                    sql.execute(SAVE_SNAPSHOT, (row[7], row[8], row[4], row[0]))
+                sql.execute(
                     "UPDATE intents SET state='done', outcome=?, closed_at=? WHERE intent_id=?",
                     (record.job_id, intent.closed_at, intent.intent_id),
                 )
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
             return bool(inserted)
 
         return await self._write(write)
@@ -332,7 +392,7 @@ class Journal:
             where.append(f"action IN ({','.join('?' * len(actions))})")
             args.extend(actions)
         query = f"{INTENT_SELECT} WHERE {' AND '.join(where)} ORDER BY started_at DESC"
-        rows = await self._run(lambda db: db.execute(query, tuple(args)).fetchall())
+        rows = await self._run(lambda sql: sql.execute(query, tuple(args)).fetchall())
         return [_intent(row) for row in rows]
 
     async def known_job_ids(self, job_ids: Sequence[str]) -> set[str]:
@@ -340,7 +400,7 @@ class Journal:
         if not job_ids:
             return set()
         query = f"SELECT job_id FROM jobs WHERE job_id IN ({','.join('?' * len(job_ids))})"  # noqa: S608 - marks only
-        rows = await self._run(lambda db: db.execute(query, tuple(job_ids)).fetchall())
+        rows = await self._run(lambda sql: sql.execute(query, tuple(job_ids)).fetchall())
         return {row[0] for row in rows}
 
     async def _select(self, where: str, args: Sequence[object]) -> list[JobRecord]:
@@ -348,28 +408,42 @@ class Journal:
 
     async def _query(self, query: str, args: Sequence[object]) -> list[JobRecord]:
         """Records from a query of ours that returns `SELECT`'s columns; values are bound parameters."""
-        rows = await self._run(lambda db: db.execute(query, tuple(args)).fetchall())
+        rows = await self._run(lambda sql: sql.execute(query, tuple(args)).fetchall())
         return [_record(row, self.clock) for row in rows]
 
 
-def _note_origins(db: sqlite3.Connection, origins: set[str], now: float) -> None:
+def _note_origins(sql: Sql, origins: set[str], now: float) -> None:
     """Remember media origins (inside the caller's statement or transaction)."""
     if origins:
-        db.executemany("INSERT OR IGNORE INTO media_origins VALUES (?, ?)", [(o, now) for o in sorted(origins)])
+        sql.executemany(
+            "INSERT INTO media_origins (origin, first_seen) VALUES (?, ?) ON CONFLICT (origin) DO NOTHING",
+            [(o, now) for o in sorted(origins)],
+        )
 
 
-def _ensure_origins(db: sqlite3.Connection) -> None:
-    """Create the media-origins table; a journal from before it learns the origins its snapshots show."""
-    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='media_origins'").fetchone():
-        return
-    db.execute("CREATE TABLE IF NOT EXISTS media_origins (origin TEXT PRIMARY KEY, first_seen REAL NOT NULL)")
+def _ensure_origins(sql: Sql) -> None:
+    """SQLite: create the media-origins table; a journal file from before it learns the origins its snapshots show."""
+    if sql.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='media_origins'").fetchone():
+        return  # a file of the last version without `schema_versions`: its table is complete
+    sql.execute(ORIGINS_TABLE.format(real="REAL"))
     seen: set[str] = set()
-    for (text,) in db.execute("SELECT snapshot FROM jobs"):
+    for (text,) in sql.execute("SELECT snapshot FROM jobs").fetchall():
         try:
             seen |= snapshot_origins(JobSnapshot.model_validate_json(text))
         except ValidationError:
             continue  # an unreadable row is quarantined when it is read; it shows no media
-    _note_origins(db, seen, time.time())
+    _note_origins(sql, seen, time.time())
+
+
+JOURNAL_SCHEMA = Schema(
+    "journal",
+    sqlite=[SQLITE_TABLES, _ensure_origins],
+    postgres=[POSTGRES_TABLES, ORIGINS_TABLE.format(real="DOUBLE PRECISION")],
+)
+"""The jobs, intents and media-origins tables. SQLite's steps accept every file written before versions
+were recorded (their `IF NOT EXISTS` and the back-fill's check make them no-ops on what is there)."""
+SQLITE_PRAGMAS = ("synchronous=NORMAL", f"user_version={SCHEMA_VERSION}")
+"""The journal file's own pragmas: WAL makes NORMAL durable across crashes of the process."""
 
 
 def _job_row(record: JobRecord) -> tuple[object, ...]:

@@ -34,7 +34,6 @@ A single process (`LocalLeases`, the default) holds every scope: nothing of this
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -52,6 +51,7 @@ from ..api.errors import (
 from ..api.models import RUN_TERMINAL_STATUSES, RunSummary
 from ..api.mosaic import MosaicClient
 from ..api.motion import MotionClient
+from ..database import database_errors
 from .clock import SYSTEM_CLOCK, Clock, iso_utc
 from .journal import JobRecord, Journal
 from .leases import Leases, LocalLeases
@@ -200,13 +200,9 @@ class Poller:
     async def wait_for_change(self, job_id: str, seconds: float) -> bool:
         """Wait until the job changes (True) or `seconds` pass (False); keeps its polling brisk.
 
-        A job not followed here returns False: at once in a single process; with leases (another
-        replica may poll it and write the journal) after at most `initial` seconds, so a caller that
-        re-reads the journal in a loop does not spin."""
+        A job not followed here (settled, or another replica polls it) returns False at once."""
         entry = self._entries.get(job_id)
         if entry is None:
-            if self.leases.shared:
-                await anyio.sleep(min(seconds, self.timing.initial))
             return False
         event = self._changed.setdefault(job_id, anyio.Event())
         entry.watchers += 1
@@ -321,7 +317,7 @@ class Poller:
         try:
             live = [r for r in await self.journal.live() if not r.terminal]
         except Exception as exc:
-            _report(f"reading the job journal {self.journal.path} failed; trying again later", exc)
+            _report(f"reading the job journal in {self.journal.where} failed; trying again later", exc)
             return
         wanted = set(self.scopes) | {scope_of(r) for r in live} | {scope_of(e.record) for e in self._entries.values()}
         unneeded = {s for s in self._wanted - wanted if self.leases.holds(s)}
@@ -574,20 +570,22 @@ class Poller:
             if not self._journal_failing:
                 self._journal_failing = True
                 log.warning(
-                    "could not write the job journal %s (%s): %d job change(s) kept in memory and written again "
+                    "could not write the job journal in %s (%s): %d job change(s) kept in memory and written again "
                     "every %.0fs; free space in (or fix the permissions of) %s",
-                    self.journal.path,
+                    self.journal.where,
                     _journal_reason(exc),
                     len(pending),
                     self.timing.journal_retry,
-                    self.journal.path.parent,
+                    self.journal.where,
                 )
             else:
                 log.debug("the job journal still cannot be written (%s)", _journal_reason(exc))
             return
         if self._journal_failing:
             self._journal_failing = False
-            log.warning("the job journal %s is writable again; %d job change(s) saved", self.journal.path, len(pending))
+            log.warning(
+                "the job journal in %s is writable again; %d job change(s) saved", self.journal.where, len(pending)
+            )
         for record, snapshot in pending:
             if self._unsaved.get(record.job_id) is record and record.snapshot is snapshot:
                 del self._unsaved[record.job_id]
@@ -662,8 +660,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def _journal_reason(exc: BaseException) -> str:
-    if isinstance(exc, sqlite3.Error):
-        return str(exc) or type(exc).__name__  # SQLite's own words: "database or disk is full", ...
+    if isinstance(exc, database_errors()):
+        return str(exc) or type(exc).__name__  # the database's own words: "database or disk is full", ...
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return type(exc).__name__

@@ -7,7 +7,6 @@ journaled before anything else happens, then followed by the poller and announce
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from mcp.server.session import ServerSession
 from ..api.errors import APIError, APIStatusError, MissingKeyError, NotFoundError
 from ..api.mosaic import MosaicClient
 from .clock import SYSTEM_CLOCK, Clock
+from .fanout import Fanout
 from .intents import UNRESOLVED_STATES, UNRESOLVED_VISIBLE_SECONDS, Intent, UnresolvedStart
 from .journal import JobRecord, Journal
 from .notify import Notifier
@@ -76,6 +76,7 @@ class JobService:
         clock: Clock = SYSTEM_CLOCK,
         mosaic: MosaicClient | None = None,
         scoped: bool = False,
+        fanout: Fanout | None = None,
     ) -> None:
         self.scoped = scoped
         """Remote modes: only jobs of `fingerprints` exist for this service; another owner's id is "not found"."""
@@ -88,6 +89,8 @@ class JobService:
         """The Mosaic client runs are cancelled through (none: cancelling needs a key)."""
         self.started_at = clock.wall()
         """When this service started: a reading older than that was signed by an earlier process."""
+        self.fanout = fanout or Fanout()
+        """The other replicas: told about jobs started here; `wait` hears their changes of jobs polled there."""
 
     async def started(
         self,
@@ -139,6 +142,7 @@ class JobService:
             self.poller.track(record)
             if added:  # the set of job resources changed; a revision under the same id is `updated`
                 await self.notifier.list_changed()
+            await self.fanout.job_added(record.key_fingerprint, job_id, new=added)
         return record
 
     async def unresolved(self, limit: int = 20) -> list[UnresolvedStart]:
@@ -169,6 +173,7 @@ class JobService:
             await self.journal.add(probe)
             self.poller.track(probe)
             await self.notifier.list_changed()
+            await self.fanout.job_added(fingerprint, job_id)
             return probe
         raise UnknownJobError(job_id)
 
@@ -189,7 +194,7 @@ class JobService:
         try:
             await self.journal.save_snapshot(job_id, record.snapshot)
             record.updated_at = self.clock.wall()
-        except sqlite3.Error as exc:  # the fresh reading is still served; the journal keeps the older one
+        except self.journal.errors as exc:  # the fresh reading is still served; the journal keeps the older one
             log.warning("could not save a fresh reading of job %s in the journal (%s)", job_id[:40], exc)
         return record
 
@@ -210,14 +215,16 @@ class JobService:
             record.viewed_at = now
             try:
                 await self.journal.touch(record.job_id)
-            except sqlite3.Error as exc:  # only a polling hint: the call must not fail for it
+            except self.journal.errors as exc:  # only a polling hint: the call must not fail for it
                 log.warning("could not note a view of job %s in the journal (%s)", record.job_id[:40], exc)
 
     async def wait(self, job_id: str, seconds: float, on_progress: Progress | None = None) -> JobRecord:
         """Refresh, then wait up to `seconds` for the job to settle, reporting each change.
 
         A job waiting for a person the API cannot reach (`pending_user_input`) is returned at once:
-        waiting would only use up the caller's time.
+        waiting would only use up the caller's time. A job another replica polls (this one's poller does
+        not follow it) is waited for through the fan-out: each change the other replica reports (or a
+        heartbeat) re-reads it from the journal.
         """
         deadline = anyio.current_time() + seconds  # the refresh counts: the call's deadline is max wait + margin
         record = await self.refresh(job_id)
@@ -228,10 +235,25 @@ class JobService:
             if remaining <= 0:
                 break
             self.poller.track(record)
-            await self.poller.wait_for_change(job_id, min(remaining, HEARTBEAT_SECONDS))
-            record = await self.get(job_id)
+            if self.poller.next_poll_after(job_id) is None:  # not followed here: another replica polls it
+                record = await self._wait_elsewhere(record, min(remaining, HEARTBEAT_SECONDS))
+            else:
+                await self.poller.wait_for_change(job_id, min(remaining, HEARTBEAT_SECONDS))
+                record = await self.get(job_id)
             if on_progress is not None:
                 await on_progress(record.snapshot, seconds - max(deadline - anyio.current_time(), 0.0))
+        return record
+
+    async def _wait_elsewhere(self, seen: JobRecord, seconds: float) -> JobRecord:
+        """The job as the journal has it once it differs from `seen`: after the next change a peer reports
+        (or `seconds`). Watched before the journal is read, so a change reported in between is not missed.
+        """
+        with self.fanout.watch(seen.job_id) as changed:
+            record = await self.get(seen.job_id)
+            if record.snapshot.fingerprint() == seen.snapshot.fingerprint():
+                with anyio.move_on_after(seconds):
+                    await changed.wait()
+                record = await self.get(seen.job_id)
         return record
 
     async def cancel(self, job_id: str) -> JobRecord:

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from ..config import ConfigurationError, Settings
+from ..database import Database
 from ..people import Person
 from .provider import MosaicOAuthProvider
 from .signin import SignInPages, person_id
@@ -44,8 +45,12 @@ class OAuthMode:
     pages: SignInPages
 
     @classmethod
-    def from_settings(cls, settings: Settings, settings_now: Callable[[], Settings] | None = None) -> OAuthMode:
-        """Refuses (ConfigurationError) without MOSAIC_MCP_SECRET_KEY or MOSAIC_MCP_PUBLIC_URL."""
+    def from_settings(
+        cls, settings: Settings, settings_now: Callable[[], Settings] | None = None, *, database: Database | None = None
+    ) -> OAuthMode:
+        """Refuses (ConfigurationError) without MOSAIC_MCP_SECRET_KEY or MOSAIC_MCP_PUBLIC_URL.
+
+        The store's tables are in `database` when given (MOSAIC_MCP_DATABASE_URL), else in `oauth.sqlite3`."""
         problems = []
         if settings.secret_key is None:
             problems.append(
@@ -63,7 +68,7 @@ class OAuthMode:
         assert settings.public_url is not None
         issuer = settings.public_url.rstrip("/")
         resource = issuer + MCP_PATH
-        store = OAuthStore(settings.home.expanduser() / STORE_FILE)
+        store = OAuthStore(database or settings.home.expanduser() / STORE_FILE)
         provider = MosaicOAuthProvider(
             store, Vault(settings.secret_key), issuer=issuer, resource=resource, default_scopes=[SCOPE]
         )

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from mosaic_mcp.server import redact
 from mosaic_mcp.server.api import MosaicClient, MotionClient, RecordingSleep, RetryPolicy
 from mosaic_mcp.server.api.errors import APIConnectionError
 from mosaic_mcp.server.config import ConfigurationError, load_settings
@@ -129,3 +130,50 @@ async def test_an_unsupported_protocol_says_the_url_must_be_http() -> None:
         with pytest.raises(APIConnectionError) as failed:
             await client.whoami()
     assert "(UnsupportedProtocol); MOSAIC_API_BASE_URL must start with http:// or https://" in str(failed.value)
+
+
+@pytest.mark.parametrize("url", ["mysql://u:pw_canary_4242@db/x", "sqlite:///tmp/jobs.db", "pg.example:5432/jobs"])
+def test_a_database_url_must_name_postgresql(url: str) -> None:
+    """MOSAIC_MCP_DATABASE_URL other than postgresql:// or postgres:// is refused, naming it, never quoting it."""
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings(database_url=url)
+    [problem] = refused.value.problems
+    assert problem.startswith("MOSAIC_MCP_DATABASE_URL: is not a PostgreSQL URL: it must start with postgresql://")
+    assert "pw_canary" not in problem and url not in problem
+
+
+def test_a_postgresql_url_is_kept_secret_and_its_password_scrubbed() -> None:
+    """Both schemes are accepted; the URL is a secret (not in the settings' repr) and its password is scrubbed."""
+    for scheme in ("postgresql", "postgres"):
+        settings = load_settings(database_url=f"{scheme}://mosaic:pw_canary_5151@db.internal:5432/mosaic")
+        assert settings.database_url is not None and "pw_canary" not in repr(settings)
+    assert redact.scrub("auth failed for pw_canary_5151") == f"auth failed for {redact.REDACTED}"
+    assert load_settings().database_url is None
+
+
+@pytest.mark.parametrize(("size", "ok"), [("1", True), ("100", True), ("0", False), ("101", False), ("ten", False)])
+def test_the_pool_size_is_bounded(size: str, ok: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MOSAIC_MCP_DATABASE_POOL_SIZE takes 1 to 100 (default 10); anything else names the variable."""
+    assert load_settings().database_pool_size == 10
+    monkeypatch.setenv("MOSAIC_MCP_DATABASE_POOL_SIZE", size)
+    if ok:
+        assert load_settings().database_pool_size == int(size)
+        return
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+    assert [p.split(":")[0] for p in refused.value.problems] == ["MOSAIC_MCP_DATABASE_POOL_SIZE"]
+
+
+@pytest.mark.parametrize("transport", [["serve"], ["serve", "--http", "--port", str(free_port())]])
+def test_an_unreachable_database_stops_the_start_with_one_line(tmp_path: Path, transport: list[str]) -> None:
+    """Serving (stdio or HTTP) with a PostgreSQL nobody answers at exits 2 with one line naming the host and
+    database: no traceback, no password."""
+    url = f"postgresql://mosaic:pw_canary_6262@127.0.0.1:{free_port()}/mosaic_jobs?connect_timeout=5"
+    result = run(transport, {"MOSAIC_MCP_HOME": str(tmp_path), "MOSAIC_MCP_DATABASE_URL": url})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("mosaic-mcp: configuration error: MOSAIC_MCP_DATABASE_URL: cannot reach PostgreSQL")
+    assert "127.0.0.1" in lines[0] and "/mosaic_jobs" in lines[0]
+    assert "pw_canary" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""

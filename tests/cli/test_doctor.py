@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ..support.processes import free_port
 from . import run
 
 
@@ -69,6 +70,15 @@ def test_doctor_sandbox_drives_the_server_end_to_end(args: list[str], tmp_path: 
     assert "[ok  ] check_credits through the emulated Mosaic API" in result.stdout
     assert "[ok  ] list_agents:" in result.stdout
     assert not (tmp_path / "home" / "jobs.sqlite3").exists()  # its trial journal was a private one
+
+
+def test_doctor_sandbox_keeps_its_trial_jobs_out_of_the_configured_database(tmp_path: Path) -> None:
+    """With MOSAIC_MCP_DATABASE_URL set (here to a PostgreSQL nobody answers at), `doctor --sandbox` still drives
+    its trial server on a private SQLite journal: the deployment's database never sees the sandbox's jobs."""
+    url = f"postgresql://mosaic@127.0.0.1:{free_port()}/mosaic_jobs?connect_timeout=2"
+    result = run(["doctor", "--sandbox"], {"MOSAIC_MCP_HOME": str(tmp_path / "home"), "MOSAIC_MCP_DATABASE_URL": url})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[ok  ] list_agents:" in result.stdout
 
 
 def test_doctor_lists_and_checks_the_folders(tmp_path: Path) -> None:

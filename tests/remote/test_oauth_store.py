@@ -1,10 +1,12 @@
-"""The OAuth store on its own: expired rows are swept, and nothing it holds is readable without the secret."""
+"""The OAuth store on its own, on SQLite and PostgreSQL: expired rows are swept, rows replaced, codes used once,
+and nothing it holds is readable without the secret."""
 
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
+from mosaic_mcp.server.database import Database
 from mosaic_mcp.server.oauth.store import OAuthStore, StoredToken
 from mosaic_mcp.server.oauth.vault import Vault, VaultError
 
@@ -23,10 +25,16 @@ class Clock:
         return self.now
 
 
-async def test_a_new_sign_in_sweeps_every_expired_row(tmp_path: Path) -> None:
+@pytest.fixture
+def oauth_source(store_source: Path | Database) -> Path | Database:
+    """The OAuth store's own SQLite file (as the server opens it), or the shared PostgreSQL database."""
+    return store_source.with_name("oauth.sqlite3") if isinstance(store_source, Path) else store_source
+
+
+async def test_a_new_sign_in_sweeps_every_expired_row(oauth_source: Path | Database) -> None:
     """Expired pending sign-ins, tokens and sessions are deleted when the next sign-in starts; live ones stay."""
     clock = Clock()
-    store = OAuthStore(tmp_path / "o.sqlite3", clock=clock)
+    store = OAuthStore(oauth_source, clock=clock)
     try:
         await store.add_pending("old", "c1", {}, ttl=10)
         token = StoredToken("access", "c1", "s1", [], None, clock.now + 10, "g1")
@@ -36,8 +44,33 @@ async def test_a_new_sign_in_sweeps_every_expired_row(tmp_path: Path) -> None:
         await store.add_pending("new", "c1", {}, ttl=10)
         counts = [await store.count(t) for t in ("oauth_pending", "oauth_tokens", "oauth_sessions")]
     finally:
-        store.close()
+        await store.close()
     assert counts == [1, 1, 0]
+
+
+async def test_clients_and_people_are_replaced_and_a_code_works_once(oauth_source: Path | Database) -> None:
+    """Registering a client or saving a person again replaces the row; a code is taken once; signing out
+    removes the person's keys, tokens and sessions."""
+    store = OAuthStore(oauth_source, clock=Clock())
+    try:
+        await store.save_client("c1", '{"client_name": "old"}')
+        await store.save_client("c1", '{"client_name": "new"}')
+        assert await store.client("c1") == '{"client_name": "new"}' and await store.count("oauth_clients") == 1
+        await store.save_person("s1", b"\x00sealed-1", None)
+        await store.save_person("s1", b"\x00sealed-2", "org-1")
+        assert await store.person("s1") == (b"\x00sealed-2", "org-1")
+        await store.add_code("h1", "c1", "s1", '{"scopes": []}', expires_at=5000)
+        assert await store.code("h1", "c1") == '{"scopes": []}' and await store.code("h1", "c2") is None
+        assert await store.take_code("h1") and not await store.take_code("h1")
+        await store.add_tokens([("t1", StoredToken("access", "c1", "s1", ["mosaic"], "https://m/mcp", 5000, "g1"))])
+        assert await store.clients_of("s1") == [("c1", "new")]
+        await store.add_session("sess", "s1", ttl=60)
+        assert await store.session("sess") == "s1"
+        await store.forget("s1")
+        assert await store.person("s1") is None and await store.token("t1", "access") is None
+        assert await store.session("sess") is None
+    finally:
+        await store.close()
 
 
 def test_a_vault_under_another_secret_reads_nothing() -> None:

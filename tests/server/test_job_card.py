@@ -142,8 +142,9 @@ async def test_a_journal_from_before_the_origins_table_learns_its_origins(tmp_pa
     await journal.add(_record("r1"))
     await journal.save_snapshot("r1", snapshot)
     await journal.close()
-    with sqlite3.connect(tmp_path / "jobs.sqlite3") as db:
+    with sqlite3.connect(tmp_path / "jobs.sqlite3") as db:  # as a file written before versions were recorded
         db.execute("DROP TABLE media_origins")
+        db.execute("DROP TABLE schema_versions")
     reopened = Journal(tmp_path / "jobs.sqlite3")
     assert await reopened.media_origins() == ["https://media.example.com"]
     await reopened.close()

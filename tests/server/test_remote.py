@@ -20,9 +20,12 @@ from mosaic_mcp.server.api.requests import RunRequest
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
 from mosaic_mcp.server.config import ConfigurationError, Settings, load_settings
+from mosaic_mcp.server.database import Database
 from mosaic_mcp.server.jobs.clock import ManualClock
 from mosaic_mcp.server.jobs.intents import Intent
+from mosaic_mcp.server.jobs.journal import JobRecord, Journal
 from mosaic_mcp.server.jobs.keystore import KeyStore
+from mosaic_mcp.server.jobs.snapshot import pending_snapshot
 from mosaic_mcp.server.people import Person, current_person
 from mosaic_mcp.server.remote import STARTS_PER_MINUTE, StartLimiter, TooManyStartsError, owner_of
 from mosaic_mcp.server.sandbox import RunningSandbox
@@ -75,23 +78,27 @@ async def remote_client(
             yield server, client
 
 
-async def test_keys_are_sealed_and_bound_to_their_row(tmp_path: Path) -> None:
-    """A stored key is not in the file in plaintext, comes back whole, and not under another owner or secret."""
-    path = tmp_path / "jobs.sqlite3"
-    store = KeyStore(path, SECRET)
+async def test_keys_are_sealed_and_bound_to_their_row(store_source: Path | Database, tmp_path: Path) -> None:
+    """A stored key is not in the database in plaintext, comes back whole, and not under another owner or secret."""
+    store = KeyStore(store_source, SECRET)
     key = SecretStr("mk_sealed_SECRET_canary_5555")
     await store.put("p-alice", "mosaic", key)
     assert (await store.get("p-alice", "mosaic")) == key
     assert await store.get("p-alice", "motion") is None
-    with closing(sqlite3.connect(path)) as db:
-        db.execute("INSERT INTO person_keys SELECT 'p-mallory', service, sealed, seen_at, NULL FROM person_keys")
-        db.commit()
+    await store.database.run(
+        lambda sql: sql.execute(
+            "INSERT INTO person_keys SELECT 'p-mallory', service, sealed, seen_at, NULL FROM person_keys"
+        )
+    )
     assert await store.get("p-mallory", "mosaic") is None  # the owner is bound into the seal
+    rows = await store.database.run(lambda sql: sql.execute("SELECT sealed FROM person_keys").fetchall())
+    assert len(rows) == 2 and all(b"mk_sealed_SECRET_canary_5555" not in bytes(r[0]) for r in rows)
     await store.close()
-    other = KeyStore(path, SecretStr("another-deployment-secret-" + "y" * 32))
+    other = KeyStore(store_source, SecretStr("another-deployment-secret-" + "y" * 32))
     assert await other.get("p-alice", "mosaic") is None
     await other.close()
-    assert b"mk_sealed_SECRET_canary_5555" not in every_byte(tmp_path)
+    if isinstance(store_source, Path):
+        assert b"mk_sealed_SECRET_canary_5555" not in every_byte(tmp_path)
 
 
 def every_byte(folder: Path) -> bytes:
@@ -99,15 +106,14 @@ def every_byte(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in folder.iterdir() if p.is_file())
 
 
-async def test_prune_keeps_keys_of_people_with_live_jobs(tmp_path: Path) -> None:
+async def test_prune_keeps_keys_of_people_with_live_jobs(store_source: Path | Database) -> None:
     """After the grace period an idle person's keys go, unless one of their jobs is still unsettled."""
     clock = ManualClock()
-    path = tmp_path / "jobs.sqlite3"
-    with closing(sqlite3.connect(path)) as db:  # the journal's jobs table, as the journal creates it
-        db.execute("CREATE TABLE jobs (job_id TEXT, key_fingerprint TEXT, terminal INTEGER)")
-        db.execute("INSERT INTO jobs VALUES ('r1', 'p-busy', 0), ('r2', 'p-idle', 1)")
-        db.commit()
-    store = KeyStore(path, SECRET, clock=clock)
+    journal = Journal(store_source)  # the key store's prune reads the journal's jobs, in the same database
+    for job_id, owner, status in (("r1", "p-busy", "running"), ("r2", "p-idle", "completed")):
+        snapshot = pending_snapshot("mosaic_run", job_id, status).model_copy(update={"settled": status == "completed"})
+        await journal.add(JobRecord(job_id, "mosaic_run", owner, snapshot))
+    store = KeyStore(store_source, SECRET, clock=clock)
     for owner in ("p-busy", "p-idle"):
         await store.put(owner, "mosaic", SecretStr("mk_prune_SECRET_canary_6666"))
     assert await store.prune(3600) == 0  # nobody is past the grace period yet
@@ -116,6 +122,7 @@ async def test_prune_keeps_keys_of_people_with_live_jobs(tmp_path: Path) -> None
     assert await store.get("p-idle", "mosaic") is None
     assert await store.get("p-busy", "mosaic") is not None
     await store.close()
+    await journal.close()
 
 
 def test_start_limiter_counts_per_person_in_a_sliding_minute() -> None:

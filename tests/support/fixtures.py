@@ -2,8 +2,12 @@
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from mosaic_mcp.server.database import Database, open_postgres
+from mosaic_mcp.server.storage import STORE_SCHEMAS
 
 from .databases import BACKENDS, postgres_schema
 
@@ -41,3 +45,17 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL with a fresh schema of its own (the test is skipped without the test database)."""
     with postgres_schema() as url:
         yield url
+
+
+@pytest.fixture
+def store_source(database_url: str | None, tmp_path: Path) -> Iterator[Path | Database]:
+    """What a store under test opens, on each backend: the journal's SQLite file in `tmp_path` (as the server
+    opens it), or a PostgreSQL pool on a fresh schema with every store's tables (closed afterwards)."""
+    if database_url is None:
+        yield tmp_path / "jobs.sqlite3"
+        return
+    database = open_postgres(database_url, pool_size=4, schemas=STORE_SCHEMAS)
+    try:
+        yield database
+    finally:
+        database.close_sync()
