@@ -7,12 +7,15 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp import Client
 from pydantic import SecretStr
 
 from mosaic_mcp.server.api.mosaic import MosaicClient
 from mosaic_mcp.server.api.motion import MotionClient
 from mosaic_mcp.server.api.requests import MotionSessionRequest, RunRequest
 from mosaic_mcp.server.api.transport import DEFAULT_TIMEOUT, RecordingSleep, RetryPolicy
+from mosaic_mcp.server.app import create_server
+from mosaic_mcp.server.config import key_fingerprint
 from mosaic_mcp.server.database import Database, open_postgres, open_sqlite
 from mosaic_mcp.server.jobs.clock import ManualClock
 from mosaic_mcp.server.jobs.intents import Intent
@@ -347,3 +350,20 @@ async def test_a_replica_names_itself_on_the_intents_it_opens(
         await starts.create_session(MotionSessionRequest(prompt="A teaser"), summary={}, session=None)
         (intent,) = await replica.journal.intents(("done",))
         assert intent.details[REPLICA_DETAIL] == replica.leases.replica
+
+
+async def test_a_server_on_the_shared_database_holds_its_keys_and_releases_them_on_a_clean_stop(
+    postgres_url: str, served: RunningSandbox, tmp_path: Path
+) -> None:
+    """With MOSAIC_MCP_DATABASE_URL a server claims its keys' scopes while it runs and frees them when it stops."""
+    settings = sandbox_settings(served, tmp_path, database_url=postgres_url)
+    server = create_server(settings, poll_timing=PollTiming(), retry=RetryPolicy(sleep=RecordingSleep()))
+    held = "SELECT scope FROM leases WHERE scope NOT LIKE 'replica:%' ORDER BY scope"
+    watcher = _open(postgres_url, tmp_path)
+    try:
+        async with Client(server):
+            scopes = [row[0] for row in await watcher.run(lambda sql: sql.execute(held).fetchall())]
+            assert scopes == sorted({key_fingerprint(SecretStr(MOSAIC_KEY)), key_fingerprint(SecretStr(MOTION_KEY))})
+        assert await watcher.run(lambda sql: sql.execute("SELECT COUNT(*) FROM leases").fetchone()[0]) == 0
+    finally:
+        await watcher.close()
