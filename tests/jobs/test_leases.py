@@ -19,8 +19,8 @@ from mosaic_mcp.server.config import key_fingerprint
 from mosaic_mcp.server.database import Database, open_postgres, open_sqlite
 from mosaic_mcp.server.jobs.clock import ManualClock
 from mosaic_mcp.server.jobs.intents import Intent
-from mosaic_mcp.server.jobs.journal import JobRecord, Journal
-from mosaic_mcp.server.jobs.keystore import KeyStore
+from mosaic_mcp.server.jobs.journal import JOURNAL_SCHEMA, JobRecord, Journal
+from mosaic_mcp.server.jobs.keystore import KEYSTORE_SCHEMA, KeyStore
 from mosaic_mcp.server.jobs.leases import LEASES_SCHEMA, DatabaseLeases
 from mosaic_mcp.server.jobs.notify import Notifier
 from mosaic_mcp.server.jobs.poller import Poller, PollTiming
@@ -61,10 +61,11 @@ async def clients(served: RunningSandbox) -> AsyncIterator[tuple[MosaicClient, M
 
 
 def _open(url: str | None, folder: Path) -> Database:
-    """One replica's connection to the shared database (each replica opens its own)."""
+    """One replica's connection to the shared database (each replica opens its own): on PostgreSQL the
+    journal and the key store live there too; on SQLite they keep the shared `jobs.sqlite3` file."""
     if url is None:
         return open_sqlite(folder / "leases.sqlite3", schemas=[LEASES_SCHEMA])
-    return open_postgres(url, pool_size=2, schemas=[LEASES_SCHEMA])
+    return open_postgres(url, pool_size=4, schemas=[LEASES_SCHEMA, JOURNAL_SCHEMA, KEYSTORE_SCHEMA])
 
 
 @dataclass
@@ -89,7 +90,7 @@ async def replicas(
     try:
         for _ in range(count):
             db = _open(url, folder)
-            journal = Journal(folder / "jobs.sqlite3", clock=clock)
+            journal = Journal(folder / "jobs.sqlite3" if url is None else db, clock=clock)
             leases = DatabaseLeases(db, clock=clock, lease_seconds=TIMING.lease_seconds)
             replica = Replica(db, journal, leases, make(journal, leases))
 
@@ -308,7 +309,9 @@ async def test_survivors_poll_the_people_of_a_dead_replica(
     people: list[Clients] = []
 
     def make(journal: Journal, leases: DatabaseLeases) -> Poller:
-        keystore = KeyStore(tmp_path / "jobs.sqlite3", secret, clock=clock)
+        keystore = KeyStore(
+            tmp_path / "jobs.sqlite3" if database_url is None else journal.database, secret, clock=clock
+        )
         keystores.append(keystore)
         people.append(Clients(settings, retry=RetryPolicy(sleep=RecordingSleep()), timeout=DEFAULT_TIMEOUT))
         return PersonPoller(journal, keystore, people[-1], timing=TIMING, clock=clock, leases=leases)
