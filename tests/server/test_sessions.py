@@ -153,7 +153,9 @@ async def test_a_session_opened_on_one_replica_is_served_by_the_other(
         assert opened.status_code == 200 and client.session_id
         async with stream(client, a) as heard:
             called = await client.call(
-                b, "tools/call", {"name": "run_agent", "arguments": {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]}}
+                b,
+                "tools/call",
+                {"name": "run_agent", "arguments": {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]}},
             )
             handle = called["structuredContent"]
             assert CARD_NOTE in handle["next_step"]  # the job card: B read the client's UI capability from A's record
@@ -258,3 +260,22 @@ async def test_the_directory_expires_idle_sessions_on_both_backends(database_url
         assert await directory.find(used) is None and await directory.subscriptions(record.key) == set()
     finally:
         await database.close()
+
+
+async def test_consent_falls_back_to_confirm_when_the_session_cannot_be_asked(
+    postgres_url: str, frozen: RunningSandbox, tmp_path: Path
+) -> None:
+    """A client that declared elicitation gets no prompt a stateless request cannot carry: confirm=true decides."""
+    settings = sandbox_settings(
+        frozen, tmp_path, database_url=postgres_url, toolsets="all", allow_without_prompt="deleting"
+    )
+    async with replicas(settings) as (a, b), httpx2.AsyncClient(timeout=20) as http:
+        client = Legacy(http)
+        await client.initialize(a, capabilities={"elicitation": {"form": {}}})
+        unconfirmed = await client.call(
+            b, "tools/call", {"name": "delete_agent", "arguments": {"agent_id": CAPTIONS_AGENT_ID}}
+        )
+        assert unconfirmed["isError"] and "confirm=true" in unconfirmed["content"][0]["text"]
+        arguments = {"agent_id": CAPTIONS_AGENT_ID, "confirm": True}
+        deleted = await client.call(b, "tools/call", {"name": "delete_agent", "arguments": arguments})
+        assert not deleted.get("isError"), deleted
