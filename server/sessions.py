@@ -137,22 +137,22 @@ class SessionDirectory:
 
     async def find(self, session_id: str) -> SessionRecord | None:
         """The live session with this id (its idle time restarts now), or None (unknown, deleted or expired)."""
-        key, now = session_key(session_id), self.clock()
-
-        def lookup(sql: Sql) -> Any:
-            row = sql.execute(
-                "SELECT protocol_version, client_info, capabilities, owner, last_seen FROM mcp_sessions "
-                "WHERE session_key=? AND last_seen >= ?",
-                (key, now - self.idle_seconds),
-            ).fetchone()
-            if row is not None and float(row[4]) < now - TOUCH_EVERY_SECONDS:
-                sql.execute("UPDATE mcp_sessions SET last_seen=? WHERE session_key=?", (now, key))
-            return row
-
-        row = await self.database.run(lookup)
+        key = session_key(session_id)
+        row = await self.database.run(lambda sql: self._live(sql, key, self.clock()))
         if row is None:
             return None
         return SessionRecord(key, str(row[0]), json.loads(row[1]), json.loads(row[2]), str(row[3]))
+
+    def _live(self, sql: Sql, key: str, now: float) -> Any:
+        """The session's row if it is live, its last-seen time moved to `now` (written at most once a minute)."""
+        row = sql.execute(
+            "SELECT protocol_version, client_info, capabilities, owner, last_seen FROM mcp_sessions "
+            "WHERE session_key=? AND last_seen >= ?",
+            (key, now - self.idle_seconds),
+        ).fetchone()
+        if row is not None and float(row[4]) < now - TOUCH_EVERY_SECONDS:
+            sql.execute("UPDATE mcp_sessions SET last_seen=? WHERE session_key=?", (now, key))
+        return row
 
     async def delete(self, key: str) -> None:
         """Forget a session and its subscriptions."""
@@ -166,16 +166,7 @@ class SessionDirectory:
 
     async def exists(self, key: str) -> bool:
         """Whether the session is still live (its idle time restarts now)."""
-        now = self.clock()
-
-        def touch(sql: Sql) -> bool:
-            rows = sql.execute(
-                "UPDATE mcp_sessions SET last_seen=? WHERE session_key=? AND last_seen >= ?",
-                (now, key, now - self.idle_seconds),
-            )
-            return rows.rowcount > 0
-
-        return await self.database.run(touch)
+        return await self.database.run(lambda sql: self._live(sql, key, self.clock()) is not None)
 
     async def subscribe(self, key: str, uri: str) -> None:
         """The session hears of `uri`'s changes from now on (on whichever replica holds its stream)."""
@@ -343,12 +334,15 @@ class SessionLayer:
 
     async def _events(self, key: str, watcher: _Watcher) -> AsyncIterator[dict[str, str]]:
         """Notifications for the stream, checking every keep-alive period that the session still lives."""
+        checked = anyio.current_time()
         while True:
             with anyio.move_on_after(KEEPALIVE_SECONDS):
                 await watcher.arrived.wait()
             watcher.arrived = anyio.Event()
-            if not await self.directory.exists(key):
-                return
+            if anyio.current_time() - checked >= KEEPALIVE_SECONDS:  # deleted elsewhere, or expired: the stream ends
+                if not await self.directory.exists(key):
+                    return
+                checked = anyio.current_time()
             uris, listed = list(watcher.uris), watcher.listed
             watcher.uris.clear()
             watcher.listed = False

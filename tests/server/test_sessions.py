@@ -11,7 +11,6 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
-from mcp.types import ServerNotification
 
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import create_server
@@ -25,6 +24,7 @@ from mosaic_mcp.server.sessions import SESSIONS_SCHEMA, SessionDirectory
 from mosaic_mcp.server.usecases import CARD_NOTE
 
 from ..support import FAST_POLLING, VIDEO, call_ok, sandbox_settings
+from .test_notifications import Heard
 from .test_remote import SECRET
 
 pytestmark = pytest.mark.anyio
@@ -211,28 +211,39 @@ async def test_a_persons_session_cannot_be_used_with_another_persons_keys(
             assert refused.status_code == 404
 
 
-async def test_the_sdk_legacy_client_works_against_a_cluster_replica(
-    postgres_url: str, frozen: RunningSandbox, tmp_path: Path
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_the_sdk_client_of_either_generation_works_against_a_cluster_replica(
+    postgres_url: str, frozen: RunningSandbox, tmp_path: Path, mode: str
 ) -> None:
-    """The SDK's own 2025-era client: a session, a run, a subscription, and the update on its GET stream."""
+    """The SDK's own client (2025-era session and GET stream, or 2026-07-28 listen): a run, its update heard."""
     settings = sandbox_settings(frozen, tmp_path, database_url=postgres_url)
-    updated: list[str] = []
-    arrived = anyio.Event()
+    heard = Heard()
 
     async def on_message(message: Any) -> None:
-        if isinstance(message, ServerNotification) and message.method == "notifications/resources/updated":
-            updated.append(str(message.params.uri))
-            arrived.set()
+        if mode == "legacy":  # 2026-07-28 events are read from the listen stream
+            heard.note(message)
 
-    async with replicas(settings) as (a, _):
-        async with Client(a, mode="legacy", message_handler=on_message) as client:  # type: ignore[arg-type]
-            run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+    async with (
+        replicas(settings) as (a, _),
+        Client(a, mode=mode, message_handler=on_message) as client,  # type: ignore[arg-type]
+        anyio.create_task_group() as group,
+    ):
+        run = await call_ok(client, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+        if mode == "legacy":
             await client.subscribe_resource(run["resource_uri"])
-            frozen.sandbox.advance(3600)
-            with anyio.fail_after(15):
-                while run["resource_uri"] not in updated:
-                    arrived = anyio.Event()
-                    await arrived.wait()
+        else:
+            await group.start(_listen, client, run["resource_uri"], heard)
+        frozen.sandbox.advance(3600)
+        await heard.until_updated(run["resource_uri"])
+        group.cancel_scope.cancel()
+
+
+async def _listen(client: Client, uri: str, heard: Heard, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+    """A 2026-07-28 `subscriptions/listen` stream for `uri`, noting each event (started once it is open)."""
+    async with client.listen(resource_subscriptions=[uri]) as events:
+        task_status.started()
+        async for event in events:
+            heard.note(event)
 
 
 async def test_the_directory_expires_idle_sessions_on_both_backends(database_url: str | None, tmp_path: Path) -> None:
