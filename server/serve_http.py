@@ -5,7 +5,8 @@ endpoint would let anyone on the network spend the key owner's credits. The toke
 constant time on every request. In `keys` mode each request to /mcp carries its person's own keys
 (`X-Mosaic-Api-Key` / `X-Motion-Api-Key`), `PersonGate` resolves the person and sets
 `people.current_person` for the request; keys and oauth mode refuse to start without
-MOSAIC_MCP_SECRET_KEY, which seals the keys the poller needs at rest.
+MOSAIC_MCP_SECRET_KEY, which seals the keys the poller needs at rest. With MOSAIC_MCP_DATABASE_URL (replicas
+sharing PostgreSQL) the SDK app is stateless and 2025-era sessions live in the database (server/sessions.py).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from mcp.server import MCPServer
@@ -45,6 +45,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from mcp.types import ClientCapabilities, Implementation, InitializeRequestParams
 from mcp.types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from pydantic import BaseModel, ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -56,6 +57,7 @@ from .jobs.notify import Notifier, directory_session
 from .people import current_person
 
 log = logging.getLogger("mosaic_mcp.sessions")
+M = TypeVar("M", bound=BaseModel)
 
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
@@ -208,12 +210,23 @@ class SessionMiddleware:
         record = _current.get()
         if record is not None:
             connection = ctx.session._connection  # private in mcp 2.3 (pinned): the throwaway connection
-            info = Implementation.model_validate(record.client_info or {"name": "unknown", "version": "0"})
-            capabilities = ClientCapabilities.model_validate(usable_capabilities(record.capabilities))
-            connection.client_params = InitializeRequestParams(
-                protocol_version=record.protocol_version, capabilities=capabilities, client_info=info
-            )
+            capabilities = _valid(ClientCapabilities, usable_capabilities(record.capabilities))
+            info = _valid(Implementation, record.client_info)
+            if info is not None and capabilities is not None:
+                connection.client_params = InitializeRequestParams(
+                    protocol_version=record.protocol_version, capabilities=capabilities, client_info=info
+                )
+            else:  # a record the SDK would not have accepted: what can be read of it
+                connection.client_capabilities = capabilities
         return await call_next(ctx)
+
+
+def _valid(model: type[M], value: dict[str, Any]) -> M | None:
+    """`value` as `model`, or None when it does not fit."""
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
 
 
 def install(server: MCPServer[Any]) -> None:
