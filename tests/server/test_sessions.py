@@ -16,6 +16,7 @@ from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.config import Settings
 from mosaic_mcp.server.database import open_postgres, open_sqlite
+from mosaic_mcp.server.jobs.poller import PollTiming
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from mosaic_mcp.server.sandbox.serve import serve_asgi
@@ -26,6 +27,7 @@ from mosaic_mcp.server.usecases import CARD_NOTE
 from ..support import FAST_POLLING, VIDEO, call_ok, sandbox_settings
 from .test_notifications import Heard
 from .test_remote import SECRET
+from .test_webhook_route import QUIET_POLLING
 
 pytestmark = pytest.mark.anyio
 
@@ -43,17 +45,18 @@ async def frozen() -> AsyncIterator[RunningSandbox]:
 
 
 @asynccontextmanager
-async def replicas(settings: Settings) -> AsyncIterator[tuple[str, str]]:
-    """Two `serve --http` apps with these settings (one database) on loopback: their /mcp URLs."""
+async def replicas(settings: Settings, first_polls: PollTiming = FAST_POLLING) -> AsyncIterator[tuple[str, str]]:
+    """Two `serve --http` apps with these settings (one database) on loopback: their /mcp URLs.
+
+    `first_polls` is the first replica's poll timing (QUIET_POLLING: it never polls a job the second started)."""
     retry = RetryPolicy(sleep=RecordingSleep())
-    urls = []
-    async with serve_asgi(_app(settings, retry)) as first, serve_asgi(_app(settings, retry)) as second:
-        urls = [f"http://127.0.0.1:{port}/mcp" for port in (first, second)]
-        yield urls[0], urls[1]
+    first, second = _app(settings, retry, first_polls), _app(settings, retry, FAST_POLLING)
+    async with serve_asgi(first) as first_port, serve_asgi(second) as second_port:
+        yield f"http://127.0.0.1:{first_port}/mcp", f"http://127.0.0.1:{second_port}/mcp"
 
 
-def _app(settings: Settings, retry: RetryPolicy) -> Any:
-    return build_http_app(create_server(settings, poll_timing=FAST_POLLING, retry=retry), settings, host="127.0.0.1")
+def _app(settings: Settings, retry: RetryPolicy, timing: PollTiming) -> Any:
+    return build_http_app(create_server(settings, poll_timing=timing, retry=retry), settings, host="127.0.0.1")
 
 
 def message_of(response: httpx2.Response) -> dict[str, Any]:
@@ -145,9 +148,10 @@ async def stream(client: Legacy, url: str) -> AsyncIterator[Stream]:
 async def test_a_session_opened_on_one_replica_is_served_by_the_other(
     postgres_url: str, frozen: RunningSandbox, tmp_path: Path
 ) -> None:
-    """Initialize on A; run and subscribe on B; A's GET stream hears the run's update; the UI capability survives."""
+    """Initialize on A; run and subscribe on B; A's GET stream hears the run's update (B polls it, A never does:
+    the fan-out carries it); the UI capability survives."""
     settings = sandbox_settings(frozen, tmp_path, database_url=postgres_url)
-    async with replicas(settings) as (a, b), httpx2.AsyncClient(timeout=20) as http:
+    async with replicas(settings, QUIET_POLLING) as (a, b), httpx2.AsyncClient(timeout=20) as http:
         client = Legacy(http)
         opened = await client.initialize(a, capabilities=UI)
         assert opened.status_code == 200 and client.session_id
