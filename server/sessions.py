@@ -243,7 +243,10 @@ def sdk_security(server: MCPServer[Any]) -> TransportSecuritySettings | None:
 
 
 class SessionLayer:
-    """ASGI layer in front of the stateless SDK app: 2025-era sessions from the database (module docstring)."""
+    """ASGI layer in front of the stateless SDK app: 2025-era sessions from the database (module docstring).
+
+    Built once per app; it points the notifier's `directory` at its session directory, where the subscriptions
+    of database-backed sessions go."""
 
     def __init__(
         self,
