@@ -18,7 +18,7 @@ from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from ..e2e.flow import call
 from ..server.test_notifications import Heard
 from ..server.test_replicas import listening
-from ..support import VIDEO
+from ..support import MOSAIC_KEY, MOTION_KEY, VIDEO
 from .cluster import Cluster, Replica
 
 pytestmark = pytest.mark.anyio
@@ -87,6 +87,9 @@ async def test_jobs_followed_through_nginx_are_served_by_both_replicas(
     counts = served_counts(cluster)
     assert all(count > 0 for count in counts), f"/mcp requests per replica: {counts}"
     assert cluster.upstreams() == {f"127.0.0.1:{r.port}" for r in cluster.replicas}
+    for replica in cluster.replicas:  # -v logs every request, and still no key
+        log = replica.log.read_text(errors="replace")
+        assert MOSAIC_KEY not in log and MOTION_KEY not in log
 
 
 async def test_a_replica_killed_mid_job_loses_no_job(cluster: Cluster, frozen: RunningSandbox, mode: str) -> None:
