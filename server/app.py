@@ -86,6 +86,8 @@ class MosaicServer(MCPServer[Runtime]):
     list_limit = 100
     oauth: OAuthMode | None = None
     """MOSAIC_MCP_AUTH=oauth: the sign-in server, whose `person` resolves each HTTP request's person."""
+    notifier: Notifier | None = None
+    """The change notifier (`create_server` sets it): cluster mode's session streams listen to it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -266,6 +268,7 @@ def create_server(
         **(oauth.server_options() if oauth else {}),
     )
     app.database = database
+    app.notifier = notifier
     if oauth is not None:
         app.oauth = oauth
 

@@ -5,7 +5,8 @@ endpoint would let anyone on the network spend the key owner's credits. The toke
 constant time on every request. In `keys` mode each request to /mcp carries its person's own keys
 (`X-Mosaic-Api-Key` / `X-Motion-Api-Key`), `PersonGate` resolves the person and sets
 `people.current_person` for the request; keys and oauth mode refuse to start without
-MOSAIC_MCP_SECRET_KEY, which seals the keys the poller needs at rest.
+MOSAIC_MCP_SECRET_KEY, which seals the keys the poller needs at rest. With MOSAIC_MCP_DATABASE_URL (replicas
+sharing PostgreSQL) the SDK app is stateless and 2025-era sessions live in the database (server/sessions.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .app import MosaicServer
 from .config import REMOTE_NEEDS_SEAL, ConfigurationError, Settings, key_problem
 from .people import Person, PersonResolver, current_person
+from .sessions import SessionDirectory, SessionLayer, install, sdk_security
 from .webhooks import WEBHOOK_PATH, warn_if_unsigned
 
 log = logging.getLogger("mosaic_mcp.http")
@@ -280,10 +282,16 @@ def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> AS
     register_readyz(server, settings)
     security = transport_security(settings, host)
     # Legacy (2025-era) sessions that subscribe and then wait through a long render must not be
-    # dropped by the SDK's 30-minute idle default.
+    # dropped by the SDK's 30-minute idle default. Replicas sharing PostgreSQL keep them in the database
+    # instead (server/sessions.py), in front of a stateless SDK app: any replica serves any request.
+    cluster = server.database is not None
     app: ASGIApp = server.streamable_http_app(
-        host=host, transport_security=security, session_idle_timeout=SESSION_IDLE_SECONDS
+        host=host, transport_security=security, session_idle_timeout=SESSION_IDLE_SECONDS, stateless_http=cluster
     )
+    if server.database is not None and server.notifier is not None:
+        install(server)
+        directory = SessionDirectory(server.database, idle_seconds=SESSION_IDLE_SECONDS)
+        app = SessionLayer(app, directory, server.notifier, path=MCP_PATH, security=sdk_security(server))
     app = SilentCancellation(app)
     if settings.auth_mode == "keys":
         app = PersonGate(app, server, person_from_key_headers, challenge='X-Mosaic-Api-Key realm="mosaic-mcp"')

@@ -35,10 +35,11 @@ from .database import (
 from .jobs.journal import JOURNAL_SCHEMA
 from .jobs.keystore import KEYSTORE_SCHEMA
 from .oauth.store import OAUTH_SCHEMA
+from .sessions import SESSIONS_SCHEMA
 
 T = TypeVar("T")
 
-STORE_SCHEMAS: tuple[Schema, ...] = (JOURNAL_SCHEMA, KEYSTORE_SCHEMA, OAUTH_SCHEMA)
+STORE_SCHEMAS: tuple[Schema, ...] = (JOURNAL_SCHEMA, KEYSTORE_SCHEMA, OAUTH_SCHEMA, SESSIONS_SCHEMA)
 """Every store's tables, migrated together when a PostgreSQL database is opened."""
 
 

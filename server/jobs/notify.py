@@ -13,6 +13,10 @@ Sending to a client that has gone is silently dropped by the SDK.
 
 Subscribing to a URI the server does not serve is refused in both generations (`serves`).
 
+Cluster mode (server/sessions.py) keeps 2025-era sessions in the database instead: a request of such a
+session names it in `directory_session`, its subscriptions go to the `directory`, and the sessions' own
+streams hear every change as `watchers` (each filters by the session's subscriptions).
+
 Changes come in batches (`changed`: every job a poll cycle changed, plus the index once). The
 2026-07-28 bus takes each event without waiting (the SDK buffers per listen stream). A 2025-era
 connection gets its own outbox and sender task while `run` serves: a URI already waiting in an
@@ -25,7 +29,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import anyio
 import anyio.abc
@@ -56,6 +61,26 @@ async def _serves_anything(uri: str) -> bool:
     return True
 
 
+directory_session: ContextVar[str | None] = ContextVar("mosaic_mcp_directory_session", default=None)
+"""The database-backed 2025-era session the current request belongs to (cluster mode), else None."""
+
+
+class SessionSubscriptions(Protocol):
+    """Where database-backed sessions keep their subscriptions (server/sessions.py)."""
+
+    async def subscribe(self, key: str, uri: str) -> None: ...
+
+    async def unsubscribe(self, key: str, uri: str) -> None: ...
+
+
+class Watcher(Protocol):
+    """A local listener told of every change at once; it must not block (it queues)."""
+
+    def updated(self, uris: list[str]) -> None: ...
+
+    def list_changed(self) -> None: ...
+
+
 class Notifier:
     """Fan-out of `resources/updated` and `resources/list_changed` to both generations."""
 
@@ -67,6 +92,10 @@ class Notifier:
         self._sessions: dict[Connection, ServerSession] = {}
         self._outboxes: dict[Connection, dict[str, None]] = {}  # URIs waiting for each connection's sender
         self._senders: anyio.abc.TaskGroup | None = None
+        self.directory: SessionSubscriptions | None = None
+        """Cluster mode: the subscriptions of database-backed sessions."""
+        self.watchers: set[Watcher] = set()
+        """Cluster mode: the open streams of database-backed sessions."""
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Send 2025-era notifications in the background, one sender per connection, until cancelled."""
@@ -116,12 +145,20 @@ class Notifier:
     async def _on_subscribe(self, ctx: ServerRequestContext[Any], params: SubscribeRequestParams) -> EmptyResult:
         uri = str(params.uri)
         await self._check_served(uri)
+        key = directory_session.get()
+        if key is not None and self.directory is not None:
+            await self.directory.subscribe(key, uri)
+            return EmptyResult()
         connection = self.remember(ctx.session)
         if connection is not None:
             self._subscribers.setdefault(uri, set()).add(connection)
         return EmptyResult()
 
     async def _on_unsubscribe(self, ctx: ServerRequestContext[Any], params: UnsubscribeRequestParams) -> EmptyResult:
+        key = directory_session.get()
+        if key is not None and self.directory is not None:
+            await self.directory.unsubscribe(key, str(params.uri))
+            return EmptyResult()
         self._unsubscribe(str(params.uri), _connection_of(ctx.session))
         return EmptyResult()
 
@@ -162,6 +199,8 @@ class Notifier:
     async def changed(self, uris: Iterable[str]) -> None:
         """These resources changed (each named once however often it is listed): tell their subscribers."""
         unique = list(dict.fromkeys(uris))
+        for watcher in list(self.watchers):
+            watcher.updated(unique)
         waiting: dict[Connection, list[str]] = {}
         for uri in unique:
             await self.bus.publish(ResourceUpdated(uri=uri))
@@ -207,6 +246,8 @@ class Notifier:
     async def list_changed(self) -> None:
         """The set of job resources changed (a job was added): once to each listener and connection."""
         await self.bus.publish(ResourcesListChanged())
+        for watcher in list(self.watchers):
+            watcher.list_changed()
         for session in list(self._sessions.values()):
             await _quietly(session.send_resource_list_changed())
 

@@ -82,7 +82,7 @@ async def test_one_pool_serves_every_user_until_the_last_leaves(postgres_url: st
         versions = await shared.run(
             lambda sql: sql.execute("SELECT component, version FROM schema_versions").fetchall()
         )
-        assert sorted(tuple(v) for v in versions) == [("journal", 2), ("keystore", 1), ("oauth", 1)]
+        assert sorted(tuple(v) for v in versions) == [("journal", 2), ("keystore", 1), ("oauth", 1), ("sessions", 1)]
     assert connections_named(name) == 0
     assert await shared.run(lambda sql: sql.execute("SELECT 1").fetchone()[0]) == 1
     await shared.close()
