@@ -242,6 +242,31 @@ def _answers_a_cancel(body: bytes) -> bool:
     return isinstance(error, dict) and error.get("code") == -32800 and "id" in message and "result" not in message
 
 
+class RequestLine:
+    """ASGI middleware: one INFO line per HTTP request, `<replica address> <METHOD> <path> <status>`.
+
+    Behind a load balancer it shows which replica served what (`-v` shows INFO). Only the method, the path and
+    the status: never a query string or a header, which may carry keys, tokens or sign-in codes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        bound = scope.get("server") or ("?", 0)
+
+        async def noted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                log.info(
+                    "%s:%s %s %s %s", bound[0], bound[1], scope.get("method"), scope.get("path"), message["status"]
+                )
+            await send(message)
+
+        await self.app(scope, receive, noted)
+
+
 def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> ASGIApp:
     """The Starlette app for `serve --http`, gated by the bearer token when one is set.
 
@@ -276,7 +301,7 @@ def build_http_app(server: MosaicServer, settings: Settings, *, host: str) -> AS
         app = PersonGate(app, server, server.oauth.person, challenge=server.oauth.challenge, detail=server.oauth.detail)
     if settings.http_token is not None and settings.auth_mode != "oauth":
         app = BearerTokenGate(app, settings.http_token)
-    return app
+    return RequestLine(app)
 
 
 def transport_security(settings: Settings, host: str) -> TransportSecuritySettings | None:
