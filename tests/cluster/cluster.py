@@ -2,8 +2,9 @@
 `mosaic-mcp serve --http` replicas that share one PostgreSQL schema and one sandbox.
 
 Each replica is its own process with its own MOSAIC_MCP_HOME and a log file; `-v` makes it write one line per
-HTTP request (`serve_http.RequestLine`), which is how a test sees which replica served what. nginx runs as a
-plain foreground process with its prefix, pid file, logs and temporary folders in the test's folder.
+HTTP request it serves (`serve_http.RequestLine`) and one per request it sends upstream (the HTTP client's own
+INFO line, a URL without any key): so a test sees which replica served what and which one polls a job. nginx runs
+as a plain foreground process with its prefix, pid file, logs and temporary folders in the test's folder.
 """
 
 import os
@@ -80,6 +81,14 @@ class Replica:
             1
             for m in REQUEST_LINE.finditer(self.log.read_text(errors="replace"))
             if m[1] == str(self.port) and m[3] == path
+        )
+
+    def reads(self, job_id: str) -> int:
+        """How many times this replica has read the job from the API so far (its client's request log lines)."""
+        return sum(
+            1
+            for line in self.log.read_text(errors="replace").splitlines()
+            if "HTTP Request: GET" in line and job_id in line
         )
 
     def kill(self) -> None:

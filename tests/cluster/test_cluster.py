@@ -2,8 +2,8 @@
 
 An MCP client of each generation talks only to nginx. Its requests land on both replicas (their request log
 lines and nginx's access log say so); it starts a Mosaic run and a Motion session, hears them change and follows
-them to the end; and when the replica that started them is SIGKILLed mid-job, nothing is lost: the other replica
-takes the jobs over (within the 30 s lease) and the client's next calls succeed.
+them to the end; and when the replica polling them is SIGKILLed mid-job, nothing is lost: the other replica
+takes the jobs over (after the 30 s lease) and the client's next calls succeed.
 """
 
 from typing import Any
@@ -60,6 +60,17 @@ async def settled_in_journal(client: Client, jobs: list[dict[str, Any]]) -> dict
             await anyio.sleep(0.5)
 
 
+async def poller_of(cluster: Cluster, job_id: str) -> Replica:
+    """The replica whose background poller reads `job_id` (the client sends no `poll_job` meanwhile); bounded."""
+    before = [replica.reads(job_id) for replica in cluster.replicas]
+    with anyio.fail_after(30):
+        while True:
+            grew = [replica.reads(job_id) - was for replica, was in zip(cluster.replicas, before, strict=True)]
+            if max(grew) > 0:
+                return cluster.replicas[grew.index(max(grew))]
+            await anyio.sleep(0.1)
+
+
 def served_counts(cluster: Cluster) -> list[int]:
     """The /mcp requests each replica has answered so far."""
     return [replica.requests() for replica in cluster.replicas]
@@ -93,20 +104,18 @@ async def test_jobs_followed_through_nginx_are_served_by_both_replicas(
 
 
 async def test_a_replica_killed_mid_job_loses_no_job(cluster: Cluster, frozen: RunningSandbox, mode: str) -> None:
-    """SIGKILL the replica that started the jobs mid-way: the other polls them to the end, the client carries on."""
+    """SIGKILL the replica polling the run mid-way: the other takes the jobs over to the end, the client carries on."""
     async with Client(cluster.url, mode=mode) as client:
-        before = served_counts(cluster)
         jobs = await start_jobs(client)
         await call(client, "list_jobs", {})
-        grew = [after - was for after, was in zip(served_counts(cluster), before, strict=True)]
-        assert all(count > 0 for count in served_counts(cluster)), (
-            f"/mcp requests per replica: {served_counts(cluster)}"
-        )
-        starter: Replica = cluster.replicas[grew.index(max(grew))]
-        survivor = next(r for r in cluster.replicas if r is not starter)
-        starter.kill()  # the jobs are mid-way: the sandbox's clock is stopped
+        counts = served_counts(cluster)
+        assert all(count > 0 for count in counts), f"/mcp requests per replica: {counts}"
+        run_id = jobs[0]["job_id"]
+        polling = await poller_of(cluster, run_id)
+        survivor = next(r for r in cluster.replicas if r is not polling)
+        polling.kill()  # the jobs are mid-way: the sandbox's clock is stopped
         mark = len(frozen.sandbox.requests.records)
-        survived = survivor.requests()
+        survived, read = survivor.requests(), survivor.reads(run_id)
 
         listed = {j["job_id"] for j in (await call(client, "list_jobs", {}))["jobs"]}
         assert {job["job_id"] for job in jobs} <= listed, "a job was lost with its replica"
@@ -114,6 +123,7 @@ async def test_a_replica_killed_mid_job_loses_no_job(cluster: Cluster, frozen: R
         settled = await settled_in_journal(client, jobs)
         polled = [r.path for r in frozen.sandbox.requests.records[mark:] if r.method == "GET"]
         assert polled, "the jobs settled in the journal, yet nobody read the API after the kill"
+        assert survivor.reads(run_id) > read, "the survivor never polled the run it took over"
         assert [settled[job["job_id"]]["status"] for job in jobs] == ["completed", "completed"]
         for job in jobs:  # and the client reads each job's end through the survivor
             assert (await follow(client, job))["status"] == "completed"
