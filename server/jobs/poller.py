@@ -338,11 +338,10 @@ class Poller:
                 await self.leases.release(unneeded)
             except Exception as exc:  # they expire on their own
                 _report("releasing poll leases failed", exc)
+        known = self._entries.keys() | self._unsaved.keys() | settled_meanwhile
         for record in live:
-            job_id = record.job_id
-            if job_id not in self._entries and job_id not in self._unsaved and job_id not in settled_meanwhile:
-                if scope_of(record) in held:
-                    self._entries[job_id] = _Entry(record, self.clock.monotonic(), self._first_interval())
+            if record.job_id not in known and scope_of(record) in held:
+                self._entries[record.job_id] = _Entry(record, self.clock.monotonic(), self._first_interval())
 
     async def cycle(self, due: list[_Entry] | None = None) -> CycleStats:
         """Poll the due jobs once (all followed jobs when `due` is None)."""
