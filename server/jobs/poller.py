@@ -133,6 +133,7 @@ class Poller:
         self._sweep_failures = 0
         self._sweep_paused_until = float("-inf")
         self._unsaved: dict[str, JobRecord] = {}  # changes the journal has not taken yet (disk full...)
+        self._settling: list[set[str]] = []  # per adoption under way: the jobs settled meanwhile (never re-adopted)
         self._journal_retry_at = float("-inf")
         self._journal_failing = False
         self.leases: Leases = leases or LocalLeases()
@@ -314,6 +315,14 @@ class Poller:
         With leases: claim our scopes and those of the live jobs, follow only the jobs of scopes held,
         let go of the jobs of scopes lost, release the scopes no live job needs any more."""
         self._adopted_at = self.clock.monotonic()
+        settled_meanwhile: set[str] = set()  # its live rows were read before these settled (poll_job, a webhook)
+        self._settling.append(settled_meanwhile)
+        try:
+            await self._adopt_live(settled_meanwhile)
+        finally:
+            self._settling.remove(settled_meanwhile)
+
+    async def _adopt_live(self, settled_meanwhile: set[str]) -> None:
         try:
             live = [r for r in await self.journal.live() if not r.terminal]
         except Exception as exc:
@@ -329,8 +338,9 @@ class Poller:
                 await self.leases.release(unneeded)
             except Exception as exc:  # they expire on their own
                 _report("releasing poll leases failed", exc)
+        known = self._entries.keys() | self._unsaved.keys() | settled_meanwhile
         for record in live:
-            if record.job_id not in self._entries and record.job_id not in self._unsaved and scope_of(record) in held:
+            if record.job_id not in known and scope_of(record) in held:
                 self._entries[record.job_id] = _Entry(record, self.clock.monotonic(), self._first_interval())
 
     async def cycle(self, due: list[_Entry] | None = None) -> CycleStats:
@@ -537,6 +547,8 @@ class Poller:
         changed = snapshot.fingerprint() != record.snapshot.fingerprint()
         if snapshot.settled:
             self._entries.pop(record.job_id, None)
+            for settled_meanwhile in self._settling:
+                settled_meanwhile.add(record.job_id)
         else:
             self._reschedule(entry, changed, paused=snapshot.pending_user_input)
             snapshot.next_poll_after_seconds = round(entry.interval, 1)

@@ -464,3 +464,54 @@ async def test_single_fetches_beyond_the_cycle_budget_are_spread(listed: tuple[H
     initial = harness.poller.timing.initial
     assert waits.count(initial) == 20 + 20  # the fetched ones, and the first batch that waits
     assert max(waits) == initial * (1 + (230 - 1) // 20)
+
+
+class GatedJournal(Journal):
+    """A real journal whose `live()` reads the rows, then answers only when the test lets it (an adoption in flight)."""
+
+    def __init__(self, path: Path, clock: ManualClock) -> None:
+        super().__init__(path, clock=clock)
+        self.gated = False
+        self.read = anyio.Event()
+        self.answer = anyio.Event()
+
+    async def live(self) -> list[JobRecord]:
+        rows = await super().live()
+        if self.gated:
+            self.read.set()
+            await self.answer.wait()
+        return rows
+
+
+async def test_a_job_settled_while_the_journal_is_read_is_not_adopted_again(
+    tmp_path: Path, mosaic: MosaicClient, motion: MotionClient, served: RunningSandbox
+) -> None:
+    """A job that settles while an adoption reads the journal stays settled: its older, live row is not followed."""
+    clock = ManualClock()
+    journal = GatedJournal(tmp_path / "jobs.sqlite3", clock)
+    harness = Harness(journal, mosaic, motion, clock)
+    try:
+        (run_id,) = await start_runs(mosaic, harness, 1)
+        served.sandbox.advance(3600)
+        journal.gated = True
+        adopted = anyio.Event()
+        async with anyio.create_task_group() as group:
+
+            async def start() -> None:
+                await group.start(harness.poller.run)  # started once its first adoption from the journal is done
+                adopted.set()
+
+            group.start_soon(start)
+            with anyio.fail_after(10):
+                await journal.read.wait()  # the live row is read ...
+            record = harness.poller.followed(run_id)
+            assert record is not None
+            settled = await harness.poller.apply(record, await harness.poller.read(record))  # ... poll_job settles it
+            assert settled.snapshot.settled
+            journal.answer.set()
+            with anyio.fail_after(10):
+                await adopted.wait()
+            assert harness.poller.followed(run_id) is None and harness.poller.live_count == 0
+            group.cancel_scope.cancel()
+    finally:
+        await journal.close()
