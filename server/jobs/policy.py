@@ -47,9 +47,9 @@ class PollTiming:
     """Unexpected (non-API) failures in a row after which a job's data counts as unusable."""
     journal_retry: float = 10.0
     """How often changes the journal could not take are written again."""
-    lease_seconds: float = 30.0
+    lease_seconds: float = 20.0
     """How long a replica's poll lease of a scope lasts unless renewed (`jobs/leases.py`)."""
-    lease_renew_every: float = 10.0
+    lease_renew_every: float = 5.0
     """How often the poller renews its leases (and claims scopes whose holder let them expire)."""
 
 

@@ -3,7 +3,7 @@
 An MCP client of each generation talks only to nginx. Its requests land on both replicas (their request log
 lines and nginx's access log say so); it starts a Mosaic run and a Motion session, hears them change and follows
 them to the end; and when the replica polling them is SIGKILLed mid-job, nothing is lost: the other replica
-takes the jobs over (after the 30 s lease) and the client's next calls succeed.
+takes the jobs over (once its lease lapses) and the client's next calls succeed.
 """
 
 from typing import Any
@@ -12,6 +12,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from mosaic_mcp.server.jobs.leases import LEASE_SECONDS
 from mosaic_mcp.server.sandbox import RunningSandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 
@@ -23,8 +24,6 @@ from .cluster import Cluster, Replica
 
 pytestmark = pytest.mark.anyio
 
-LEASE_SECONDS = 30.0
-"""How long a dead replica's jobs may stay unpolled (issue 14); the take-over waits below allow that and more."""
 ADOPT_SECONDS = 30.0
 """How often a replica looks in the journal for jobs to follow (`PollTiming.adopt_every`, not settable by env)."""
 
