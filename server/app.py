@@ -198,13 +198,12 @@ def create_server(
     poll_timing: PollTiming | None = None,
     retry: RetryPolicy | None = None,
     http_timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
-    database_url: str | None = None,
 ) -> MosaicServer:
     """Build the MCP server for these settings (nothing starts until it runs).
 
     `poll_timing`, `retry` and `http_timeout` are the test switches: faster polling (and
-    reconciliation), back-off without sleeping, short time-outs. `database_url` names the PostgreSQL
-    database the replicas share, for the fan-out of changes (default: the settings' database URL).
+    reconciliation), back-off without sleeping, short time-outs. Replicas share the journal, the
+    leases and the fan-out through the settings' database URL (MOSAIC_MCP_DATABASE_URL) alone.
     """
     notifier = Notifier()
     log_bridge = LogBridge()  # log records as notifications/message (server/logbridge.py)
@@ -220,7 +219,7 @@ def create_server(
             motion = MotionClient.from_settings(effective, retry=retry, timeout=http_timeout)
             stack.push_async_callback(motion.aclose)
             clock = SYSTEM_CLOCK  # one clock for the whole job layer
-            fanout = fanout_for(database_url or _database_url(effective))  # the other replicas (or nobody)
+            fanout = fanout_for(_database_url(effective))  # the other replicas (or nobody)
             stack.push_async_callback(fanout.aclose)
             _hear_peers(fanout, notifier, peer_wake)
             shared = await stack.enter_async_context(database.use()) if database is not None else None

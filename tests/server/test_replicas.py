@@ -1,4 +1,8 @@
-"""Two server replicas sharing one PostgreSQL database (fan-out) and one sandbox: what one sees reaches the other."""
+"""Two server replicas sharing one PostgreSQL database (journal, leases, fan-out) and one sandbox: what one sees
+reaches the other.
+
+The replicas are configured as in production (MOSAIC_MCP_DATABASE_URL in their settings), so the poll leases decide
+which one polls a job: the one that holds its scope. Each test starts or checks that arrangement first."""
 
 import json
 from collections.abc import AsyncIterator
@@ -15,8 +19,9 @@ from pydantic import SecretStr
 
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
 from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.config import key_fingerprint
 from mosaic_mcp.server.jobs.fanout import PostgresFanout, channel_name
-from mosaic_mcp.server.jobs.poller import PollTiming
+from mosaic_mcp.server.jobs.poller import Poller, PollTiming, scope_of
 from mosaic_mcp.server.jobs.snapshot import JOBS_INDEX_URI
 from mosaic_mcp.server.people import Person
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
@@ -24,7 +29,7 @@ from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from mosaic_mcp.server.sandbox.serve import serve_asgi
 from mosaic_mcp.server.serve_http import build_http_app
 
-from ..support import FAST_POLLING, VIDEO, call_ok, sandbox_settings
+from ..support import FAST_POLLING, MOSAIC_KEY, VIDEO, call_ok, sandbox_settings
 from ..support.databases import TEST_DATABASE_URL
 from .test_notifications import Heard
 from .test_remote import CAROL, acting_for, remote_settings
@@ -41,11 +46,41 @@ async def frozen() -> AsyncIterator[RunningSandbox]:
 
 
 def replica(sandbox: RunningSandbox, folder: Path, database_url: str, timing: PollTiming) -> MosaicServer:
-    """A server over the journal in `folder`, telling (and hearing) the replicas on `database_url`."""
-    settings = sandbox_settings(sandbox, folder)
-    return create_server(
-        settings, poll_timing=timing, retry=RetryPolicy(sleep=RecordingSleep()), database_url=database_url
-    )
+    """A token-mode server whose stores (journal, leases, fan-out) are in `database_url`; its home in `folder`."""
+    settings = sandbox_settings(sandbox, folder, database_url=database_url)
+    return create_server(settings, poll_timing=timing, retry=RetryPolicy(sleep=RecordingSleep()))
+
+
+def poller_of(server: MosaicServer) -> Poller:
+    """The poller of a running server (a client is connected)."""
+    runtime = server.connections.any()
+    assert runtime is not None
+    return runtime.jobs.poller
+
+
+MOSAIC_SCOPE = key_fingerprint(SecretStr(MOSAIC_KEY))
+"""The lease scope of the suite's Mosaic key: whoever holds it polls every run started in token mode."""
+
+
+async def until_polled_by(polling: MosaicServer, other: MosaicServer, job_id: str) -> None:
+    """Wait (bounded) until `polling` follows the job, having claimed its scope (remote modes: its person's);
+    `other` does not hold that scope."""
+    with anyio.fail_after(10):
+        while True:  # the poller claims the scope of a job tracked while not held on its next step
+            record = poller_of(polling).followed(job_id)
+            if record is not None:
+                break
+            await anyio.sleep(0.01)
+    assert poller_of(polling).holds(scope_of(record)) and not poller_of(other).holds(scope_of(record))
+
+
+async def until_holds(server: MosaicServer, scope: str) -> None:
+    """Wait (bounded) until `server`'s poller holds the lease of `scope`."""
+    with anyio.fail_after(10):
+        while True:  # claimed when the poller starts (its first adoption)
+            if poller_of(server).holds(scope):
+                return
+            await anyio.sleep(0.01)
 
 
 @asynccontextmanager
@@ -74,28 +109,31 @@ async def test_a_job_started_and_settled_on_one_replica_is_heard_on_the_other(
     postgres_url: str, frozen: RunningSandbox, tmp_path: Path, mode: str
 ) -> None:
     """A client of the replica that never polls the run hears it added, then its resource and the index updated."""
-    polling = replica(frozen, tmp_path, postgres_url, FAST_POLLING)
-    other = replica(frozen, tmp_path, postgres_url, QUIET_POLLING)  # the same journal; it never polls this run
+    polling = replica(frozen, tmp_path / "a", postgres_url, FAST_POLLING)
+    other = replica(frozen, tmp_path / "b", postgres_url, QUIET_POLLING)  # the same journal; it never polls this run
     heard = Heard()
 
     async def on_message(message: Any) -> None:
         if mode == "legacy":  # 2026-07-28 events are read from the listen streams
             heard.note(message)
 
-    async with (
-        Client(other, mode=mode, message_handler=on_message) as client,  # type: ignore[arg-type]
-        listening(client, mode, [JOBS_INDEX_URI], heard),
-        Client(polling, mode=mode) as starter,  # type: ignore[arg-type]
-    ):
-        run = await call_ok(starter, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
-        with anyio.fail_after(10):
-            while heard.list_changed < 1:
-                heard.changed = anyio.Event()
-                await heard.changed.wait()
-        async with listening(client, mode, [run["resource_uri"]], heard, list_changes=False):
-            frozen.sandbox.advance(3600)
-            await heard.until_updated(run["resource_uri"])
-            await heard.until_updated(JOBS_INDEX_URI)
+    async with Client(polling, mode=mode) as starter:  # type: ignore[arg-type]
+        await until_holds(polling, MOSAIC_SCOPE)  # started first: it holds the key's scope, so it polls the run
+        async with (
+            Client(other, mode=mode, message_handler=on_message) as client,  # type: ignore[arg-type]
+            listening(client, mode, [JOBS_INDEX_URI], heard),
+        ):
+            assert not poller_of(other).holds(MOSAIC_SCOPE)
+            run = await call_ok(starter, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
+            with anyio.fail_after(10):
+                while heard.list_changed < 1:
+                    heard.changed = anyio.Event()
+                    await heard.changed.wait()
+            async with listening(client, mode, [run["resource_uri"]], heard, list_changes=False):
+                frozen.sandbox.advance(3600)
+                await heard.until_updated(run["resource_uri"])
+                await heard.until_updated(JOBS_INDEX_URI)
+            assert poller_of(other).followed(run["job_id"]) is None  # it heard everything from the polling one
     assert heard.list_changed == 1
 
 
@@ -126,11 +164,9 @@ async def test_after_its_channel_dropped_a_replica_tells_its_clients_anything_ma
 
 @asynccontextmanager
 async def serving(sandbox: RunningSandbox, folder: Path, database_url: str) -> AsyncIterator[Served]:
-    """A replica's `serve --http` app on a free loopback port (a journal of its own in `folder`)."""
-    settings = sandbox_settings(sandbox, folder)
-    server = create_server(
-        settings, poll_timing=QUIET_POLLING, retry=RetryPolicy(sleep=RecordingSleep()), database_url=database_url
-    )
+    """A replica's `serve --http` app on a free loopback port (its stores in `database_url`, its home in `folder`)."""
+    settings = sandbox_settings(sandbox, folder, database_url=database_url)
+    server = create_server(settings, poll_timing=QUIET_POLLING, retry=RetryPolicy(sleep=RecordingSleep()))
     async with serve_asgi(build_http_app(server, settings, host="127.0.0.1")) as port:
         yield Served(server, f"http://127.0.0.1:{port}", sandbox.sandbox)
 
@@ -139,17 +175,18 @@ async def test_a_delivery_at_a_replica_that_does_not_poll_the_run_wakes_the_one_
     postgres_url: str, frozen: RunningSandbox, tmp_path: Path
 ) -> None:
     """A webhook delivery that lands on the other replica makes the polling one read the run once, now."""
-    async with (
-        serving(frozen, tmp_path / "a", postgres_url) as polling,
-        serving(frozen, tmp_path / "b", postgres_url) as other,
-    ):
-        job_id = await polling.start_run()
-        polled = polling.polls(job_id)
-        async with httpx2.AsyncClient(timeout=10) as http:
-            delivered = await http.post(other.hook, json={"flag": "RUN_PROGRESS", "run_id": job_id})
-        assert delivered.status_code == 200
-        await polling.quiet(job_id, polls=polled + 1)
-        assert polling.polls(job_id) == polled + 1
+    async with serving(frozen, tmp_path / "a", postgres_url) as polling:
+        await until_holds(polling.server, MOSAIC_SCOPE)  # started first: it polls the key's runs
+        async with serving(frozen, tmp_path / "b", postgres_url) as other:
+            assert not poller_of(other.server).holds(MOSAIC_SCOPE)
+            job_id = await polling.start_run()
+            polled = polling.polls(job_id)  # the sandbox's count: the reads of both replicas
+            async with httpx2.AsyncClient(timeout=10) as http:
+                delivered = await http.post(other.hook, json={"flag": "RUN_PROGRESS", "run_id": job_id})
+            assert delivered.status_code == 200
+            await polling.quiet(job_id, polls=polled + 1)
+            assert polling.polls(job_id) == polled + 1
+            assert poller_of(other.server).followed(job_id) is None
 
 
 DAVE = Person("oauth:dave", SecretStr("mk_dave_SECRET_canary_4444"), SecretStr("motion_dave_SECRET_canary_4444"))
@@ -175,10 +212,10 @@ async def test_a_persons_job_reaches_them_on_the_other_replica_and_nobody_else(
     postgres_url: str, frozen: RunningSandbox, tmp_path: Path, mode: str
 ) -> None:
     """Remote mode: Carol hears her run on the replica that does not poll it; Dave there cannot subscribe to it."""
-    settings = remote_settings(frozen, tmp_path)
+    settings = remote_settings(frozen, tmp_path, database_url=postgres_url)
     retry = RetryPolicy(sleep=RecordingSleep())
-    polling = create_server(settings, poll_timing=FAST_POLLING, retry=retry, database_url=postgres_url)
-    other = create_server(settings, poll_timing=QUIET_POLLING, retry=retry, database_url=postgres_url)
+    polling = create_server(settings, poll_timing=FAST_POLLING, retry=retry)
+    other = create_server(settings, poll_timing=QUIET_POLLING, retry=retry)
     carol_heard, dave_heard = Heard(), Heard()
     async with (
         person_client(other, CAROL, mode, carol_heard) as carol,
@@ -190,6 +227,7 @@ async def test_a_persons_job_reaches_them_on_the_other_replica_and_nobody_else(
                 with acting_for(CAROL):
                     run = await call_ok(starter, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})
                 uri = run["resource_uri"]
+                await until_polled_by(polling, other, run["job_id"])
                 with pytest.raises(MCPError, match="not a resource this server serves"):
                     async with listening(dave, mode, [uri], dave_heard, list_changes=False):
                         pass
@@ -242,10 +280,8 @@ async def test_messages_between_replicas_carry_no_key(
     postgres_url: str, frozen: RunningSandbox, tmp_path: Path
 ) -> None:
     """Remote mode: what one replica tells the others of a person's started and settled run holds no key of theirs."""
-    settings = remote_settings(frozen, tmp_path)
-    polling = create_server(
-        settings, poll_timing=FAST_POLLING, retry=RetryPolicy(sleep=RecordingSleep()), database_url=postgres_url
-    )
+    settings = remote_settings(frozen, tmp_path, database_url=postgres_url)
+    polling = create_server(settings, poll_timing=FAST_POLLING, retry=RetryPolicy(sleep=RecordingSleep()))
     async with channel_of(postgres_url) as overheard, person_client(polling, CAROL, "auto", Heard()) as carol:
         with acting_for(CAROL):
             run = await call_ok(carol, "run_agent", {"agent_id": CAPTIONS_AGENT_ID, "video_urls": [VIDEO]})

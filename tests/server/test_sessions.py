@@ -3,7 +3,7 @@ sandbox serve the requests of one session alternately, as a round-robin load bal
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,10 @@ import pytest
 from mcp import Client
 
 from mosaic_mcp.server.api.transport import RecordingSleep, RetryPolicy
-from mosaic_mcp.server.app import create_server
-from mosaic_mcp.server.config import Settings
+from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.config import Settings, key_fingerprint
 from mosaic_mcp.server.database import open_postgres, open_sqlite
-from mosaic_mcp.server.jobs.poller import PollTiming
+from mosaic_mcp.server.jobs.poller import Poller
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from mosaic_mcp.server.sandbox.serve import serve_asgi
@@ -45,18 +45,43 @@ async def frozen() -> AsyncIterator[RunningSandbox]:
 
 
 @asynccontextmanager
-async def replicas(settings: Settings, first_polls: PollTiming = FAST_POLLING) -> AsyncIterator[tuple[str, str]]:
+async def replicas(settings: Settings, *, polling: int = 0) -> AsyncIterator[tuple[str, str]]:
     """Two `serve --http` apps with these settings (one database) on loopback: their /mcp URLs.
 
-    `first_polls` is the first replica's poll timing (QUIET_POLLING: it never polls a job the second started)."""
+    Replica number `polling` (0 or 1) starts first, with FAST_POLLING; in token mode it holds the lease of the key's
+    scope before the other starts, so it polls every run of the key and the other (QUIET_POLLING) never does."""
     retry = RetryPolicy(sleep=RecordingSleep())
-    first, second = _app(settings, retry, first_polls), _app(settings, retry, FAST_POLLING)
-    async with serve_asgi(first) as first_port, serve_asgi(second) as second_port:
-        yield f"http://127.0.0.1:{first_port}/mcp", f"http://127.0.0.1:{second_port}/mcp"
+    timings = (FAST_POLLING, QUIET_POLLING) if polling == 0 else (QUIET_POLLING, FAST_POLLING)
+    servers = [create_server(settings, poll_timing=timing, retry=retry) for timing in timings]
+    scope = key_fingerprint(settings.mosaic_api_key) if settings.auth_mode == "token" else None
+    ports = [0, 0]
+    async with AsyncExitStack() as stack:
+        ports[polling] = await stack.enter_async_context(serve_asgi(_app(servers[polling], settings)))
+        if scope is not None:
+            await _until_holds(servers[polling], scope)
+        ports[1 - polling] = await stack.enter_async_context(serve_asgi(_app(servers[1 - polling], settings)))
+        if scope is not None:
+            assert not _poller(servers[1 - polling]).holds(scope)
+        yield f"http://127.0.0.1:{ports[0]}/mcp", f"http://127.0.0.1:{ports[1]}/mcp"
 
 
-def _app(settings: Settings, retry: RetryPolicy, timing: PollTiming) -> Any:
-    return build_http_app(create_server(settings, poll_timing=timing, retry=retry), settings, host="127.0.0.1")
+def _app(server: MosaicServer, settings: Settings) -> Any:
+    return build_http_app(server, settings, host="127.0.0.1")
+
+
+def _poller(server: MosaicServer) -> Poller:
+    runtime = server.connections.any()
+    assert runtime is not None
+    return runtime.jobs.poller
+
+
+async def _until_holds(server: MosaicServer, scope: str) -> None:
+    """Wait (bounded) until the server's poller holds the lease of `scope`."""
+    with anyio.fail_after(10):
+        while True:  # claimed when the poller starts (its first adoption)
+            if _poller(server).holds(scope):
+                return
+            await anyio.sleep(0.01)
 
 
 def message_of(response: httpx2.Response) -> dict[str, Any]:
@@ -151,7 +176,7 @@ async def test_a_session_opened_on_one_replica_is_served_by_the_other(
     """Initialize on A; run and subscribe on B; A's GET stream hears the run's update (B polls it, A never does:
     the fan-out carries it); the UI capability survives."""
     settings = sandbox_settings(frozen, tmp_path, database_url=postgres_url)
-    async with replicas(settings, QUIET_POLLING) as (a, b), httpx2.AsyncClient(timeout=20) as http:
+    async with replicas(settings, polling=1) as (a, b), httpx2.AsyncClient(timeout=20) as http:
         client = Legacy(http)
         opened = await client.initialize(a, capabilities=UI)
         assert opened.status_code == 200 and client.session_id
