@@ -108,6 +108,8 @@ JOB_COLUMNS = (
 )
 INSERT_JOB = f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (job_id) DO NOTHING"  # noqa: S608 - ours
 SAVE_SNAPSHOT = "UPDATE jobs SET snapshot=?, terminal=?, updated_at=? WHERE job_id=?"
+SAVE_READING = f"{SAVE_SNAPSHOT} AND (terminal=0 OR ?=1)"
+"""A poll's reading: it never turns a settled row back into a live one (only a new start reopens a job)."""
 INTENT_COLUMNS = "intent_id, action, key_fingerprint, target, details, started_at, state, outcome, closed_at"
 INTENT_SELECT = f"SELECT {INTENT_COLUMNS} FROM intents"  # noqa: S608 - our own columns
 
@@ -243,13 +245,16 @@ class Journal:
         await self._run(write)
 
     async def save_snapshots(self, items: Sequence[tuple[str, JobSnapshot]]) -> None:
-        """Store many jobs' newest snapshots in one transaction (one poll cycle's changes)."""
+        """Store many jobs' newest readings in one transaction (one poll cycle's changes).
+
+        A reading that is not settled leaves a row already settled as it is: reads overlap, and one taken
+        before the job settled may arrive after (a job is reopened only by `save_snapshot`, a new start)."""
         now = self.clock.wall()
-        rows = [(snap.model_dump_json(), int(snap.settled), now, job_id) for job_id, snap in items]
+        rows = [(snap.model_dump_json(), int(snap.settled), now, job_id, int(snap.settled)) for job_id, snap in items]
 
         def write(sql: Sql) -> None:
             with sql.transaction():  # the batch costs one commit
-                sql.executemany(SAVE_SNAPSHOT, rows)
+                sql.executemany(SAVE_READING, rows)
                 _note_origins(sql, all_origins(snap for _, snap in items), now)
 
         await self._run(write)

@@ -133,6 +133,7 @@ class Poller:
         self._sweep_failures = 0
         self._sweep_paused_until = float("-inf")
         self._unsaved: dict[str, JobRecord] = {}  # changes the journal has not taken yet (disk full...)
+        self._writing = anyio.Lock()  # one journal write of changes at a time, in order (`_flush`)
         self._settling: list[set[str]] = []  # per adoption under way: the jobs settled meanwhile (never re-adopted)
         self._journal_retry_at = float("-inf")
         self._journal_failing = False
@@ -573,8 +574,33 @@ class Poller:
                 event.set()
 
     async def _flush(self) -> None:
-        """Write every unsaved change in one transaction; announce the written ones."""
+        """Write every unsaved change in one transaction; announce the written ones.
+
+        Writes take turns (`_writing`), each taking the newest snapshots once its turn comes: two
+        overlapping flushes (a cycle's and `poll_job`'s) once raced to the database, and the older
+        reading, landing last, put a settled job back to running in the journal.
+        """
+        async with self._writing:
+            pending = await self._write_unsaved()
+        if not pending:
+            return
+        if self.on_changes is not None:
+            try:
+                await self.on_changes([record for record, _ in pending])
+            except Exception as exc:
+                _report(f"announcing the change of {len(pending)} job(s) failed", exc)
+        if self.on_change is not None:
+            for record, _ in pending:
+                try:
+                    await self.on_change(record)
+                except Exception as exc:
+                    _report(f"announcing the change of job {_short(record.job_id)} failed", exc)
+
+    async def _write_unsaved(self) -> list[tuple[JobRecord, JobSnapshot]]:
+        """Journal the unsaved changes as they are now; the ones written (none when the journal failed)."""
         pending = [(r, r.snapshot) for r in self._unsaved.values()]
+        if not pending:
+            return []
         try:
             await self.journal.save_snapshots([(r.job_id, snap) for r, snap in pending])
         except Exception as exc:
@@ -592,7 +618,7 @@ class Poller:
                 )
             else:
                 log.debug("the job journal still cannot be written (%s)", _journal_reason(exc))
-            return
+            return []
         if self._journal_failing:
             self._journal_failing = False
             log.warning(
@@ -601,17 +627,7 @@ class Poller:
         for record, snapshot in pending:
             if self._unsaved.get(record.job_id) is record and record.snapshot is snapshot:
                 del self._unsaved[record.job_id]
-        if self.on_changes is not None and pending:
-            try:
-                await self.on_changes([record for record, _ in pending])
-            except Exception as exc:
-                _report(f"announcing the change of {len(pending)} job(s) failed", exc)
-        if self.on_change is not None:
-            for record, _ in pending:
-                try:
-                    await self.on_change(record)
-                except Exception as exc:
-                    _report(f"announcing the change of job {_short(record.job_id)} failed", exc)
+        return pending
 
     def _first_interval(self) -> float:
         return next_interval(PollEvent("first"), self.timing)

@@ -132,6 +132,19 @@ async def test_save_snapshots_writes_a_batch(store_source: Path | Database) -> N
     await journal.close()
 
 
+async def test_a_late_reading_never_reopens_a_settled_job(store_source: Path | Database) -> None:
+    """A poll's reading taken before the job settled and written after leaves the settled row as it is."""
+    journal = Journal(store_source)
+    await journal.add(record("r1"))
+    done = pending_snapshot("mosaic_run", "r1", "completed").model_copy(update={"settled": True})
+    await journal.save_snapshots([("r1", done)])
+    await journal.save_snapshots([("r1", pending_snapshot("mosaic_run", "r1", "running"))])
+    stored = await journal.get("r1")
+    assert stored is not None and stored.snapshot.status == "completed" and stored.snapshot.settled
+    assert await journal.live() == []
+    await journal.close()
+
+
 async def spoil(journal: Journal, job_id: str, **columns: object) -> None:
     """Overwrite columns of a journaled row behind the journal's back (another version, a hand edit)."""
 
