@@ -20,6 +20,7 @@ SQLite: `BEGIN IMMEDIATE`).
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -348,21 +349,22 @@ def open_postgres(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, schemas: Sequ
     """Open a pool to `url` and migrate `schemas` (blocking: call from a worker thread or at start-up)."""
     database = PostgresDatabase(url, pool_size=pool_size)
     database.open_sync()
-    try:
-        for schema in schemas:
-            database.run_sync(lambda db, s=schema: migrate(db, s))  # type: ignore[misc]
-    except BaseException:
-        database.close_sync()
-        raise
-    return database
+    return _migrated(database, schemas)
 
 
 def open_sqlite(path: Path, *, schemas: Sequence[Schema] = (), pragmas: Sequence[str] = ()) -> SQLiteDatabase:
     """Open (creating) the SQLite file at `path` and migrate `schemas`."""
-    database = SQLiteDatabase(path, pragmas=pragmas)
+    return _migrated(SQLiteDatabase(path, pragmas=pragmas), schemas)
+
+
+OpenDatabase = TypeVar("OpenDatabase", SQLiteDatabase, PostgresDatabase)
+
+
+def _migrated(database: OpenDatabase, schemas: Sequence[Schema]) -> OpenDatabase:
+    """`database` with `schemas` migrated, or closed again when a migration fails."""
     try:
         for schema in schemas:
-            database.run_sync(lambda db, s=schema: migrate(db, s))  # type: ignore[misc]
+            database.run_sync(functools.partial(migrate, schema=schema))
     except BaseException:
         database.close_sync()
         raise
