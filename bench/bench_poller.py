@@ -24,8 +24,12 @@ C. Change -> notification at a subscribed client: the whole server (`create_serv
    sampled runs and `mosaic://jobs`. After the first look and `--quiet-seconds`, the clock is moved
    until `--finish-share` of the runs finished; the time from then to the client receiving each
    changed run's `resources/updated` is reported (p50 / p99 / max), with the time the next poll of
-   those runs was due when the change happened (target: p99 <= that + 1 s), and how many
-   `mosaic://jobs` updates the client got for the change (one per cycle that saw a change).
+   those runs was due when the change happened and their poll cycle then (the interval between two
+   looks at a run, the longest among them; target: p99 <= that cycle + 1 s: a change waits at most
+   one cycle to be looked at, then reaches the client within a second), and how many
+   `mosaic://jobs` updates the client got for the change (one per cycle that saw a change). "Next
+   poll due" is 0 when a cycle is under way at the change; that cycle may have read the run's list
+   page before the change, and then the next one sees it, a cycle later.
 
 Every wait is bounded; a size ends in well under a minute except the 10,000-run floor. Also
 reported: process RSS after each size (the sandbox lives in this process too).
@@ -323,6 +327,7 @@ async def part_c(
         await anyio.sleep(quiet)  # back-off grows as it would while nothing happens
         before = upstream.state(watched)
         due_in = max(poller.next_poll_after(r) or 0.0 for r in watched)
+        period = max(_interval(poller, r) for r in watched)
         listener.times.clear()
         upstream.advance_until_finished(run_ids, share)
         changed_at = time.perf_counter()
@@ -337,7 +342,7 @@ async def part_c(
     upstream.finish_everything()
     missing = len(expected) - len(latencies)
     p99 = percentile(latencies, 99) if latencies else math.nan
-    verdict = "met" if latencies and not missing and p99 <= (due_in + 1) * 1000 else "MISSED"
+    verdict = "met" if latencies and not missing and p99 <= (period + 1) * 1000 else "MISSED"
     return (
         len(run_ids),
         mode,
@@ -346,11 +351,18 @@ async def part_c(
         f"{p99:.0f}",
         f"{max(latencies):.0f}" if latencies else "-",
         f"{due_in:.1f}",
-        f"{p99 / 1000 - due_in:.1f}",
+        f"{period:.1f}",
+        f"{p99 / 1000 - period:+.1f}",
         verdict,
         index_updates,
         missing,
     )
+
+
+def _interval(poller: Poller, run_id: str) -> float:
+    """The run's poll interval in effect: the time between two looks at it (what its snapshot tells clients)."""
+    record = poller.followed(run_id)
+    return (record.snapshot.next_poll_after_seconds or 0.0) if record is not None else 0.0
 
 
 # ------------------------------------------------------------------------------------- main
@@ -433,8 +445,9 @@ async def run(args: argparse.Namespace) -> None:
             "p99 ms",
             "max ms",
             "next poll due s",
-            "p99 - due s",
-            "p99 <= due + 1 s",
+            "poll cycle s",
+            "p99 - cycle s",
+            "p99 <= cycle + 1 s",
             "mosaic://jobs updates",
             "never heard",
         ]

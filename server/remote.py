@@ -212,7 +212,7 @@ class Clients:
 class PersonPoller(Poller):
     """The poller of a remote server: each job is read with its owner's key, unsealed only to poll it.
 
-    It has no deployment-wide client, so it never sweeps the running list (that list is per key).
+    The running list is per key, so each person's runs are swept on a list of their own, with their key.
     """
 
     def __init__(
@@ -241,6 +241,23 @@ class PersonPoller(Poller):
         )
         self.keystore = keystore
         self.clients = clients
+
+    def list_group(self, record: JobRecord) -> str:
+        """A person's runs share a run list: the one their key sees."""
+        return record.key_fingerprint
+
+    async def list_client(self, group: str) -> MosaicClient | None:
+        """The person's client, to list their runs (None when their key is missing or was rejected)."""
+        if await self.keystore.rejected(group, "mosaic"):
+            return None
+        key = await self.keystore.get(group, "mosaic")
+        return None if key is None else self.clients.mosaic(self.clients.settings_for(key, None))
+
+    async def list_rejected(self, group: str) -> bool:
+        """The person's key was rejected while listing: mark it, and let each job say so (sign in again)."""
+        await self.keystore.reject(group, "mosaic")
+        log.warning("a person's mosaic key was rejected (401); their jobs wait for them to sign in again")
+        return True
 
     async def fetch(self, record: JobRecord) -> JobSnapshot:
         """Read a job with its owner's stored key; a rejected key marks the job (sign in again)."""

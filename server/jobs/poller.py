@@ -7,13 +7,17 @@ than a few Mosaic runs are live and sweeping costs no more than fetching the due
 sweep of the list endpoint (`GET /agent_runs?status=running`, 100 per page, newest first, as many
 pages as the live set needs) replaces per-run requests: it covers every live run, due or not. A
 run whose summary is the one seen last time costs nothing more (no snapshot is rebuilt); a run
-whose summary moved is updated from it; only runs that left the list (they finished) are fetched
-one by one (all at once: they are what changed). When runs are polled one by one instead (the
-list fails or is paused), a cycle sends at most `singles_per_cycle` fetches and spreads the rest
-over the next cycles instead of sending one burst. Motion has no list endpoint, so its sessions
-are polled one by one. A change is written to the journal first, then announced: every change of
-a cycle in one call of `on_changes` (the notifier sends them in the background), and to
-`on_change` one by one.
+whose summary moved is updated from it. Runs that left the list finished: when more than a few
+did, they are looked up in the completed list (`status=completed`, newest first, as many pages
+as they fill), whose summary of a completed run is its final state; the rest (failed, cancelled:
+summaries lack `needs_credits` and `errors`) and a few are fetched one by one, all at once (they
+are what changed). A list covers one key's runs: the runs of each key (`list_group`, one for the
+whole process here, one per person in `PersonPoller`) are swept on their own list, with that
+key. When runs are polled one by one instead (the list fails or is paused), a cycle sends at
+most `singles_per_cycle` fetches per list and spreads the rest over the next cycles instead of
+sending one burst. Motion has no list endpoint, so its sessions are polled one by one. A change
+is written to the journal first, then announced: every change of a cycle in one call of
+`on_changes` (the notifier sends them in the background), and to `on_change` one by one.
 
 Nothing one job, one row or one answer does can stop the loop: a job whose id or data cannot be
 used is quarantined (settled with a note), any other failure is logged and backed off. A failed
@@ -79,6 +83,10 @@ skewed local clock from hiding our runs (the status filter keeps the pages few a
 NO_LIST_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 """Answers to `GET /agent_runs` that mean this API has no list endpoint: stop sweeping at once."""
 
+FINAL_FROM_SUMMARY = "completed"
+"""The one finished status whose list summary is the whole final state (no errors, no credits needed);
+failed, partially completed and cancelled runs are read whole (summaries lack `needs_credits` and `errors`)."""
+
 
 @dataclass
 class _Entry:
@@ -130,8 +138,8 @@ class Poller:
         self._wake = anyio.Event()
         self._limiter = anyio.CapacityLimiter(self.timing.concurrency)
         self._adopted_at = float("-inf")
-        self._sweep_failures = 0
-        self._sweep_paused_until = float("-inf")
+        self._sweep_failures: dict[str, int] = {}  # per run list (`list_group`): failed sweeps in a row
+        self._sweep_paused_until: dict[str, float] = {}
         self._unsaved: dict[str, JobRecord] = {}  # changes the journal has not taken yet (disk full...)
         self._writing = anyio.Lock()  # one journal write of changes at a time, in order (`_flush`)
         self._settling: list[set[str]] = []  # per adoption under way: the jobs settled meanwhile (never re-adopted)
@@ -348,58 +356,108 @@ class Poller:
         """Poll the due jobs once (all followed jobs when `due` is None)."""
         due = list(self._entries.values()) if due is None else due
         stats = _Counter()
-        runs = [e for e in due if e.record.kind == "mosaic_run"]
+        runs = _by_list(self, [e for e in due if e.record.kind == "mosaic_run"])
+        live_runs = _by_list(self, [e for e in self._entries.values() if e.record.kind == "mosaic_run"])
         sessions = [e for e in due if e.record.kind == "motion_session"]
-        live_runs = [e for e in self._entries.values() if e.record.kind == "mosaic_run"]
-        sweep = (
-            runs
-            and len(live_runs) > self.timing.sweep_threshold
-            and len(runs) >= sweep_pages(len(live_runs), PAGE_SIZE)  # a sweep costs no more than the singles
-            and self.mosaic is not None
-        )
         async with anyio.create_task_group() as tg:
-            if sweep and self.clock.monotonic() >= self._sweep_paused_until:
-                tg.start_soon(self._sweep, live_runs, runs, stats)
-            else:
-                tg.start_soon(self._poll_singly, runs, stats)
+            for group, due_runs in runs.items():
+                tg.start_soon(self._poll_runs, group, live_runs[group], due_runs, stats)
             for entry in sessions:
                 tg.start_soon(self._poll_one, entry, stats)
         await self._commit(stats.changed_records)
         self.last_cycle = CycleStats(stats.pages, stats.fetches, len(stats.changed_records))
         return self.last_cycle
 
-    async def _sweep(self, entries: list[_Entry], due: list[_Entry], stats: _Counter) -> None:
-        """Update every live run from the running list; when listing fails, poll the due runs singly."""
+    def list_group(self, record: JobRecord) -> str:
+        """Which run list covers a run: one for every run here (one key); `PersonPoller` keeps one per person."""
+        return ""
+
+    async def list_client(self, group: str) -> MosaicClient | None:
+        """The client that lists the runs of `group` (None: poll them one by one)."""
+        return self.mosaic
+
+    async def list_rejected(self, group: str) -> bool:
+        """Listing `group`'s runs met a rejected key (401): True when reading them singly says what to do."""
+        return False
+
+    async def _poll_runs(self, group: str, live: list[_Entry], due: list[_Entry], stats: _Counter) -> None:
+        """The due runs of one list: swept with every live run of the list when that costs no more than
+        fetching the due ones singly, else fetched one by one."""
+        sweep = (
+            len(live) > self.timing.sweep_threshold
+            and len(due) >= sweep_pages(len(live), PAGE_SIZE)
+            and self.clock.monotonic() >= self._sweep_paused_until.get(group, float("-inf"))
+        )
+        client = await self.list_client(group) if sweep else None
+        if client is None:
+            await self._poll_singly(due, stats)
+        else:
+            await self._sweep(client, group, live, due, stats)
+
+    async def _sweep(
+        self, client: MosaicClient, group: str, entries: list[_Entry], due: list[_Entry], stats: _Counter
+    ) -> None:
+        """Update every live run of a list from it; when listing fails, poll the due runs singly."""
         try:
-            seen, complete = await self._list_running(entries, stats)
+            seen, complete = await self._list(client, "running", entries, stats)
         except Exception as exc:
+            if isinstance(exc, AuthenticationError) and await self.list_rejected(group):
+                await self._poll_singly(due, stats)
+                return
             if isinstance(exc, RateLimitedError | AuthenticationError):
                 # Per-run requests would meet the same limit or the same rejected key.
                 _report("listing running runs failed", exc)
                 for entry in entries:
                     self._backoff(entry, exc)
                 return
-            self._sweep_failed(exc)
+            self._sweep_failed(group, exc)
             await self._poll_singly(due, stats)
             return
-        else:
-            self._sweep_failures = 0
-            singly = []
-            now = self.clock.monotonic()
-            for entry in entries:
-                job_id = entry.record.job_id
-                summary = seen.get(job_id)
-                if summary is not None and summary.status not in RUN_TERMINAL_STATUSES:
-                    try:
-                        self._take_summary(entry, summary, stats)
-                    except Exception as exc:
-                        _report(f"reading run {_short(job_id)} from the running list failed", exc)
-                        singly.append(entry)
-                elif summary is not None or complete or entry.due <= now:
-                    # Finished (summaries lack needs_credits and errors, so read it whole), left the
-                    # running list, or lies beyond the pages we read: fetch it.
+        self._sweep_failures.pop(group, None)
+        singly, left = [], []
+        now = self.clock.monotonic()
+        for entry in entries:
+            job_id = entry.record.job_id
+            summary = seen.get(job_id)
+            if summary is not None and summary.status not in RUN_TERMINAL_STATUSES:
+                try:
+                    self._take_summary(entry, summary, stats)
+                except Exception as exc:
+                    _report(f"reading run {_short(job_id)} from the running list failed", exc)
                     singly.append(entry)
-        await self._poll_singly(singly, stats, spread=False)
+            elif summary is not None and summary.status == FINAL_FROM_SUMMARY:
+                self._take_final(entry, summary, stats)
+            elif summary is not None:
+                singly.append(entry)  # failed or cancelled: summaries lack needs_credits and errors
+            elif complete:
+                left.append(entry)  # left the running list: it finished
+            elif entry.due <= now:
+                singly.append(entry)  # lies beyond the pages read
+        if len(left) > self.timing.sweep_threshold:
+            left = await self._take_finished(client, left, stats)
+        await self._poll_singly(singly + left, stats, spread=False)
+
+    async def _take_finished(self, client: MosaicClient, left: list[_Entry], stats: _Counter) -> list[_Entry]:
+        """Settle runs that left the running list from the completed list; the ones still to fetch singly."""
+        try:
+            seen, _ = await self._list(client, FINAL_FROM_SUMMARY, left, stats)
+        except Exception as exc:
+            _report("listing completed runs failed; fetching the finished runs one by one", exc)
+            return left
+        rest = []
+        for entry in left:
+            summary = seen.get(entry.record.job_id)
+            if summary is not None and summary.status == FINAL_FROM_SUMMARY:
+                self._take_final(entry, summary, stats)
+            else:
+                rest.append(entry)  # failed, cancelled, or beyond the pages read
+        return rest
+
+    def _take_final(self, entry: _Entry, summary: RunSummary, stats: _Counter) -> None:
+        try:
+            self._apply(entry, from_run(entry.record.job_id, summary, clock=self.clock), stats)
+        except Exception as exc:
+            _report(f"reading run {_short(entry.record.job_id)} from the run list failed", exc)
 
     def _take_summary(self, entry: _Entry, summary: RunSummary, stats: _Counter) -> None:
         """Take a running run's list summary in; one equal to the last costs a comparison, not a snapshot."""
@@ -426,44 +484,46 @@ class Poller:
             for entry in entries:
                 tg.start_soon(self._poll_one, entry, stats)
 
-    async def _list_running(self, entries: list[_Entry], stats: _Counter) -> tuple[dict[str, RunSummary], bool]:
-        """The running list's summaries of our runs, and whether every one of them was accounted for.
+    async def _list(
+        self, client: MosaicClient, status: str, entries: list[_Entry], stats: _Counter
+    ) -> tuple[dict[str, RunSummary], bool]:
+        """The summaries of our runs in the `status` list, and whether every one of them was accounted for.
 
-        Pages are read newest first until every live run was seen or the list ends, at most as many
-        as the live runs fill plus `sweep_max_pages` (other runs of the key share the list).
+        Pages are read newest first, from our oldest run's creation on, until every run was seen or the
+        list ends, at most as many as the runs fill plus `sweep_max_pages` (other runs of the key share
+        the list).
         """
-        assert self.mosaic is not None
         wanted = {e.record.job_id for e in entries}
         since = min(e.record.created_at for e in entries) - SWEEP_CLOCK_SLACK_SECONDS
         seen: dict[str, RunSummary] = {}
         cursor: str | None = None
         for _ in range(sweep_pages(len(wanted), PAGE_SIZE) + self.timing.sweep_max_pages):
             async with self._limiter:
-                page = await self.mosaic.list_runs(
-                    status="running", limit=PAGE_SIZE, cursor=cursor, from_=iso_utc(since)
-                )
+                page = await client.list_runs(status=status, limit=PAGE_SIZE, cursor=cursor, from_=iso_utc(since))
             stats.pages += 1
             seen.update((s.run_id, s) for s in page.runs if s.run_id in wanted)
+            if status == FINAL_FROM_SUMMARY and any(s.status != status for s in page.runs):
+                return seen, False  # the API ignored the filter (a completed run stays completed): stop here
             cursor = page.next_cursor
             if not cursor or len(seen) == len(wanted):
                 return seen, True
         return seen, False
 
-    def _sweep_failed(self, exc: Exception) -> None:
+    def _sweep_failed(self, group: str, exc: Exception) -> None:
         """Count a failed sweep; pause sweeping when the endpoint is missing or keeps failing."""
         t = self.timing
-        self._sweep_failures += 1
+        failures = self._sweep_failures[group] = self._sweep_failures.get(group, 0) + 1
         missing = isinstance(exc, APIStatusError) and exc.status_code in NO_LIST_ENDPOINT_STATUSES
-        if missing or self._sweep_failures >= t.sweep_failures_to_pause:
-            why = "is not offered by this API" if missing else f"failed {self._sweep_failures} times in a row"
+        if missing or failures >= t.sweep_failures_to_pause:
+            why = "is not offered by this API" if missing else f"failed {failures} times in a row"
             log.warning(
                 "listing running runs (GET /agent_runs) %s (%s); polling runs one by one for the next %.0fs",
                 why,
                 _describe(exc),
                 t.sweep_pause,
             )
-            self._sweep_failures = 0
-            self._sweep_paused_until = self.clock.monotonic() + t.sweep_pause
+            del self._sweep_failures[group]
+            self._sweep_paused_until[group] = self.clock.monotonic() + t.sweep_pause
         else:
             log.warning("listing running runs failed (%s); polling the due runs one by one", _describe(exc))
 
@@ -653,6 +713,13 @@ class Poller:
         )
         if not isinstance(exc, APIError | MissingKeyError):  # an expected failure needs no traceback
             log.debug("polling %s failed", _short(entry.record.job_id), exc_info=exc)
+
+
+def _by_list(poller: Poller, entries: list[_Entry]) -> dict[str, list[_Entry]]:
+    groups: dict[str, list[_Entry]] = {}
+    for entry in entries:
+        groups.setdefault(poller.list_group(entry.record), []).append(entry)
+    return groups
 
 
 def scope_of(record: JobRecord) -> str:

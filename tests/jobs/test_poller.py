@@ -117,14 +117,14 @@ async def test_many_live_runs_cost_one_list_page_per_cycle(
 async def test_only_finished_runs_are_fetched_one_by_one(
     harness: Harness, mosaic: MosaicClient, served: RunningSandbox
 ) -> None:
-    """Runs that left the running list are fetched singly; the rest come from the list page."""
+    """Runs that left the running list are settled from one page of the completed list, not fetched one by one."""
     run_ids = await start_runs(mosaic, harness, 6)
     await harness.poller.cycle()
     served.sandbox.advance(3600)  # every run finishes
     served.sandbox.requests.clear()
     stats = await harness.poller.cycle()
-    assert stats.list_pages == 1
-    assert stats.single_fetches == len(run_ids) == served.sandbox.count("GET", GET_ROUTE)
+    assert (stats.list_pages, stats.single_fetches) == (2, 0)
+    assert served.sandbox.count("GET", LIST_ROUTE) == 2 and served.sandbox.count("GET", GET_ROUTE) == 0
     assert harness.poller.live_count == 0
     assert set(run_ids) <= set(harness.announced)
     for run_id in run_ids:
@@ -230,6 +230,53 @@ async def test_a_finished_run_in_the_sweep_is_read_whole(tmp_path: Path) -> None
     assert (stats.list_pages, stats.single_fetches) == (1, len(run_ids))
     stored = await journal.get("run-0")
     assert stored is not None and stored.snapshot.needs_credits and stored.snapshot.settled
+    await journal.close()
+    await mosaic.aclose()
+
+
+class FinishedRuns:
+    """An API listing `running` runs as running and `completed` ones as completed; our other runs
+    failed for lack of credits (seen whole only at GET /agent_run/{id})."""
+
+    def __init__(self, running: list[str], completed: list[str]) -> None:
+        self.running = running
+        self.completed = completed
+        self.paths: list[str] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.paths.append(f"{request.url.path}?{request.url.params.get('status', '')}")
+        if request.url.path == "/agent_runs":
+            if request.url.params.get("status") != "completed":
+                summaries = [{"run_id": r, "status": "running"} for r in self.running]
+                return httpx2.Response(200, json={"runs": summaries, "next_cursor": None})
+            output = {"id": "out-1", "video_url": "https://cdn.example/v.mp4"}
+            summaries = [{"run_id": r, "status": "completed", "outputs": [output]} for r in self.completed]
+            return httpx2.Response(200, json={"runs": summaries, "next_cursor": None})
+        return httpx2.Response(200, json={"status": "failed", "needs_credits": True, "errors": ["no credits"]})
+
+
+@pytest.mark.parametrize(("running", "lists", "singles"), [(0, 2, 3), (5, 1, 3)], ids=["many-left", "few-left"])
+async def test_runs_that_left_the_running_list(tmp_path: Path, running: int, lists: int, singles: int) -> None:
+    """More than a few runs that left the running list are looked up in the completed list: the completed
+    ones settle from their summary, the rest (failed: needs_credits) are fetched whole; a few are just fetched."""
+    run_ids = [f"run-{i}" for i in range(8)]
+    api = FinishedRuns(run_ids[:running], run_ids[running:5])
+    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), transport=httpx2.MockTransport(api))
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    harness = Harness(journal, mosaic, MotionClient(api_key=None))
+    for run_id in run_ids:
+        await harness.track("mosaic_run", run_id)
+    stats = await harness.poller.cycle()
+    assert (stats.list_pages, stats.single_fetches) == (lists, singles)
+    assert api.paths.count("/agent_runs?completed") == lists - 1
+    assert harness.poller.live_count == running
+    for run_id in run_ids[running:]:
+        stored = await journal.get(run_id)
+        assert stored is not None and stored.snapshot.settled
+        if run_id in api.completed:
+            assert stored.snapshot.status == "completed" and stored.snapshot.outputs[0].video_url
+        else:
+            assert stored.snapshot.status == "failed" and stored.snapshot.needs_credits
     await journal.close()
     await mosaic.aclose()
 
@@ -378,12 +425,15 @@ async def test_a_failing_announcement_does_not_stop_the_loop(
 
 
 class RunningList:
-    """A Mosaic API stand-in whose running list holds `count` runs, newest first, 100 per page."""
+    """A Mosaic API stand-in whose running list holds `count` runs, newest first, 100 per page (the
+    finished ones are in the completed list, unless it ignores the status filter: then every list is
+    the running list)."""
 
     def __init__(self, count: int) -> None:
         self.run_ids = [f"run-{i:05d}" for i in range(count)]
         self.finished: set[str] = set()
         self.list_fails = False
+        self.ignores_status = False
         self.pages = 0
         self.gets = 0
 
@@ -392,11 +442,12 @@ class RunningList:
             self.pages += 1
             if self.list_fails:
                 return httpx2.Response(503, json={"error": "down"})
-            running = [r for r in reversed(self.run_ids) if r not in self.finished]
+            status = "running" if self.ignores_status else request.url.params["status"]
+            listed = [r for r in reversed(self.run_ids) if (r in self.finished) == (status == "completed")]
             start = int(request.url.params.get("cursor") or 0)
             limit = int(request.url.params["limit"])
-            page = [{"run_id": r, "status": "running", "node_status_counts": {"in_progress": 1}} for r in running]
-            more = start + limit < len(running)
+            page = [{"run_id": r, "status": status, "node_status_counts": {"in_progress": 1}} for r in listed]
+            more = start + limit < len(listed)
             body = {"runs": page[start : start + limit], "next_cursor": str(start + limit) if more else None}
             return httpx2.Response(200, json=body)
         self.gets += 1
@@ -434,14 +485,22 @@ async def test_the_sweep_reads_every_page_the_live_runs_fill(listed: tuple[Harne
     assert (upstream.pages, upstream.gets) == (6, 0)
 
 
-async def test_only_runs_that_left_the_list_are_fetched(listed: tuple[Harness, RunningList]) -> None:
-    """When some runs finish, the sweep fetches exactly those one by one and lets them go."""
+@pytest.mark.parametrize("ignores_status", [False, True], ids=["completed-list", "filter-ignored"])
+async def test_only_runs_that_left_the_list_are_read_again(
+    listed: tuple[Harness, RunningList], ignores_status: bool
+) -> None:
+    """When some runs finish, the sweep settles exactly those, from one page of the completed list
+    (or, when the API ignores the status filter, from single fetches after that one page), and lets them go."""
     harness, upstream = listed
     await harness.poller.cycle()
     upstream.finished = set(upstream.run_ids[:7])
+    upstream.ignores_status = ignores_status
     stats = await harness.poller.cycle()
-    assert (stats.list_pages, stats.single_fetches, stats.changed) == (3, 7, 7)
+    assert (stats.list_pages, stats.single_fetches, stats.changed) == (4, 7 if ignores_status else 0, 7)
     assert harness.poller.live_count == 243
+    for run_id in upstream.run_ids[:7]:
+        stored = await harness.journal.get(run_id)
+        assert stored is not None and stored.snapshot.status == "completed"
 
 
 async def test_one_due_run_among_many_is_fetched_alone(listed: tuple[Harness, RunningList]) -> None:

@@ -27,8 +27,15 @@ from mosaic_mcp.server.jobs.journal import JobRecord, Journal
 from mosaic_mcp.server.jobs.keystore import KeyStore
 from mosaic_mcp.server.jobs.snapshot import pending_snapshot
 from mosaic_mcp.server.people import Person, current_person
-from mosaic_mcp.server.remote import STARTS_PER_MINUTE, StartLimiter, TooManyStartsError, owner_of
-from mosaic_mcp.server.sandbox import RunningSandbox
+from mosaic_mcp.server.remote import (
+    STARTS_PER_MINUTE,
+    Clients,
+    PersonPoller,
+    StartLimiter,
+    TooManyStartsError,
+    owner_of,
+)
+from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, SandboxConfig, serve_sandbox
 from mosaic_mcp.server.sandbox.seed import CAPTIONS_AGENT_ID
 from mosaic_mcp.server.serve_http import transport_security
 
@@ -347,3 +354,54 @@ def test_off_loopback_the_public_url_is_the_only_host_served(tmp_path: Path) -> 
     assert security.allowed_hosts == ["mosaic-mcp.example.com"]
     assert security.allowed_origins == ["https://mosaic-mcp.example.com"]
     assert transport_security(settings, "127.0.0.1") is None  # the SDK's own loopback checks
+
+
+async def test_each_persons_runs_are_swept_on_their_own_list_with_their_key(tmp_path: Path) -> None:
+    """The remote poller lists each person's runs with that person's key (a page each, no single fetches);
+    a person whose key is rejected while listing gets "sign in again" and the other's runs go on."""
+    async with serve_sandbox(Sandbox(SandboxConfig(speed=0))) as served:  # nothing finishes meanwhile
+        await sweep_two_people(served, tmp_path)
+
+
+async def sweep_two_people(served: RunningSandbox, tmp_path: Path) -> None:
+    clock = ManualClock()
+    journal = Journal(tmp_path / "jobs.sqlite3", clock=clock)
+    keystore = KeyStore(tmp_path / "jobs.sqlite3", SECRET, clock=clock)
+    clients = Clients(sandbox_settings(served, tmp_path), retry=RetryPolicy(sleep=RecordingSleep()), timeout=10.0)
+    poller = PersonPoller(journal, keystore, clients, clock=clock)
+    runs: dict[str, list[str]] = {}
+    try:
+        for person in (CAROL, DAVE):
+            assert person.mosaic_api_key is not None
+            owner = owner_of(person)
+            await keystore.put(owner, "mosaic", person.mosaic_api_key)
+            mosaic = clients.mosaic(clients.settings_for(person.mosaic_api_key, None))
+            for _ in range(5):  # more than the sweep threshold
+                run_id = (await mosaic.run_agent(CAPTIONS_AGENT_ID, RunRequest(video_urls=[VIDEO]))).run_id
+                now = clock.wall()
+                snapshot = pending_snapshot("mosaic_run", run_id, "running", clock=clock)
+                record = JobRecord(run_id, "mosaic_run", owner, snapshot, created_at=now, updated_at=now, viewed_at=now)
+                await journal.add(record)
+                poller.track(record)
+                runs.setdefault(owner, []).append(run_id)
+        served.sandbox.requests.clear()
+        stats = await poller.cycle()
+        assert (stats.list_pages, stats.single_fetches, stats.changed) == (2, 0, 10)
+        assert CAROL.mosaic_api_key is not None
+        served.sandbox.revoke_key(CAROL.mosaic_api_key.get_secret_value())
+        served.sandbox.requests.clear()
+        await poller.cycle()
+        assert served.sandbox.count("GET", "/agent_runs") == 2  # Carol's answered 401
+        assert served.sandbox.count("GET", "/agent_run/{run_id}") == 0  # her runs are told, without a request
+        assert await keystore.rejected(owner_of(CAROL), "mosaic")
+        assert not await keystore.rejected(owner_of(DAVE), "mosaic")
+        for run_id in runs[owner_of(CAROL)]:
+            stored = await journal.get(run_id)
+            assert stored is not None and "Sign in again" in stored.snapshot.next_step
+        for run_id in runs[owner_of(DAVE)]:
+            stored = await journal.get(run_id)
+            assert stored is not None and "Sign in again" not in stored.snapshot.next_step
+    finally:
+        await clients.close_retired(everything=True)
+        await keystore.close()
+        await journal.close()
