@@ -58,6 +58,19 @@ log = logging.getLogger("mosaic_mcp.http")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
+
+READ_BYTES = 256 * 1024
+"""What an HTTP/1.1 connection asks its socket for per read (httpcore's default is 64 KiB). asyncio's
+transports hand over up to 256 KiB at a time; taking it whole halves the CPU a large download costs in
+h11 and the stream layers (`bench/bench_download.py`), and changes nothing for small answers."""
+
+
+def _read_in_large_pieces() -> None:
+    """Raise httpcore's read size (a class-level setting of its HTTP/1.1 connection) to `READ_BYTES`."""
+    import httpcore2  # loaded with the first client, as httpx2 itself does: kept off the start path
+
+    if httpcore2.AsyncHTTP11Connection.READ_NUM_BYTES < READ_BYTES:
+        httpcore2.AsyncHTTP11Connection.READ_NUM_BYTES = READ_BYTES
 Retry = Literal["idempotent", "create"]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -202,6 +215,7 @@ class HTTPCore:
     def client(self) -> httpx2.AsyncClient:
         """The underlying client, for unauthenticated transfers (signed upload/download URLs)."""
         if self._client is None:
+            _read_in_large_pieces()
             self._client = httpx2.AsyncClient(
                 base_url=self._base_url, headers=self._headers, timeout=self._timeout, transport=self._transport
             )
