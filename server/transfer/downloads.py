@@ -306,8 +306,8 @@ class _Body:
     """One response body on its way to a file: gathered on the event loop, written and hashed on a worker thread.
 
     The network's reads (up to `READ_BYTES`, 256 KiB, each) are gathered into batches of `BATCH`
-    bytes; each batch is one thread hop and one `os.writev`, while the next batch is read. At most `QUEUED` batches wait, so
-    memory stays at a few batches whatever the size.
+    bytes; each batch is one thread hop and one `os.writev`, while the next batch is read. At most
+    `QUEUED` batches wait, so memory stays at a few batches whatever the size.
     """
 
     def __init__(self, name: str, max_bytes: int, too_large: Callable[[], LocalFileError], md5: bytes | None) -> None:
