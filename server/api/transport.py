@@ -71,6 +71,8 @@ def _read_in_large_pieces() -> None:
 
     if httpcore2.AsyncHTTP11Connection.READ_NUM_BYTES < READ_BYTES:
         httpcore2.AsyncHTTP11Connection.READ_NUM_BYTES = READ_BYTES
+
+
 Retry = Literal["idempotent", "create"]
 Sleep = Callable[[float], Awaitable[None]]
 
