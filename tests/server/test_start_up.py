@@ -55,6 +55,30 @@ def test_default_toolsets_load_no_optional_tool_module(tmp_path: Path) -> None:
     assert "list_jobs" in found["tools"] and "create_social_post" not in found["tools"]
 
 
+SERVED = textwrap.dedent(
+    """
+    import json, sys, anyio
+    from mosaic_mcp.server.app import create_server
+    from mosaic_mcp.server.config import load_settings
+    server = create_server(load_settings(mosaic_api_key="mk_x", motion_api_key="motion_x", home=sys.argv[1]))
+    async def serve_once():
+        async with server.settings.lifespan(server):
+            pass
+    anyio.run(serve_once)
+    print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("psycopg", "psycopg_pool"))))
+    """
+)
+
+
+def test_a_server_on_sqlite_never_loads_the_postgresql_driver(tmp_path: Path) -> None:
+    """Without a database URL, building and serving (journal, poller, leases) never loads psycopg (~55 ms of start)."""
+    pytest.importorskip("psycopg", reason="needs psycopg installed to show it is not loaded: pip install -e '.[dev]'")
+    out = subprocess.run(
+        [sys.executable, "-c", SERVED, str(tmp_path / "home")], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
 def test_an_enabled_toolset_loads_its_module(tmp_path: Path) -> None:
     """Enabling one optional toolset loads exactly its module and registers its tools after the core ones."""
     found = loaded(tmp_path, "social")
