@@ -84,8 +84,9 @@ NO_LIST_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 """Answers to `GET /agent_runs` that mean this API has no list endpoint: stop sweeping at once."""
 
 FINAL_FROM_SUMMARY = "completed"
-"""The one finished status whose list summary is the whole final state (no errors, no credits needed);
-failed, partially completed and cancelled runs are read whole (summaries lack `needs_credits` and `errors`)."""
+"""The one finished status whose list summary is the whole final state (no errors, no credits needed):
+when it lists outputs (`_final`). Failed, partially completed and cancelled runs are read whole
+(summaries lack `needs_credits` and `errors`)."""
 
 
 @dataclass
@@ -425,7 +426,7 @@ class Poller:
                 except Exception as exc:
                     _report(f"reading run {_short(job_id)} from the running list failed", exc)
                     singly.append(entry)
-            elif summary is not None and summary.status == FINAL_FROM_SUMMARY:
+            elif summary is not None and _final(summary):
                 self._take_final(entry, summary, stats)
             elif summary is not None:
                 singly.append(entry)  # failed or cancelled: summaries lack needs_credits and errors
@@ -447,10 +448,10 @@ class Poller:
         rest = []
         for entry in left:
             summary = seen.get(entry.record.job_id)
-            if summary is not None and summary.status == FINAL_FROM_SUMMARY:
+            if summary is not None and _final(summary):
                 self._take_final(entry, summary, stats)
             else:
-                rest.append(entry)  # failed, cancelled, or beyond the pages read
+                rest.append(entry)  # failed, cancelled, listed without outputs, or beyond the pages read
         return rest
 
     def _take_final(self, entry: _Entry, summary: RunSummary, stats: _Counter) -> None:
@@ -713,6 +714,12 @@ class Poller:
         )
         if not isinstance(exc, APIError | MissingKeyError):  # an expected failure needs no traceback
             log.debug("polling %s failed", _short(entry.record.job_id), exc_info=exc)
+
+
+def _final(summary: RunSummary) -> bool:
+    """Whether a list summary is a run's whole final state: completed, with its outputs (an API whose
+    list left them out must not settle a run with none)."""
+    return summary.status == FINAL_FROM_SUMMARY and bool(summary.outputs)
 
 
 def _by_list(poller: Poller, entries: list[_Entry]) -> dict[str, list[_Entry]]:

@@ -234,13 +234,18 @@ async def test_a_finished_run_in_the_sweep_is_read_whole(tmp_path: Path) -> None
     await mosaic.aclose()
 
 
-class FinishedRuns:
-    """An API listing `running` runs as running and `completed` ones as completed; our other runs
-    failed for lack of credits (seen whole only at GET /agent_run/{id})."""
+OUTPUT = {"id": "out-1", "video_url": "https://cdn.example/v.mp4"}
 
-    def __init__(self, running: list[str], completed: list[str]) -> None:
+
+class FinishedRuns:
+    """An API listing `running` runs as running and `completed` ones as completed (those in `bare`
+    without their outputs, which only GET /agent_run/{id} shows); our other runs failed for lack of
+    credits (seen whole only at GET /agent_run/{id})."""
+
+    def __init__(self, running: list[str], completed: list[str], bare: tuple[str, ...] = ()) -> None:
         self.running = running
         self.completed = completed
+        self.bare = bare
         self.paths: list[str] = []
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
@@ -249,9 +254,13 @@ class FinishedRuns:
             if request.url.params.get("status") != "completed":
                 summaries = [{"run_id": r, "status": "running"} for r in self.running]
                 return httpx2.Response(200, json={"runs": summaries, "next_cursor": None})
-            output = {"id": "out-1", "video_url": "https://cdn.example/v.mp4"}
-            summaries = [{"run_id": r, "status": "completed", "outputs": [output]} for r in self.completed]
+            summaries = [
+                {"run_id": r, "status": "completed", "outputs": [] if r in self.bare else [OUTPUT]}
+                for r in self.completed
+            ]
             return httpx2.Response(200, json={"runs": summaries, "next_cursor": None})
+        if request.url.path.rsplit("/", 1)[-1] in self.completed:
+            return httpx2.Response(200, json={"status": "completed", "outputs": [OUTPUT]})
         return httpx2.Response(200, json={"status": "failed", "needs_credits": True, "errors": ["no credits"]})
 
 
@@ -277,6 +286,25 @@ async def test_runs_that_left_the_running_list(tmp_path: Path, running: int, lis
             assert stored.snapshot.status == "completed" and stored.snapshot.outputs[0].video_url
         else:
             assert stored.snapshot.status == "failed" and stored.snapshot.needs_credits
+    await journal.close()
+    await mosaic.aclose()
+
+
+async def test_a_completed_summary_without_outputs_is_read_whole(tmp_path: Path) -> None:
+    """A completed run listed without outputs (an API whose list leaves them out) is fetched whole, never
+    settled with none: only then does download_output find its video."""
+    run_ids = [f"run-{i}" for i in range(8)]
+    api = FinishedRuns([], run_ids, bare=("run-0", "run-1"))
+    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), transport=httpx2.MockTransport(api))
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    harness = Harness(journal, mosaic, MotionClient(api_key=None))
+    for run_id in run_ids:
+        await harness.track("mosaic_run", run_id)
+    stats = await harness.poller.cycle()
+    assert (stats.list_pages, stats.single_fetches) == (2, 2)
+    for run_id in run_ids:
+        stored = await journal.get(run_id)
+        assert stored is not None and stored.snapshot.status == "completed" and stored.snapshot.outputs
     await journal.close()
     await mosaic.aclose()
 
@@ -446,7 +474,11 @@ class RunningList:
             listed = [r for r in reversed(self.run_ids) if (r in self.finished) == (status == "completed")]
             start = int(request.url.params.get("cursor") or 0)
             limit = int(request.url.params["limit"])
-            page = [{"run_id": r, "status": status, "node_status_counts": {"in_progress": 1}} for r in listed]
+            outputs = [OUTPUT] if status == "completed" else []
+            page = [
+                {"run_id": r, "status": status, "node_status_counts": {"in_progress": 1}, "outputs": outputs}
+                for r in listed
+            ]
             more = start + limit < len(listed)
             body = {"runs": page[start : start + limit], "next_cursor": str(start + limit) if more else None}
             return httpx2.Response(200, json=body)
