@@ -1,7 +1,8 @@
 """The poller: what each cycle costs upstream, how it backs off, and when it lets go of a job."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -210,6 +211,23 @@ async def test_rate_limit_postpones_the_job_by_retry_after(
     assert harness.poller.next_poll_after(run_id) == 17.0
 
 
+@asynccontextmanager
+async def following(
+    tmp_path: Path, answer: Callable[[httpx2.Request], httpx2.Response], run_ids: list[str]
+) -> AsyncIterator[Harness]:
+    """A harness following `run_ids` of a stand-in API that answers with `answer`."""
+    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), transport=httpx2.MockTransport(answer))
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    harness = Harness(journal, mosaic, MotionClient(api_key=None))
+    for run_id in run_ids:
+        await harness.track("mosaic_run", run_id)
+    try:
+        yield harness
+    finally:
+        await journal.close()
+        await mosaic.aclose()
+
+
 async def test_a_finished_run_in_the_sweep_is_read_whole(tmp_path: Path) -> None:
     """If the list answers with a finished run (say the API ignored status=running), the run is
     fetched whole, so needs_credits — which summaries lack — is not lost."""
@@ -221,17 +239,11 @@ async def test_a_finished_run_in_the_sweep_is_read_whole(tmp_path: Path) -> None
             return httpx2.Response(200, json={"runs": summaries, "next_cursor": None})
         return httpx2.Response(200, json={"status": "failed", "needs_credits": True, "errors": []})
 
-    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), transport=httpx2.MockTransport(answer))
-    journal = Journal(tmp_path / "jobs.sqlite3")
-    harness = Harness(journal, mosaic, MotionClient(api_key=None))
-    for run_id in run_ids:
-        await harness.track("mosaic_run", run_id)
-    stats = await harness.poller.cycle()
-    assert (stats.list_pages, stats.single_fetches) == (1, len(run_ids))
-    stored = await journal.get("run-0")
-    assert stored is not None and stored.snapshot.needs_credits and stored.snapshot.settled
-    await journal.close()
-    await mosaic.aclose()
+    async with following(tmp_path, answer, run_ids) as harness:
+        stats = await harness.poller.cycle()
+        assert (stats.list_pages, stats.single_fetches) == (1, len(run_ids))
+        stored = await harness.journal.get("run-0")
+        assert stored is not None and stored.snapshot.needs_credits and stored.snapshot.settled
 
 
 OUTPUT = {"id": "out-1", "video_url": "https://cdn.example/v.mp4"}
@@ -270,43 +282,30 @@ async def test_runs_that_left_the_running_list(tmp_path: Path, running: int, lis
     ones settle from their summary, the rest (failed: needs_credits) are fetched whole; a few are just fetched."""
     run_ids = [f"run-{i}" for i in range(8)]
     api = FinishedRuns(run_ids[:running], run_ids[running:5])
-    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), transport=httpx2.MockTransport(api))
-    journal = Journal(tmp_path / "jobs.sqlite3")
-    harness = Harness(journal, mosaic, MotionClient(api_key=None))
-    for run_id in run_ids:
-        await harness.track("mosaic_run", run_id)
-    stats = await harness.poller.cycle()
-    assert (stats.list_pages, stats.single_fetches) == (lists, singles)
-    assert api.paths.count("/agent_runs?completed") == lists - 1
-    assert harness.poller.live_count == running
-    for run_id in run_ids[running:]:
-        stored = await journal.get(run_id)
-        assert stored is not None and stored.snapshot.settled
-        if run_id in api.completed:
-            assert stored.snapshot.status == "completed" and stored.snapshot.outputs[0].video_url
-        else:
-            assert stored.snapshot.status == "failed" and stored.snapshot.needs_credits
-    await journal.close()
-    await mosaic.aclose()
+    async with following(tmp_path, api, run_ids) as harness:
+        stats = await harness.poller.cycle()
+        assert (stats.list_pages, stats.single_fetches) == (lists, singles)
+        assert api.paths.count("/agent_runs?completed") == lists - 1
+        assert harness.poller.live_count == running
+        for run_id in run_ids[running:]:
+            stored = await harness.journal.get(run_id)
+            assert stored is not None and stored.snapshot.settled
+            if run_id in api.completed:
+                assert stored.snapshot.status == "completed" and stored.snapshot.outputs[0].video_url
+            else:
+                assert stored.snapshot.status == "failed" and stored.snapshot.needs_credits
 
 
 async def test_a_completed_summary_without_outputs_is_read_whole(tmp_path: Path) -> None:
     """A completed run listed without outputs (an API whose list leaves them out) is fetched whole, never
     settled with none: only then does download_output find its video."""
     run_ids = [f"run-{i}" for i in range(8)]
-    api = FinishedRuns([], run_ids, bare=("run-0", "run-1"))
-    mosaic = MosaicClient(api_key=SecretStr(MOSAIC_KEY), transport=httpx2.MockTransport(api))
-    journal = Journal(tmp_path / "jobs.sqlite3")
-    harness = Harness(journal, mosaic, MotionClient(api_key=None))
-    for run_id in run_ids:
-        await harness.track("mosaic_run", run_id)
-    stats = await harness.poller.cycle()
-    assert (stats.list_pages, stats.single_fetches) == (2, 2)
-    for run_id in run_ids:
-        stored = await journal.get(run_id)
-        assert stored is not None and stored.snapshot.status == "completed" and stored.snapshot.outputs
-    await journal.close()
-    await mosaic.aclose()
+    async with following(tmp_path, FinishedRuns([], run_ids, bare=("run-0", "run-1")), run_ids) as harness:
+        stats = await harness.poller.cycle()
+        assert (stats.list_pages, stats.single_fetches) == (2, 2)
+        for run_id in run_ids:
+            stored = await harness.journal.get(run_id)
+            assert stored is not None and stored.snapshot.status == "completed" and stored.snapshot.outputs
 
 
 @pytest.mark.parametrize("bad_id", ["a/b", "r" * 201], ids=["slash", "too-long"])
