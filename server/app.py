@@ -26,7 +26,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, InputRequiredResult, Resource, Tool
 from pydantic import AnyUrl, SecretStr
 
-from ..tools import register_tools
+from ..tools import build_tools
 from . import __version__
 from .api.mosaic import MosaicClient
 from .api.motion import MotionClient
@@ -267,6 +267,7 @@ def create_server(
         subscriptions=notifier.bus,
         log_level="WARNING",
         extensions=[Tasks(), _apps()],  # MCP tasks for job-starting tools (tasks.py); the job card (MCP Apps)
+        tools=build_tools(settings).tools,
         **(oauth.server_options() if oauth else {}),
     )
     app.database = database
@@ -287,7 +288,6 @@ def create_server(
     register_completions(app)
     _register_resources(app)
     peer_wake = register_http_routes(app, settings, app.connections)
-    register_tools(app, settings)
     return app
 
 

@@ -2,21 +2,35 @@
 
 Settings are built by the caller (`Settings()` in the CLI, `Settings(**overrides)` in tests), never
 at import time. API keys are `SecretStr`: they never appear in a `repr`, a log line or an error.
+
+Each field reads one environment variable, its `validation_alias`, matched ignoring case; a value
+given to `Settings(...)` (by variable name) wins over the environment. No `.env` file is read. This
+is a plain pydantic model rather than `pydantic_settings` (whose import alone was ~12 ms of every
+start): the lists are comma-separated, so nothing here needs its JSON decoding or its other sources.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from . import redact
 from .database import DEFAULT_POOL_SIZE, is_postgres_url
@@ -132,11 +146,16 @@ def expand_host_dirs(value: Any) -> Any:
     return value
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Everything mosaic-mcp can be configured with; each field names its environment variable."""
 
-    # No populate_by_name: it would also read fields from variables named like them (HOME!).
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    # No populate_by_name: it would also read fields from variables named like them (HOME!). Defaults are
+    # validated too, so the folder defaults go through the same expansion as a configured folder.
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+
+    def __init__(self, **values: Any) -> None:
+        """The environment's variables, overridden by `values` (keyed by variable name, e.g. MOSAIC_API_KEY)."""
+        super().__init__(**{**_from_environment(), **values})
 
     mosaic_api_key: SecretStr | None = Field(
         default=None, validation_alias="MOSAIC_API_KEY", description="Mosaic API key (mk_…)."
@@ -186,18 +205,18 @@ class Settings(BaseSettings):
         description="Check each download against the MD5 its storage sends (x-goog-hash / Content-MD5) before "
         "keeping it; off by default: it costs about 1.5 s of CPU per GiB and halves download speed on 2 cores.",
     )
-    allowed_dirs: Annotated[list[Path], NoDecode] = Field(
+    allowed_dirs: list[Path] = Field(
         default_factory=list,
         validation_alias="MOSAIC_MCP_ALLOWED_DIRS",
         description="Comma-separated folders files may be read from / written to (plus the download dir "
         "and the client's MCP roots).",
     )
-    toolsets: Annotated[list[ToolsetOrAll], NoDecode] = Field(
+    toolsets: list[ToolsetOrAll] = Field(
         default_factory=lambda: list[ToolsetOrAll](["core"]),
         validation_alias="MOSAIC_MCP_TOOLSETS",
         description="Comma list of tool groups, or 'all'.",
     )
-    allow_without_prompt: Annotated[list[str], NoDecode] = Field(
+    allow_without_prompt: list[str] = Field(
         default_factory=list,
         validation_alias="MOSAIC_MCP_ALLOW_WITHOUT_PROMPT",
         description="Comma list of payments, publishing, deleting: what a client that cannot show a "
@@ -278,7 +297,7 @@ class Settings(BaseSettings):
         validation_alias="MOSAIC_MCP_DATABASE_POOL_SIZE",
         description="Most PostgreSQL connections one process opens (1-100, default 10).",
     )
-    media_origins: Annotated[list[str], NoDecode] = Field(
+    media_origins: list[str] = Field(
         default_factory=list,
         validation_alias="MOSAIC_MCP_MEDIA_ORIGINS",
         description="Comma list of origins (https://cdn.example.com, or https://*.example.com) the job card may "
@@ -515,6 +534,18 @@ def _problems(exc: ValidationError) -> list[str]:
         if message not in by_variable.setdefault(variable, []):
             by_variable[variable].append(message)
     return [f"{name}: {'; '.join(messages)}" if name else "; ".join(messages) for name, messages in by_variable.items()]
+
+
+def _from_environment() -> dict[str, str]:
+    """The variables Settings reads, as set in the environment, by their canonical names (matched ignoring case)."""
+    names = _variables()
+    return {names[name.lower()]: value for name, value in os.environ.items() if name.lower() in names}
+
+
+@functools.cache
+def _variables() -> dict[str, str]:
+    """Lower-cased variable name → the name as Settings spells it."""
+    return {name.lower(): name for name in (_env_name(field) for field in Settings.model_fields)}
 
 
 def _env_name(field: str) -> str:

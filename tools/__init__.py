@@ -6,25 +6,26 @@ no schema and no registration at start-up.
 
 from types import ModuleType
 
-from mcp.server import MCPServer
-
 from ..server.config import TOOLSETS, Settings, Toolset
-from ..server.runtime import Runtime
 from . import account, agents, card, files, jobs, motion
 from ._registry import Registrar, ToolInfo
+from ._schemas import Schemas
 
-__all__ = ["ToolInfo", "register_tools"]
+__all__ = ["Registrar", "ToolInfo", "build_tools"]
 
 
-def register_tools(server: MCPServer[Runtime], settings: Settings) -> list[ToolInfo]:
-    """Register every enabled tool on `server`; returns the catalogue of the enabled toolsets (with `all`,
-    every tool; a tool read-only mode leaves out is listed as not registered)."""
-    registrar = Registrar(server, settings)
+def build_tools(settings: Settings, schemas: Schemas | None = None) -> Registrar:
+    """Every enabled tool (`.tools`, for the server) and the catalogue of the enabled toolsets (`.catalogue`:
+    with `all`, every tool; a tool read-only mode leaves out is listed as not registered).
+
+    `schemas` are the tools' JSON schemas (default: those built for this release, `_schemas.py`); `{}`
+    derives every one from its code, as the SDK's `add_tool` would."""
+    registrar = Registrar(settings, schemas)
     for toolset in TOOLSETS:  # the README table's order, which is also tools/list's
         if toolset in settings.enabled_toolsets:
             for module in _modules(toolset):
                 module.register(registrar)
-    return registrar.catalogue
+    return registrar
 
 
 def _modules(toolset: Toolset) -> tuple[ModuleType, ...]:

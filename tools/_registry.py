@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
 from ..server import redact
@@ -28,6 +28,7 @@ from ..server.api.errors import InvalidInputError, MosaicMCPError
 from ..server.config import TOOLSETS, Settings, Toolset
 from ..server.jobs.service import JobError
 from ..server.runtime import Runtime
+from ._schemas import Schemas, build_tool, release_schemas
 
 log = logging.getLogger("mosaic_mcp.tools")
 
@@ -114,11 +115,14 @@ class ToolInfo:
 
 
 class Registrar:
-    """Registers tools on a server according to the settings' toolsets and read-only mode."""
+    """Builds the tools the settings' toolsets and read-only mode enable (the server takes them as `tools`)."""
 
-    def __init__(self, server: MCPServer[Runtime], settings: Settings) -> None:
-        self.server = server
+    def __init__(self, settings: Settings, schemas: Schemas | None = None) -> None:
         self.settings = settings
+        self.schemas = release_schemas() if schemas is None else schemas
+        """Schemas built once per release (`_schemas.py`); `{}` derives every tool's from its code."""
+        self.tools: list[Tool] = []
+        """The enabled tools, in declaration order (the server's `tools`)."""
         self.catalogue: list[ToolInfo] = []
 
     def tool(
@@ -150,8 +154,16 @@ class Registrar:
             self.catalogue.append(ToolInfo(fn.__name__, toolset, spends_credits, read_only, enabled))
             wrapped = translate_errors(in_tool_terms(fn), time_limit=self.settings.max_wait_seconds + MARGIN)
             if enabled:
-                self.server.add_tool(
-                    wrapped, title=title, description=description(fn), annotations=annotations, meta=meta
+                self.tools.append(
+                    build_tool(
+                        wrapped,
+                        name=fn.__name__,
+                        title=title,
+                        description=description(fn),
+                        annotations=annotations,
+                        meta=meta,
+                        schemas=self.schemas,
+                    )
                 )
             return wrapped
 

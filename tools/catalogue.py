@@ -2,8 +2,11 @@
 
 `python -m mosaic_mcp.tools.catalogue [README.md]` rewrites the table between the README's
 `<!-- tools:start -->` and `<!-- tools:end -->` markers; a test checks it is up to date.
+`python -m mosaic_mcp.tools.catalogue --schemas` rewrites `tools/schemas.json`, the tools' JSON schemas
+built once per release (`_schemas.py`); a test checks that too.
 """
 
+import json
 import logging
 import sys
 from collections.abc import Mapping, Sequence
@@ -15,8 +18,9 @@ from mcp.server import MCPServer
 from ..server import consent
 from ..server.config import TOOLSETS, Settings
 from ..server.runtime import Runtime
-from . import register_tools
+from . import build_tools
 from ._registry import ToolInfo
+from ._schemas import SCHEMAS_FILE, derived
 
 log = logging.getLogger("mosaic_mcp.catalogue")
 
@@ -94,8 +98,9 @@ costs money or gets published); tests/toolsets/test_consent.py checks both sides
 def full_catalogue() -> tuple[list[ToolInfo], dict[str, consent.Kind]]:
     """Every tool (all toolsets), and for those that ask the user before acting, the kind of action
     that MOSAIC_MCP_ALLOW_WITHOUT_PROMPT must name for a client that cannot ask (read from `confirm`)."""
-    server: MCPServer[Runtime] = MCPServer("catalogue")
-    catalogue = register_tools(server, Settings(MOSAIC_MCP_TOOLSETS="all"))
+    registered = build_tools(Settings(MOSAIC_MCP_TOOLSETS="all"))
+    server: MCPServer[Runtime] = MCPServer("catalogue", tools=registered.tools)
+    catalogue = registered.catalogue
     tools = anyio.run(server.list_tools)
     asks: dict[str, consent.Kind] = {}
     for tool in tools:
@@ -149,9 +154,20 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "—"
 
 
+def release_schemas_text() -> str:
+    """What `tools/schemas.json` must hold: every tool's schemas (all toolsets), derived from the code."""
+    every = build_tools(Settings(MOSAIC_MCP_TOOLSETS="all"), schemas={}).tools
+    return json.dumps(derived(every), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Rewrite the README's tool table (path: first argument, default README.md)."""
+    """Rewrite the README's tool table (path: first argument, default README.md); with `--schemas`,
+    `tools/schemas.json` instead."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--schemas"]:
+        SCHEMAS_FILE.write_text(release_schemas_text(), encoding="utf-8")
+        sys.stderr.write(f"wrote the tools' schemas to {SCHEMAS_FILE}\n")
+        return 0
     path = Path(args[0] if args else "README.md")
     table = render(*full_catalogue())
     path.write_text(replace_table(path.read_text(encoding="utf-8"), table), encoding="utf-8")

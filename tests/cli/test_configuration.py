@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from mosaic_mcp.server import redact
 from mosaic_mcp.server.api import MosaicClient, MotionClient, RecordingSleep, RetryPolicy
 from mosaic_mcp.server.api.errors import APIConnectionError
-from mosaic_mcp.server.config import ConfigurationError, load_settings
+from mosaic_mcp.server.config import ConfigurationError, Settings, load_settings
 
 from ..support.processes import free_port
 from . import run
@@ -177,3 +177,20 @@ def test_an_unreachable_database_stops_the_start_with_one_line(tmp_path: Path, t
     assert "127.0.0.1" in lines[0] and "/mosaic_jobs" in lines[0]
     assert "pw_canary" not in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_settings_read_each_variable_ignoring_case_and_a_given_value_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A variable is read whatever its case, a value given by name overrides it, and no .env file is read."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("MOSAIC_MCP_READ_ONLY=true\nMOSAIC_MCP_TOOLSETS=all\n")
+    monkeypatch.setenv("mosaic_mcp_toolsets", "runs, Social")
+    monkeypatch.setenv("MOSAIC_MCP_POLL_INTERVAL", "7")
+    monkeypatch.setenv("HOME_UNRELATED", "x")
+    settings = load_settings()
+    assert settings.toolsets == ["runs", "social"]
+    assert settings.poll_interval_seconds == 7
+    assert settings.read_only is False  # the .env file was not read
+    assert load_settings(poll_interval_seconds=3).poll_interval_seconds == 3
+    assert Settings(MOSAIC_MCP_POLL_INTERVAL="4").poll_interval_seconds == 4

@@ -8,7 +8,7 @@ import pytest
 from mcp import Client
 from starlette.routing import Route
 
-from mosaic_mcp.server.app import MosaicServer, create_server
+from mosaic_mcp.server.app import create_server
 from mosaic_mcp.server.config import TOOLSETS, ConfigurationError, Settings, Toolset, load_settings
 from mosaic_mcp.server.sandbox import RunningSandbox, Sandbox, create_app
 from mosaic_mcp.tools import ToolInfo
@@ -114,7 +114,7 @@ def test_every_toolset_has_a_tool_and_every_tool_a_known_toolset(
 
 def test_a_tool_declared_under_an_unknown_toolset_is_refused_at_registration() -> None:
     """A typo in toolset= raises when the tool is declared (naming the valid ones), and registers nothing."""
-    tools = Registrar(MosaicServer("typo"), Settings(MOSAIC_MCP_TOOLSETS="all"))
+    tools = Registrar(Settings(MOSAIC_MCP_TOOLSETS="all"))
 
     async def list_things() -> str:
         """A tool with a typo in its toolset."""
@@ -124,6 +124,7 @@ def test_a_tool_declared_under_an_unknown_toolset_is_refused_at_registration() -
     with pytest.raises(ValueError, match=refusal):
         tools.tool(toolset="run", annotations=READ, title="List things")(list_things)  # type: ignore[arg-type]
     assert tools.catalogue == []
+    assert tools.tools == []
 
 
 def test_the_toolset_parameter_is_typed_with_the_toolsets() -> None:
