@@ -5,8 +5,6 @@ shows each tile's current parameters, its docs link and — for tiles whose para
 list (`tiles.py`) — the documented parameters.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field

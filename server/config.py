@@ -9,8 +9,6 @@ is a plain pydantic model rather than `pydantic_settings` (whose import alone wa
 start): the lists are comma-separated, so nothing here needs its JSON decoding or its other sources.
 """
 
-from __future__ import annotations
-
 import functools
 import hashlib
 import os
@@ -18,7 +16,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Self, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -414,7 +412,7 @@ class Settings(BaseModel):
         return value.strip()
 
     @model_validator(mode="after")
-    def _remember_secrets(self) -> Settings:
+    def _remember_secrets(self) -> Self:
         # From here on, scrub these values out of every message and log line.
         redact.remember(*(secret.get_secret_value() for secret in self._secrets() if secret is not None))
         return self

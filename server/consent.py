@@ -15,8 +15,6 @@ not read. Then the tool calls `require`, the one place the decision is made:
   must do.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, Literal, get_args
 

@@ -1,7 +1,5 @@
 """The money picture: balance, auto top-up, and what this server's jobs spent recently."""
 
-from __future__ import annotations
-
 import logging
 import time
 from datetime import UTC, datetime, timedelta

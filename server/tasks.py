@@ -14,8 +14,6 @@ Not offered: `notifications/tasks` (clients poll; a listen stream for the job's 
 pushes), and the 2025-11-25 experimental tasks (`params.task`), which `mcp` 2.3 does not route.
 """
 
-from __future__ import annotations
-
 import logging
 from typing import Any, cast
 

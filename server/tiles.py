@@ -7,8 +7,6 @@ not in the table, parameters pass through and the API's own 400 is explained ins
 (DESIGN.md section 4).
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal

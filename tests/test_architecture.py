@@ -3,12 +3,14 @@ import the server only through its façade, function-level imports only where li
 "where things live" table names every module."""
 
 import ast
+import importlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {"server": "mosaic_mcp.server", "tools": "mosaic_mcp.tools"}
@@ -272,3 +274,29 @@ def test_no_module_imports_a_higher_layer(graph: dict[str, list[Import]]) -> Non
             if not ok:
                 wrong.append(f"{name}:{i.line} ({source}) imports {i.target} ({target})")
     assert wrong == [], "imports that go up the layers of docs/ARCHITECTURE.md"
+
+
+def test_modules_that_define_pydantic_models_evaluate_their_annotations_eagerly() -> None:
+    """No module on the stdio path that defines pydantic models postpones its annotations (start-up cost).
+
+    With `from __future__ import annotations` pydantic evaluates every field's annotation from its string
+    when the class is created: ~40 % more per model, ~25 ms of a start over the ~140 models it creates.
+    """
+    postponed = []
+    for name, path in source_files().items():
+        if ".sandbox" in name:  # the emulator is not on the stdio path
+            continue
+        module = importlib.import_module(name)
+        models = [v for v in vars(module).values() if _defined_model(v, name)]
+        tree = ast.parse(path.read_text(), filename=str(path))
+        future = any(
+            isinstance(node, ast.ImportFrom) and node.module == "__future__" and node.names[0].name == "annotations"
+            for node in tree.body
+        )
+        if models and future:
+            postponed.append(name)
+    assert postponed == [], "drop `from __future__ import annotations` here (quote forward references instead)"
+
+
+def _defined_model(value: object, module: str) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == module

@@ -1,7 +1,5 @@
 """Mosaic identity, agents and node types: responses, and the graph operations of an agent update."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator

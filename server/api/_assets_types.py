@@ -1,7 +1,5 @@
 """Mosaic uploads and asset view URLs (reference section 2.5): responses."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field, model_validator

@@ -1,7 +1,5 @@
 """Mosaic avatar profiles (reference section 2.9): responses."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, model_validator

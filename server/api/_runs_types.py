@@ -1,7 +1,5 @@
 """Mosaic agent runs (reference section 2.4, and the automation-runs listing of 2.12): responses and the run request."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, SkipValidation, field_validator, model_validator

@@ -1,7 +1,5 @@
 """Mosaic social publishing: responses."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, model_validator

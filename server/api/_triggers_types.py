@@ -1,7 +1,5 @@
 """Mosaic YouTube triggers (section 2.8) and storage-trigger observability (section 2.12): responses."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

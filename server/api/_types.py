@@ -14,8 +14,6 @@ The models of each API area sit beside its client methods (`_runs.py` + `_runs_t
 `models.py` and `requests.py` re-export them all.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, SerializerFunctionWrapHandler, model_validator

@@ -1,7 +1,5 @@
 """The Motion API (reference section 4): responses and request bodies."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import AliasChoices, Field, SkipValidation

@@ -9,8 +9,6 @@ belongs to a request in flight — or to a process that died mid-request, which 
 settles after a restart.
 """
 
-from __future__ import annotations
-
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -66,7 +64,7 @@ class UnresolvedStart(BaseModel):
     note: str = Field(description="What is known, how to check, and what not to do.")
 
     @classmethod
-    def of(cls, intent: Intent) -> UnresolvedStart:
+    def of(cls, intent: Intent) -> "UnresolvedStart":
         """The view of an unresolved intent."""
         state = "checking" if intent.state == "open" else intent.state
         assert state in ("checking", "may_exist", "quarantined")

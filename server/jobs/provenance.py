@@ -8,8 +8,6 @@ and 4). So each entry is read leniently into the few things a person checks: who
 under what rights, and where to see it.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel, Field

@@ -13,8 +13,6 @@ skewed clock, or the sandbox's fast virtual one, would make an old render look n
 nothing of the previous render is known do they fall back to the time of the request.
 """
 
-from __future__ import annotations
-
 import hashlib
 from datetime import UTC, datetime
 from urllib.parse import urlsplit

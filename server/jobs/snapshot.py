@@ -9,8 +9,6 @@ it on, so the snapshot says so. After a follow-up that kept the session's id, re
 show the previous render are not the revision (`revision.py`).
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import BaseModel, Field

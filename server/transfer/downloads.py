@@ -19,8 +19,6 @@ without a Content-Length). At the end the file must have every announced byte, o
 `Content-MD5`), when it sent one. A file that fails the check is dropped.
 """
 
-from __future__ import annotations
-
 import base64
 import contextlib
 import errno

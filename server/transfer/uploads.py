@@ -6,8 +6,6 @@ through Mosaic's flow (upload URL → multipart POST → finalize). Every file c
 open, without following links, of the very file that was checked; nothing opens it by name again.
 """
 
-from __future__ import annotations
-
 import hashlib
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -84,7 +82,7 @@ class RunFiles:
     per_input: list[list[LocalFile]]
 
     @classmethod
-    def check(cls, roots: FileRoots, files: Sequence[str], per_input: Sequence[Sequence[str]]) -> RunFiles:
+    def check(cls, roots: FileRoots, files: Sequence[str], per_input: Sequence[Sequence[str]]) -> "RunFiles":
         """Check every path (no request is sent)."""
         top = [roots.readable_file(p, f"files[{i}]") for i, p in enumerate(files)]
         entries = [

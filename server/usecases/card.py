@@ -8,8 +8,6 @@ every media origin the journal has seen in outputs and thumbnails, the configure
 `MOSAIC_MCP_MEDIA_ORIGINS` and, in sandbox mode, the sandbox's own origin (docs/job-card.md).
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib.resources import files
@@ -46,7 +44,7 @@ def card_html() -> str:
     return files("mosaic_mcp.server").joinpath("views", "job-card.html").read_text(encoding="utf-8")
 
 
-async def card_csp(rt: Runtime) -> ResourceCsp:
+async def card_csp(rt: "Runtime") -> ResourceCsp:
     """The card's CSP: the media origins seen in the journal, the configured ones, the sandbox's."""
     origins = set(await rt.jobs.journal.media_origins()) | set(rt.settings.media_origins)
     if (sandbox := origin_of(rt.sandbox_url)) is not None:
@@ -67,7 +65,7 @@ class JobCard(BaseModel):
     refresh_after_seconds: float | None = Field(description="When refreshing is useful; null once settled.")
 
 
-async def job_card(rt: Runtime, job_id: str) -> JobCard:
+async def job_card(rt: "Runtime", job_id: str) -> JobCard:
     """The card of one job, read like `poll_job(job_id, wait_seconds=0)` (no faster than the poller)."""
     snapshot = (await read_job(rt, job_id, wait_seconds=0, include_thumbnail=False, progress=_silent)).snapshot
     record = await rt.jobs.get(job_id)
