@@ -20,7 +20,7 @@ What it does:
    machine). Targets: <= 1.10x with the default toolsets, <= 1.25x with `all`. `--before PATH` adds
    another install's `mosaic-mcp` (e.g. main's, `pip install`ed in its own venv) to every round.
 2. `-X importtime` (PYTHONPROFILEIMPORTTIME=1) of one spawn of each: our most expensive modules on the
-   stdio path, whether the sandbox / starlette / uvicorn / sqlite3 / pydantic_settings get imported,
+   stdio path, whether the sandbox / starlette / uvicorn / sqlite3 / pydantic_settings (no longer used) get imported,
    and the extra import time `serve` pays over the bare server, by top-level package.
 3. An in-process phase breakdown (fresh interpreter, median of 5): imports, settings, create_server,
    lifespan enter, for both servers, so the gap can be pinned on imports or on lifespan work.
@@ -235,7 +235,7 @@ PHASES_SERVE = textwrap.dedent(
     """
     import json, time
     t0 = time.perf_counter()
-    from mosaic_mcp.server.cli import main  # what the console script imports (config, pydantic_settings)
+    from mosaic_mcp.server.cli import main  # what the console script imports (its config, pydantic)
     t1 = time.perf_counter()
     from mosaic_mcp.server.config import load_settings
     settings = load_settings()

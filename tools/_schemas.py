@@ -19,7 +19,6 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
@@ -36,9 +35,10 @@ Schemas = Mapping[str, Mapping[str, Any]]
 """Tool name → {"input": its arguments' JSON schema, "output": its result's}."""
 
 
-@cache
 def release_schemas() -> Schemas:
-    """The schemas in `schemas.json`; none when the file is absent or unreadable (every tool is then derived)."""
+    """The schemas in `schemas.json`; none when the file is absent or unreadable (every tool is then derived).
+
+    Read afresh for each server built (~2 ms): its tools own their schemas, nothing is shared between servers."""
     try:
         loaded = json.loads(SCHEMAS_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -73,8 +73,8 @@ def build_tool(
         name=name,
         title=title,
         description=description,
-        parameters=dict(known["input"]),
-        fn_metadata=FuncMetadata(arg_model=arguments, output_model=result, output_schema=dict(known["output"])),
+        parameters=known["input"],
+        fn_metadata=FuncMetadata(arg_model=arguments, output_model=result, output_schema=known["output"]),
         is_async=inspect.iscoroutinefunction(fn),
         context_kwarg=context_kwarg,
         resolved_params=dict(resolved),

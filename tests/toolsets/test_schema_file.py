@@ -128,3 +128,11 @@ def test_every_tool_takes_its_schemas_from_the_file() -> None:
     tools = build_tools(ALL, schemas=marked).tools
     assert [t.name for t in tools if not t.parameters.get("x-marked")] == []
     assert [t.name for t in tools if not (t.output_schema or {}).get("x-marked")] == []
+
+
+def test_two_servers_never_share_a_schema_object() -> None:
+    """Each build reads the file afresh: a schema changed in one server's tool cannot leak into another's."""
+    first, second = build_tools(Settings()).tools, build_tools(Settings()).tools
+    first[0].parameters["properties"].clear()
+    assert second[0].parameters["properties"]
+    assert build_tools(Settings()).tools[0].parameters == second[0].parameters
