@@ -94,7 +94,7 @@ def compile_bytecode(package: str = "mosaic_mcp") -> str:
     spec = importlib.util.find_spec(package)
     folders = list(spec.submodule_search_locations or []) if spec is not None else []
     ok = all(compileall.compile_dir(folder, quiet=1) for folder in folders)
-    dont_write = " (PYTHONDONTWRITEBYTECODE is set here: without this step every spawn recompiles)" * bool(
-        os.environ.get("PYTHONDONTWRITEBYTECODE")
-    )
-    return f"bytecode of {package}: {'compiled beforehand, as pip install does' if ok else 'NOT compiled'}{dont_write}"
+    line = f"bytecode of {package}: {'compiled beforehand, as pip install does' if ok else 'NOT compiled'}"
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        line += " (PYTHONDONTWRITEBYTECODE is set here: without this step every spawn recompiles)"
+    return line
